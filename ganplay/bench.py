@@ -1,0 +1,82 @@
+"""Throughput benchmark: the engine (a Run, with all its bookkeeping) against a bare PyTorch loop."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ganplay.config import make_config
+from ganplay.models import build_models_seeded
+from ganplay.runs import Run
+from ganplay.trainer import describe_device, resolve_device
+
+
+def bare_loop(cfg, data, device: torch.device) -> Callable[[], None]:
+    """The textbook DCGAN step over the same models: forward, backward, step, nothing else."""
+    g, d = build_models_seeded(cfg, data.shape, 0, cfg.seed)
+    g, d = g.to(device), d.to(device)
+    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+    real, _ = data.batch(0, cfg.batch_size)  # one fixed batch: no data handling at all
+
+    def step() -> None:
+        z = torch.randn(cfg.batch_size, cfg.z_dim, device=device)
+        fake = g(z)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d = F.softplus(-d(real)).mean() + F.softplus(d(fake.detach())).mean()
+        loss_d.backward()
+        opt_d.step()
+        opt_g.zero_grad(set_to_none=True)
+        loss_g = F.softplus(-d(fake)).mean()
+        loss_g.backward()
+        opt_g.step()
+
+    return step
+
+
+def _timed(step: Callable[[], None], steps: int, device: torch.device) -> float:
+    """Seconds for `steps` steps, with the device synchronised before each clock read."""
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run_bench(batch_size: int = 64, window: int = 40, windows: int = 5, device: str = "auto") -> dict[str, float]:
+    cfg = make_config("dcgan-classic", batch_size=batch_size, device=device, steps=10**8).validated()
+    dev = resolve_device(device)
+    with tempfile.TemporaryDirectory(prefix="ganplay-bench-") as tmp:
+        run = Run(Path(tmp) / "bench", cfg)
+        run.prepare()  # the engine exactly as a run thread drives it: read-back, snapshots, checkpoints
+        bare = bare_loop(cfg, run.data, dev)
+        methods = {"bare PyTorch loop": bare, "ganplay engine": run.advance}
+        print(f"DCGAN {cfg.image_size}px, batch {batch_size}, {describe_device(dev)}; "
+              f"{windows} windows of {window} steps each, alternating; median images/s")
+        for step in methods.values():
+            _timed(step, max(5, window // 4), dev)  # warm-up
+        rates: dict[str, list[float]] = {name: [] for name in methods}
+        for _ in range(windows):
+            for name, step in methods.items():
+                rates[name].append(window * batch_size / _timed(step, window, dev))
+        run.flush_metrics()
+    result = {name: statistics.median(values) for name, values in rates.items()}
+    for name, value in result.items():
+        spread = f"(min {min(rates[name]):,.0f}, max {max(rates[name]):,.0f})"
+        print(f"  {name:20} {value:10,.1f} images/s  {spread}")
+    ratio = result["ganplay engine"] / result["bare PyTorch loop"]
+    print(f"  engine / bare = {ratio:.1%}")
+    result["ratio"] = ratio
+    return result

@@ -1,0 +1,144 @@
+"""Checkpoint files: atomic writes, and one validated, weights-only loader with errors that name the file."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+import ganplay
+from ganplay.config import ConfigError, TrainConfig
+
+FORMAT = "ganplay-checkpoint"
+FORMAT_VERSION = 1
+CHECKPOINT_NAME = "checkpoint.pt"  # the latest good checkpoint inside a run folder
+REQUIRED = ("config", "data", "step")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message names the file and what is wrong."""
+
+
+def atomic_write_bytes(path: str | Path, payload: bytes) -> Path:
+    """Write to a temp file beside `path`, fsync, then os.replace: readers see the old or the new file, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(err.errno, f"could not write {path}: {err.strerror or err}") from err
+    _fsync_dir(path.parent)
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # some platforms cannot open folders; the rename is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def data_meta(data: Any) -> dict[str, Any]:
+    """What a checkpoint needs to rebuild G and label its samples without loading the dataset."""
+    meta = {"name": data.name, "title": data.title, "kind": data.kind, "shape": list(data.shape),
+            "num_classes": data.num_classes, "class_names": list(data.class_names)}
+    if data.kind == "toy":
+        from ganplay.data import toy_modes
+
+        try:
+            modes, sigma = toy_modes(data.name)
+            meta["modes"], meta["sigma"] = modes.tolist(), float(sigma)
+        except ValueError:
+            pass  # a toy without discrete modes
+    return meta
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any], config: TrainConfig, data: dict[str, Any]) -> Path:
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "ganplay_version": ganplay.__version__,
+               "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               "config": config.to_dict(), "data": data, **state}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def resolve_checkpoint_path(path: str | Path) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load and validate; a run folder means its latest checkpoint. Only tensors and plain data are unpickled."""
+    path = resolve_checkpoint_path(path)
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip; a cut-off copy loses its closing directory
+        raise CheckpointError(f"{path}: not a readable checkpoint, the file is truncated or corrupt (not a torch zip archive)")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (zipfile.BadZipFile, EOFError, RuntimeError, ValueError) as err:
+        raise CheckpointError(f"{path}: not a readable checkpoint, the file is truncated or corrupt ({_short(err)})") from None
+    except Exception as err:  # pickle.UnpicklingError from the weights-only unpickler, among others
+        raise CheckpointError(f"{path}: refused to load: it holds more than tensors and plain data ({_short(err)})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        found = ", ".join(sorted(map(str, payload))[:8]) if isinstance(payload, dict) else type(payload).__name__
+        raise CheckpointError(f"{path}: not a ganplay checkpoint (found: {found})")
+    version = payload.get("format_version", 0)
+    if version > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: written by a newer ganplay (format {version}, this one reads {FORMAT_VERSION}); upgrade ganplay")
+    missing = [key for key in REQUIRED if key not in payload]
+    if missing or ("G" not in payload and "G_ema" not in payload):
+        raise CheckpointError(f"{path}: incomplete ganplay checkpoint, missing {', '.join(missing) or 'generator weights'}")
+    try:
+        payload["config"] = TrainConfig.from_dict(payload["config"])
+    except (ConfigError, TypeError) as err:
+        raise CheckpointError(f"{path}: its config is invalid: {err}") from None
+    payload["path"] = str(path)
+    return payload
+
+
+def _short(err: Exception) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text[:200]
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu", use_ema: bool = True) -> tuple[nn.Module, dict[str, Any]]:
+    """(G in eval mode, checkpoint payload). EMA weights when present and asked for, else the raw G."""
+    from ganplay.models import build_models_seeded
+
+    ckpt = load_checkpoint(path)
+    cfg, data = ckpt["config"], ckpt["data"]
+    generator, _ = build_models_seeded(cfg, tuple(data["shape"]), data["num_classes"], cfg.seed)
+    weights = ckpt.get("G_ema") if use_ema and ckpt.get("G_ema") is not None else ckpt.get("G")
+    if weights is None:
+        raise CheckpointError(f"{ckpt['path']}: has no {'EMA ' if use_ema else ''}generator weights")
+    try:
+        generator.load_state_dict(weights)
+    except RuntimeError as err:
+        raise CheckpointError(f"{ckpt['path']}: generator weights do not match its config ({_short(err)})") from None
+    return generator.to(device).eval().requires_grad_(False), ckpt

@@ -1,0 +1,265 @@
+"""The command line: python -m ganplay train | sample | interpolate | runs | bench | list."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, Sequence
+
+from ganplay.config import PRESETS, ConfigError, TrainConfig, field_help, make_config
+
+EPILOG = """examples:
+  python -m ganplay train --dataset ring8
+  python -m ganplay train --preset dcgan-classic --steps 3000
+  python -m ganplay train --resume checkpoints/runs/NAME --steps 6000
+  python -m ganplay sample --checkpoint checkpoints/runs/NAME --n 64 --seed 1 --out grid.png
+  python -m ganplay interpolate --checkpoint checkpoints/runs/NAME --frames 24 --mode slerp --out walk.gif
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ConfigError, ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ganplay", description="Train, sample and explore GANs.",
+                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _train_parser(sub)
+    _sample_parser(sub)
+    _interpolate_parser(sub)
+    runs = sub.add_parser("runs", help="list runs with status, step and latest losses")
+    runs.add_argument("--runs-dir", help="folder of runs (default: $GANPLAY_RUNS or checkpoints/runs)")
+    runs.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    runs.set_defaults(handler=cmd_runs)
+    bench = sub.add_parser("bench", help="images/s of the engine against a bare PyTorch loop (DCGAN, 28 px)")
+    bench.add_argument("--batch-size", type=int, default=64)
+    bench.add_argument("--window", type=int, default=40, help="steps per timed window")
+    bench.add_argument("--windows", type=int, default=5, help="timed windows per method (median reported)")
+    bench.add_argument("--device", default="auto")
+    bench.set_defaults(handler=cmd_bench)
+    lister = sub.add_parser("list", help="datasets, architectures, losses and presets")
+    lister.set_defaults(handler=cmd_list)
+    return parser
+
+
+# -- train --------------------------------------------------------------------------------------
+
+
+def _train_parser(sub: Any) -> None:
+    p = sub.add_parser("train", help="train a GAN (every config field is a flag)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--preset", choices=list(PRESETS), help="start from a preset; flags override it")
+    p.add_argument("--config", help="a JSON config file (as written into each run's config.json); flags override it")
+    p.add_argument("--name", help="run name (default: dataset-arch-loss-time)")
+    p.add_argument("--runs-dir", help="folder of runs (default: $GANPLAY_RUNS or checkpoints/runs)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint (--steps sets a new total)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    helps = field_help()
+    group = p.add_argument_group("config fields (default: the preset's, the dataset's and the loss's usual values)")
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                               help=helps[f.name])
+        elif f.name == "betas":
+            group.add_argument(flag, dest=f.name, type=float, nargs=2, metavar=("BETA1", "BETA2"),
+                               default=argparse.SUPPRESS, help=helps[f.name])
+        else:
+            kind = {"int": int, "float": float}.get(str(f.type), str)
+            group.add_argument(flag, dest=f.name, type=kind, default=argparse.SUPPRESS, help=helps[f.name])
+    p.set_defaults(handler=cmd_train)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    names = {f.name for f in fields(TrainConfig)}
+    overrides: dict[str, Any] = {}
+    if args.config:
+        overrides.update(TrainConfig.load(args.config).to_dict())
+    overrides.update({k: v for k, v in vars(args).items() if k in names})
+    return make_config(args.preset, **overrides).validated()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ganplay.runs import get_registry
+
+    registry = get_registry(args.runs_dir)
+    if args.resume:
+        steps = getattr(args, "steps", None)
+        run = registry.resume(args.resume, steps=steps)
+    else:
+        run = registry.start(config_from_args(args), name=args.name)
+    print(f"run {run.name} in {run.folder}")
+    return follow(run, quiet=args.quiet)
+
+
+def follow(run: Any, quiet: bool = False) -> int:
+    """Show a progress bar until the run ends; Ctrl-C stops it cleanly (checkpoint saved)."""
+    from tqdm import tqdm
+
+    from ganplay.runs import RunState
+
+    bar = None if quiet else tqdm(total=run.config.steps, unit="step", dynamic_ncols=True)
+    try:
+        while run.is_alive():
+            _update_bar(bar, run.snapshot())
+            time.sleep(0.25)
+    except KeyboardInterrupt:
+        print("\nstopping: saving a checkpoint...", file=sys.stderr)
+        run.stop()
+        run.wait()
+    snap = run.snapshot()
+    _update_bar(bar, snap)
+    if bar is not None:
+        bar.close()
+    if snap.data_note:
+        print(f"data: {snap.data_note}")
+    print(f"{snap.state.value} at step {snap.step}/{snap.total_steps}; checkpoint and samples in {snap.folder}")
+    if snap.state == RunState.FAILED:
+        print(f"error: {snap.error}", file=sys.stderr)
+        return 1
+    return 0 if snap.state == RunState.FINISHED else 130
+
+
+def _update_bar(bar: Any, snap: Any) -> None:
+    if bar is None:
+        return
+    bar.n = snap.step
+    latest = snap.latest
+    if latest:
+        bar.set_postfix_str(f"D {latest['loss_d']:.3f} G {latest['loss_g']:.3f} "
+                            f"D(x) {latest['d_real']:.2f} D(G(z)) {latest['d_fake']:.2f} "
+                            f"{snap.images_per_sec:,.0f} img/s", refresh=False)
+    bar.refresh()
+
+
+# -- sample / interpolate -----------------------------------------------------------------------
+
+
+def _generator_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", required=True, help="a checkpoint file, or a run folder (its latest checkpoint)")
+    p.add_argument("--seed", type=int, default=0, help="latent seed")
+    p.add_argument("--truncation", type=float, default=None, help="resample |z| above this (truncation trick)")
+    p.add_argument("--raw", action="store_true", help="use the raw generator instead of its EMA copy")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+
+
+def _sample_parser(sub: Any) -> None:
+    p = sub.add_parser("sample", help="draw samples from a checkpoint")
+    _generator_args(p)
+    p.add_argument("--n", type=int, default=64, help="number of samples")
+    p.add_argument("--class", dest="class_id", type=int, default=None, help="class (conditional models)")
+    p.add_argument("--out", required=True, help=".png: a grid (a scatter plot for 2-D data); .npy: the raw array")
+    p.set_defaults(handler=cmd_sample)
+
+
+def _interpolate_parser(sub: Any) -> None:
+    p = sub.add_parser("interpolate", help="walk the latent space between seeds or classes")
+    _generator_args(p)
+    p.add_argument("--frames", type=int, default=16)
+    p.add_argument("--mode", choices=("lerp", "slerp"), default="slerp")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="keyframe seeds (default: SEED and SEED+1)")
+    p.add_argument("--loop", action="store_true", help="return to the first keyframe")
+    p.add_argument("--class", dest="class_id", type=int, default=None, help="class for every frame (conditional)")
+    p.add_argument("--class-from", type=int, default=None, help="class-to-class path: start class")
+    p.add_argument("--class-to", type=int, default=None, help="class-to-class path: end class")
+    p.add_argument("--fps", type=float, default=12.0)
+    p.add_argument("--out", required=True, help=".png: a strip of frames; .gif: an animation")
+    p.set_defaults(handler=cmd_interpolate)
+
+
+def _load(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    from ganplay.checkpoints import load_generator
+    from ganplay.trainer import resolve_device
+
+    return load_generator(args.checkpoint, device=resolve_device(args.device), use_ema=not args.raw)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from ganplay import sampling
+
+    _check_suffix(args.out, sampling.OUTPUT_SUFFIXES["sample"])
+    generator, ckpt = _load(args)
+    samples = sampling.sample(generator, ckpt, args.n, args.seed, args.truncation, args.class_id)
+    out = sampling.write_samples(samples, ckpt["data"], args.out)
+    print(f"wrote {args.n} samples of {ckpt['path']} (step {ckpt['step']}) to {out}")
+    return 0
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    from ganplay import sampling
+
+    _check_suffix(args.out, sampling.OUTPUT_SUFFIXES["interpolate"])
+    if args.frames < 2:
+        raise ValueError(f"--frames must be at least 2, got {args.frames}")
+    generator, ckpt = _load(args)
+    seeds = args.seeds or [args.seed, args.seed + 1]
+    frames = sampling.interpolation(generator, ckpt, args.frames, args.mode, seeds, args.truncation, args.class_id,
+                                    args.class_from, args.class_to, args.loop)
+    out = sampling.write_interpolation(frames, ckpt["data"], args.out, fps=args.fps)
+    print(f"wrote {args.frames} frames ({args.mode}) to {out}")
+    return 0
+
+
+def _check_suffix(out: str, allowed: tuple[str, ...]) -> None:
+    if Path(out).suffix not in allowed:
+        raise ValueError(f"--out must end in {' or '.join(allowed)}, got {out}")
+
+
+# -- runs / list / bench ------------------------------------------------------------------------
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from ganplay.runs import get_registry
+
+    snaps = get_registry(args.runs_dir).list_runs()
+    if args.json:
+        print(json.dumps([{"name": s.name, "state": s.state.value, "step": s.step, "total_steps": s.total_steps,
+                           "latest": s.latest, "error": s.error, "folder": s.folder} for s in snaps], indent=2))
+        return 0
+    if not snaps:
+        print("no runs yet: python -m ganplay train --dataset ring8")
+        return 0
+    header = f"{'name':44} {'status':11} {'step':>15} {'loss_D':>8} {'loss_G':>8} {'D(x)':>6} {'D(G(z))':>7}"
+    print(header)
+    for s in snaps:
+        latest = s.latest or {}
+        nums = " ".join(f"{latest[k]:>{w}.3f}" if k in latest else " " * w
+                        for k, w in (("loss_d", 8), ("loss_g", 8), ("d_real", 6), ("d_fake", 7)))
+        print(f"{s.name[:44]:44} {s.state.value:11} {f'{s.step}/{s.total_steps}':>15} {nums}")
+        if s.error:
+            print(f"    {s.error}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from ganplay.data import DATASETS
+    from ganplay.losses import LOSSES
+    from ganplay.models import ARCHS
+
+    for title, registry in (("datasets", DATASETS), ("architectures", ARCHS), ("losses", LOSSES)):
+        print(f"{title}:")
+        for name in registry.names():
+            print(f"  {name:16} {registry.info(name).get('title', '')}")
+    print("  folder:PATH      any folder of images (one subfolder per class gives labels)")
+    print("presets:")
+    for name, values in PRESETS.items():
+        print(f"  {name:16} {', '.join(f'{k}={v}' for k, v in values.items())}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ganplay.bench import run_bench
+
+    run_bench(batch_size=args.batch_size, window=args.window, windows=args.windows, device=args.device)
+    return 0

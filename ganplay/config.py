@@ -1,0 +1,248 @@
+"""TrainConfig: the one typed object that travels from the form or the CLI to the trainer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+D_NORMS = ("batch", "layer", "none")
+
+
+def _f(default: Any, help: str) -> Any:
+    """A dataclass field whose help text feeds the CLI flags and the form's tooltips."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class TrainConfig:
+    # what to learn
+    dataset: str = _f("mnist-bundled", "dataset name (see `python -m ganplay datasets`) or folder:PATH")
+    data_dir: str = _f("", "where datasets are read/downloaded; empty: $GANPLAY_DATA or ./data")
+    image_size: int = _f(28, "image side in pixels (images are resized and center-cropped)")
+    channels: int = _f(0, "0: the dataset's own, 1: grayscale, 3: RGB")
+    # the networks
+    arch: str = _f("dcgan", "architecture: mlp or dcgan")
+    conditional: bool = _f(False, "feed the class label to G and D (needs a labelled dataset)")
+    z_dim: int = _f(100, "size of the noise vector z")
+    ngf: int = _f(64, "DCGAN generator width (channels of its last hidden layer)")
+    ndf: int = _f(64, "DCGAN discriminator width (channels of its first layer)")
+    mlp_hidden: int = _f(256, "MLP hidden units per layer")
+    mlp_layers: int = _f(3, "MLP hidden layers")
+    d_norm: str = _f("batch", "DCGAN discriminator normalisation: batch, layer or none")
+    spectral_norm: bool = _f(False, "spectral normalisation on every discriminator layer")
+    d_dropout: float = _f(0.0, "dropout probability after each discriminator activation")
+    pac: int = _f(1, "PacGAN packing: D judges pac samples at once (1, 2 or 4)")
+    # the game
+    loss: str = _f("nsgan", "loss: nsgan, minimax, lsgan, hinge, wgan-gp")
+    gp_weight: float = _f(10.0, "gradient penalty weight (wgan-gp only)")
+    d_steps: int = _f(1, "discriminator updates per generator update")
+    batch_size: int = _f(64, "real images per discriminator update")
+    lr_g: float = _f(2e-4, "generator Adam learning rate")
+    lr_d: float = _f(2e-4, "discriminator Adam learning rate")
+    betas: tuple[float, float] = _f((0.5, 0.999), "Adam betas (beta1 beta2)")
+    ema: bool = _f(True, "keep an exponential moving average of G and sample from it")
+    ema_decay: float = _f(0.999, "EMA decay per generator step")
+    # the run
+    steps: int = _f(5000, "generator steps to train")
+    seed: int = _f(0, "random seed: same config and seed give the same run on CPU")
+    device: str = _f("auto", "auto, cpu, cuda or mps")
+    log_every: int = _f(10, "steps between metric read-backs from the device")
+    sample_every: int = _f(250, "steps between fixed-noise snapshots")
+    checkpoint_every: int = _f(1000, "steps between checkpoints")
+    num_samples: int = _f(64, "fixed-noise samples in each snapshot")
+
+    # -- serialisation -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["betas"] = list(self.betas)
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError({"config": f"unknown field(s): {', '.join(unknown)}"})
+        values = dict(data)
+        if "betas" in values:
+            values["betas"] = tuple(values["betas"])
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError({"config": f"not valid JSON: {err}"}) from None
+        if not isinstance(data, dict):
+            raise ConfigError({"config": "a config file must hold a JSON object"})
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainConfig":
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as err:
+            raise ConfigError({"config": f"cannot read {path}: {err.strerror or err}"}) from None
+        try:
+            return cls.from_json(text)
+        except ConfigError as err:
+            raise ConfigError({k: f"{path}: {v}" for k, v in err.errors.items()}) from None
+
+    # -- validation ----------------------------------------------------------------------------
+    def errors(self) -> dict[str, str]:
+        """Every problem, keyed by field, so a form can show each message beside its field."""
+        return validate(self)
+
+    def validated(self) -> "TrainConfig":
+        problems = self.errors()
+        if problems:
+            raise ConfigError(problems)
+        return self
+
+
+def field_help() -> dict[str, str]:
+    return {f.name: f.metadata.get("help", "") for f in fields(TrainConfig)}
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; `errors` maps each field to a specific message."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" if k != "config" else v for k, v in errors.items()))
+
+
+def _range(errors: dict, name: str, value: Any, low: float, high: float, kind: type = int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+        errors[name] = f"{name} must be {'an integer' if kind is int else 'a number'}, got {value!r}"
+    elif not low <= value <= high:
+        errors[name] = f"{name} must be between {low:g} and {high:g}, got {value!r}"
+
+
+def validate(cfg: TrainConfig) -> dict[str, str]:
+    # Imported here because the registries import models that only need the config's type.
+    from ganplay.data import dataset_info
+    from ganplay.losses import LOSSES
+    from ganplay.models import ARCHS
+
+    errors: dict[str, str] = {}
+    info: dict[str, Any] | None = None
+    try:
+        info = dataset_info(cfg.dataset)
+    except ValueError as err:
+        errors["dataset"] = str(err)
+    if cfg.arch not in ARCHS:
+        errors["arch"] = f"unknown architecture {cfg.arch!r}; choose one of: {', '.join(ARCHS.names())}"
+    if cfg.loss not in LOSSES:
+        errors["loss"] = f"unknown loss {cfg.loss!r}; choose one of: {', '.join(LOSSES.names())}"
+    if cfg.device not in DEVICES:
+        errors["device"] = f"device must be one of {', '.join(DEVICES)}, got {cfg.device!r}"
+    if cfg.d_norm not in D_NORMS:
+        errors["d_norm"] = f"d_norm must be one of {', '.join(D_NORMS)}, got {cfg.d_norm!r}"
+    _range(errors, "image_size", cfg.image_size, 8, 256)
+    if cfg.channels not in (0, 1, 3):
+        errors["channels"] = f"channels must be 0 (dataset's own), 1 or 3, got {cfg.channels!r}"
+    _range(errors, "z_dim", cfg.z_dim, 1, 1024)
+    _range(errors, "ngf", cfg.ngf, 4, 1024)
+    _range(errors, "ndf", cfg.ndf, 4, 1024)
+    _range(errors, "mlp_hidden", cfg.mlp_hidden, 4, 8192)
+    _range(errors, "mlp_layers", cfg.mlp_layers, 1, 16)
+    _range(errors, "d_dropout", cfg.d_dropout, 0.0, 0.9, float)
+    if cfg.pac not in (1, 2, 4):
+        errors["pac"] = f"pac must be 1, 2 or 4, got {cfg.pac!r}"
+    _range(errors, "gp_weight", cfg.gp_weight, 0.0, 1000.0, float)
+    _range(errors, "d_steps", cfg.d_steps, 1, 100)
+    _range(errors, "batch_size", cfg.batch_size, 1, 4096)
+    _range(errors, "lr_g", cfg.lr_g, 1e-8, 1.0, float)
+    _range(errors, "lr_d", cfg.lr_d, 1e-8, 1.0, float)
+    if len(cfg.betas) != 2 or not all(isinstance(b, (int, float)) and 0.0 <= b < 1.0 for b in cfg.betas):
+        errors["betas"] = f"betas must be two numbers in [0, 1), got {list(cfg.betas)!r}"
+    _range(errors, "ema_decay", cfg.ema_decay, 0.0, 0.99999, float)
+    _range(errors, "steps", cfg.steps, 1, 100_000_000)
+    _range(errors, "seed", cfg.seed, 0, 2**31 - 1)
+    _range(errors, "log_every", cfg.log_every, 1, 100_000)
+    _range(errors, "sample_every", cfg.sample_every, 1, 10_000_000)
+    _range(errors, "checkpoint_every", cfg.checkpoint_every, 1, 10_000_000)
+    _range(errors, "num_samples", cfg.num_samples, 1, 4096)
+    if "batch_size" not in errors and "pac" not in errors and cfg.batch_size % cfg.pac:
+        errors["pac"] = f"batch_size ({cfg.batch_size}) must be a multiple of pac ({cfg.pac})"
+    if cfg.loss == "wgan-gp" and cfg.d_norm == "batch" and cfg.arch == "dcgan":
+        errors["d_norm"] = "wgan-gp penalises each sample's gradient; batch norm in D mixes samples: use d_norm layer or none"
+    if info is not None:
+        _check_against_dataset(cfg, info, errors)
+    return errors
+
+
+def _check_against_dataset(cfg: TrainConfig, info: dict[str, Any], errors: dict[str, str]) -> None:
+    if info["kind"] == "toy" and cfg.arch == "dcgan":
+        errors["arch"] = f"dcgan needs images; {cfg.dataset} is 2-D points: use arch mlp"
+    if cfg.conditional and not info["labelled"]:
+        errors["conditional"] = f"conditional needs class labels and {cfg.dataset} has none"
+    if info["kind"] == "image" and cfg.arch == "dcgan" and "image_size" not in errors:
+        from ganplay.models import upsampling_plan
+
+        try:
+            upsampling_plan(cfg.image_size)
+        except ValueError as err:
+            errors["image_size"] = str(err)
+
+
+# -- defaults and presets, as plain data ---------------------------------------------------------
+
+# Applied by the kind of data unless a preset or the user says otherwise.
+KIND_DEFAULTS: dict[str, dict[str, Any]] = {
+    "toy": dict(arch="mlp", z_dim=2, batch_size=256, mlp_hidden=256, mlp_layers=3, lr_g=1e-3, lr_d=1e-3,
+                pac=2, steps=3000, sample_every=100, checkpoint_every=1000, num_samples=1000),
+    "image": dict(arch="dcgan"),
+}
+# Each loss's usual companions (WGAN-GP paper: Adam(1e-4, 0, 0.9), 5 critic steps, no batch norm).
+LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "wgan-gp": dict(d_steps=5, lr_g=1e-4, lr_d=1e-4, betas=(0.0, 0.9), d_norm="layer"),
+    "hinge": dict(spectral_norm=True, d_norm="none", lr_g=1e-4, lr_d=4e-4, betas=(0.0, 0.9)),
+}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick-cpu-demo": dict(dataset="ring8", arch="mlp", loss="nsgan", steps=2000),
+    "dcgan-classic": dict(dataset="mnist-bundled", arch="dcgan", loss="nsgan", batch_size=64,
+                          lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), steps=3000),
+    "hinge-sn": dict(dataset="mnist-bundled", arch="dcgan", loss="hinge", spectral_norm=True, d_norm="none",
+                     lr_g=1e-4, lr_d=4e-4, betas=(0.0, 0.9), steps=3000),
+    "wgan-gp": dict(dataset="mnist-bundled", arch="dcgan", loss="wgan-gp", d_steps=5, d_norm="layer",
+                    lr_g=1e-4, lr_d=1e-4, betas=(0.0, 0.9), steps=3000),
+    "toy-ring8": dict(dataset="ring8"),
+    "toy-grid25": dict(dataset="grid25", steps=4000, pac=4, mlp_hidden=384),
+}
+
+
+def make_config(preset: str | None = None, **overrides: Any) -> TrainConfig:
+    """Defaults, then those of the data's kind and of the loss, then the preset, then the caller's values."""
+    if preset is not None and preset not in PRESETS:
+        raise ConfigError({"preset": f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}"})
+    chosen = {**PRESETS.get(preset or "", {}), **overrides}
+    base = TrainConfig().to_dict()
+    dataset = chosen.get("dataset", base["dataset"])
+    info = _info_or_none(dataset)
+    values = dict(base)
+    values.update(KIND_DEFAULTS.get(info["kind"] if info else "image", {}))
+    if info and info["kind"] == "image":
+        values["image_size"] = info.get("native_size") or 64  # folders have no native size
+    values.update(LOSS_DEFAULTS.get(chosen.get("loss", base["loss"]), {}))
+    values.update(chosen)
+    return TrainConfig.from_dict(values)
+
+
+def _info_or_none(dataset: str) -> dict[str, Any] | None:
+    from ganplay.data import dataset_info
+
+    try:
+        return dataset_info(dataset)
+    except ValueError:
+        return None  # validation reports the bad name; defaults do not matter then

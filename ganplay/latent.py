@@ -1,0 +1,99 @@
+"""Latent space tools: seeds to z (with truncation), lerp and slerp, keyframe paths, 4-corner planes, class paths."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+MODES = ("lerp", "slerp")
+MAX_TRUNCATION_ROUNDS = 1000
+
+
+def z_from_seed(seed: int, n: int, z_dim: int, truncation: float | None = None) -> Tensor:
+    """(n, z_dim) standard normal latents fixed by `seed`; row i is the same whatever n is.
+
+    With truncation t, every coordinate with |z| > t is redrawn until it falls inside (the
+    truncation trick of BigGAN), trading variety for quality as t shrinks.
+    """
+    if n < 0 or z_dim < 1:
+        raise ValueError(f"need n >= 0 and z_dim >= 1, got n={n}, z_dim={z_dim}")
+    if truncation is not None and truncation <= 0:
+        raise ValueError(f"truncation must be positive, got {truncation}")
+    gen = torch.Generator().manual_seed(int(seed))
+    z = torch.randn(n, z_dim, generator=gen)
+    if truncation is None:
+        return z
+    for _ in range(MAX_TRUNCATION_ROUNDS):  # a few rounds suffice: P(|z| > 0.5) is 0.62
+        outside = z.abs() > truncation
+        if not outside.any():
+            return z
+        z[outside] = torch.randn(int(outside.sum()), generator=gen)
+    return z.clamp_(-truncation, truncation)  # only reached for absurdly small t
+
+
+def lerp(a: Tensor, b: Tensor, t: Tensor | float) -> Tensor:
+    """Straight line from a to b; t in [0, 1], broadcast against the latent's last axis."""
+    t = torch.as_tensor(t, dtype=a.dtype)
+    return a + (b - a) * t.reshape(*t.shape, *([1] * a.dim())) if t.dim() else a + (b - a) * t
+
+
+def slerp(a: Tensor, b: Tensor, t: Tensor | float) -> Tensor:
+    """Great-circle path from a to b (norms interpolated linearly): stays where Gaussian latents live."""
+    t = torch.as_tensor(t, dtype=a.dtype)
+    tt = t.reshape(*t.shape, *([1] * a.dim())) if t.dim() else t
+    na, nb = a.norm(dim=-1, keepdim=True), b.norm(dim=-1, keepdim=True)
+    ua, ub = a / na.clamp_min(1e-12), b / nb.clamp_min(1e-12)
+    omega = torch.acos((ua * ub).sum(-1, keepdim=True).clamp(-1.0, 1.0))
+    so = torch.sin(omega)
+    if float(so.abs().min()) < 1e-6:  # (anti)parallel: every great circle works; the line is the limit
+        return lerp(a, b, t)
+    direction = (torch.sin((1 - tt) * omega) * ua + torch.sin(tt * omega) * ub) / so
+    return direction * (na + (nb - na) * tt)
+
+
+def interpolate(a: Tensor, b: Tensor, t: Tensor | float, mode: str = "slerp") -> Tensor:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    return (slerp if mode == "slerp" else lerp)(a, b, t)
+
+
+def keyframe_path(keyframes: Tensor, frames: int, mode: str = "slerp", loop: bool = False) -> Tensor:
+    """(frames, z_dim) through keyframes (K, z_dim) in order, evenly spaced in 'segment time'.
+
+    The first and last frames are the first and last keyframes; with loop, the path returns to
+    the first keyframe and the final frame stops just short of it, so the animation cycles smoothly.
+    """
+    if keyframes.dim() != 2 or keyframes.shape[0] < 2:
+        raise ValueError(f"need at least two keyframes as (K, z_dim), got shape {tuple(keyframes.shape)}")
+    if frames < 2:
+        raise ValueError(f"frames must be at least 2, got {frames}")
+    keys = torch.cat([keyframes, keyframes[:1]]) if loop else keyframes
+    segments = keys.shape[0] - 1
+    positions = torch.linspace(0, segments, frames + 1 if loop else frames)[:frames]  # (frames,)
+    index = positions.floor().long().clamp(max=segments - 1)
+    t = positions - index
+    return torch.stack([interpolate(keys[i], keys[i + 1], float(s), mode) for i, s in zip(index.tolist(), t)])
+
+
+def corner_grid(corners: Tensor, rows: int, cols: int, mode: str = "slerp") -> Tensor:
+    """(rows * cols, z_dim) plane between 4 corners (top-left, top-right, bottom-left, bottom-right), row-major."""
+    if corners.dim() != 2 or corners.shape[0] != 4:
+        raise ValueError(f"need exactly four corner latents as (4, z_dim), got shape {tuple(corners.shape)}")
+    if rows < 2 or cols < 2:
+        raise ValueError(f"a corner grid needs at least 2 rows and 2 columns, got {rows}x{cols}")
+    tl, tr, bl, br = corners
+    out = []
+    for r in torch.linspace(0, 1, rows).tolist():
+        left, right = interpolate(tl, bl, r, mode), interpolate(tr, br, r, mode)
+        out += [interpolate(left, right, c, mode) for c in torch.linspace(0, 1, cols).tolist()]
+    return torch.stack(out)
+
+
+def class_path(class_from: int, class_to: int, num_classes: int, frames: int) -> Tensor:
+    """(frames, K) soft one-hot labels moving linearly from one class to another."""
+    if frames < 2:
+        raise ValueError(f"frames must be at least 2, got {frames}")
+    a = torch.nn.functional.one_hot(torch.tensor(class_from), num_classes).float()
+    b = torch.nn.functional.one_hot(torch.tensor(class_to), num_classes).float()
+    t = torch.linspace(0, 1, frames)[:, None]  # (frames, 1)
+    return a + (b - a) * t

@@ -1,0 +1,63 @@
+"""Loss registry: pure functions of the discriminator's outputs on real and generated samples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ganplay.registry import Registry
+
+
+@dataclass(frozen=True)
+class GANLoss:
+    name: str
+    title: str
+    d_loss: Callable[[Tensor, Tensor], Tensor]  # (D(x) logits, D(G(z)) logits) -> scalar to minimise
+    g_loss: Callable[[Tensor], Tensor]  # D(G(z)) logits -> scalar to minimise
+    probabilistic: bool  # True: sigmoid(logit) is D's probability that a sample is real
+    gradient_penalty: bool = False
+
+    def d_report(self, logits: Tensor) -> Tensor:
+        """Mean D output as users read it: a probability for BCE losses, the raw score otherwise."""
+        return torch.sigmoid(logits).mean() if self.probabilistic else logits.mean()
+
+
+LOSSES: Registry[GANLoss] = Registry("loss")
+
+
+def _add(loss: GANLoss) -> None:
+    LOSSES.register(loss.name, title=loss.title)(loss)
+
+
+def bce_d(real: Tensor, fake: Tensor) -> Tensor:
+    # maximize log D(x) + log(1 - D(G(z))), written with softplus for stability on logits
+    return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+
+_add(GANLoss("nsgan", "Non-saturating GAN (BCE, -log D(G(z)))", bce_d,
+             lambda fake: F.softplus(-fake).mean(), probabilistic=True))
+# Goodfellow's original objective: G minimises log(1 - D(G(z))), which saturates when D wins.
+_add(GANLoss("minimax", "Minimax GAN (saturating log(1 - D(G(z))))", bce_d,
+             lambda fake: -F.softplus(fake).mean(), probabilistic=True))
+_add(GANLoss("lsgan", "Least squares GAN (a=0, b=c=1)",
+             lambda real, fake: 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean(),
+             lambda fake: 0.5 * ((fake - 1) ** 2).mean(), probabilistic=False))
+_add(GANLoss("hinge", "Hinge loss",
+             lambda real, fake: F.relu(1 - real).mean() + F.relu(1 + fake).mean(),
+             lambda fake: -fake.mean(), probabilistic=False))
+_add(GANLoss("wgan-gp", "Wasserstein GAN with gradient penalty",
+             lambda real, fake: fake.mean() - real.mean(),
+             lambda fake: -fake.mean(), probabilistic=False, gradient_penalty=True))
+
+
+def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, generator: torch.Generator) -> Tensor:
+    """WGAN-GP: E[(||grad D(x_hat)|| - 1)^2] on random points between real and fake samples."""
+    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    alpha = torch.rand(shape, device=real.device, generator=generator)
+    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()

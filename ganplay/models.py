@@ -1,0 +1,236 @@
+"""Architecture registry: generator/discriminator pairs (mlp, dcgan), each optionally class-conditional."""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import TYPE_CHECKING, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from ganplay.registry import Registry
+
+if TYPE_CHECKING:
+    from ganplay.config import TrainConfig
+
+ModelPair = tuple[nn.Module, nn.Module]
+ARCHS: Registry[Callable[["TrainConfig", tuple[int, ...], int], ModelPair]] = Registry("architecture")
+
+
+def build_models(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int) -> ModelPair:
+    """(G, D) for data of `shape` ((2,) or (C, H, W)); num_classes > 0 only when cfg.conditional."""
+    classes = num_classes if cfg.conditional else 0
+    return ARCHS.get(cfg.arch)(cfg, shape, classes)
+
+
+# Default weight init draws from torch's global RNG, which every thread shares.
+_GLOBAL_RNG_LOCK = threading.Lock()
+
+
+def build_models_seeded(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, seed: int) -> ModelPair:
+    """build_models with init weights fixed by `seed`, leaving the global RNG as it was, safe across threads."""
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_models(cfg, shape, num_classes)
+
+
+def label_vectors(y: Tensor | None, num_classes: int, batch: int, device: torch.device) -> Tensor | None:
+    """Integer labels become one-hot rows; float rows (soft labels for class paths) pass through."""
+    if num_classes == 0:
+        return None
+    if y is None:
+        raise ValueError("this model is conditional: pass class labels")
+    if y.dtype in (torch.int64, torch.int32):
+        return F.one_hot(y.long(), num_classes).to(device=device, dtype=torch.float32)
+    if y.shape != (batch, num_classes):
+        raise ValueError(f"soft labels must have shape ({batch}, {num_classes}), got {tuple(y.shape)}")
+    return y.to(device=device, dtype=torch.float32)
+
+
+def pack(x: Tensor, pac: int) -> Tensor:
+    """PacGAN: (B, F...) -> (B/pac, pac*F...) so D judges pac samples jointly."""
+    if pac == 1:
+        return x
+    b = x.shape[0]
+    if b % pac:
+        raise ValueError(f"batch of {b} cannot be packed in groups of {pac}")
+    return x.reshape(b // pac, pac * x.shape[1], *x.shape[2:])
+
+
+class SeededDropout(nn.Module):
+    """Dropout whose masks come from the run's own generator (set by the trainer), not the global RNG."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.rand(x.shape, device=x.device, generator=self.generator) >= self.p
+        return x * keep / (1.0 - self.p)
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN paper init: conv weights N(0, 0.02), batch-norm scale N(1, 0.02)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm2d, nn.BatchNorm1d)):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+# -- MLP -------------------------------------------------------------------------------------------
+
+
+class MLPGenerator(nn.Module):
+    def __init__(self, z_dim: int, shape: tuple[int, ...], hidden: int, layers: int, num_classes: int):
+        super().__init__()
+        self.z_dim, self.shape, self.num_classes = z_dim, tuple(shape), num_classes
+        out = math.prod(shape)
+        blocks: list[nn.Module] = []
+        width = z_dim + num_classes
+        for _ in range(layers):
+            blocks += [nn.Linear(width, hidden), nn.ReLU(inplace=True)]
+            width = hidden
+        blocks.append(nn.Linear(width, out))
+        if len(shape) == 3:
+            blocks.append(nn.Tanh())  # images live in [-1, 1]; 2-D points keep their own coordinates
+        self.net = nn.Sequential(*blocks)
+
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        onehot = label_vectors(y, self.num_classes, z.shape[0], z.device)
+        h = z if onehot is None else torch.cat([z, onehot], 1)  # (B, z_dim + K)
+        return self.net(h).view(z.shape[0], *self.shape)
+
+
+class MLPDiscriminator(nn.Module):
+    def __init__(self, shape: tuple[int, ...], hidden: int, layers: int, num_classes: int, pac: int,
+                 dropout: float, use_sn: bool):
+        super().__init__()
+        self.num_classes, self.pac = num_classes, pac
+        sn = spectral_norm if use_sn else (lambda m: m)
+        width = (math.prod(shape) + num_classes) * pac
+        blocks: list[nn.Module] = []
+        for _ in range(layers):
+            blocks += [sn(nn.Linear(width, hidden)), nn.LeakyReLU(0.2, inplace=True)]
+            if dropout:
+                blocks.append(SeededDropout(dropout))
+            width = hidden
+        blocks.append(sn(nn.Linear(width, 1)))
+        self.net = nn.Sequential(*blocks)
+
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        h = x.flatten(1)  # (B, F)
+        onehot = label_vectors(y, self.num_classes, x.shape[0], x.device)
+        if onehot is not None:
+            h = torch.cat([h, onehot], 1)
+        return self.net(pack(h, self.pac)).view(-1)  # (B / pac,) logits
+
+
+@ARCHS.register("mlp", title="MLP (fully connected)", kinds=("toy", "image"))
+def build_mlp(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int) -> ModelPair:
+    g = MLPGenerator(cfg.z_dim, shape, cfg.mlp_hidden, cfg.mlp_layers, num_classes)
+    d = MLPDiscriminator(shape, cfg.mlp_hidden, cfg.mlp_layers, num_classes, cfg.pac, cfg.d_dropout,
+                         cfg.spectral_norm)
+    return g, d
+
+
+# -- DCGAN -----------------------------------------------------------------------------------------
+
+
+def upsampling_plan(size: int) -> tuple[int, int]:
+    """(base, doublings): halve while even and >= 8, so 28 -> 7 (2x), 32 -> 4 (3x), 64 -> 4 (4x)."""
+    base, doublings = size, 0
+    while base % 2 == 0 and base >= 8:
+        base //= 2
+        doublings += 1
+    if doublings == 0:
+        raise ValueError(f"dcgan cannot build an image of {size} px: use an even size such as 28, 32 or 64")
+    return base, doublings
+
+
+class DCGANGenerator(nn.Module):
+    """z -> linear to (ngf*2^(n-1), base, base) -> n stride-2 transposed convs -> (C, size, size)."""
+
+    def __init__(self, z_dim: int, shape: tuple[int, int, int], ngf: int, num_classes: int):
+        super().__init__()
+        self.z_dim, self.num_classes = z_dim, num_classes
+        channels, size, _ = shape
+        self.base, doublings = upsampling_plan(size)
+        width = ngf * 2 ** (doublings - 1)
+        self.width = width
+        self.project = nn.Linear(z_dim + num_classes, width * self.base * self.base, bias=False)
+        layers: list[nn.Module] = [nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+        for _ in range(doublings - 1):
+            layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),  # (B, w/2, 2s, 2s)
+                       nn.BatchNorm2d(width // 2), nn.ReLU(inplace=True)]
+            width //= 2
+        layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]  # (B, C, size, size)
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        onehot = label_vectors(y, self.num_classes, z.shape[0], z.device)
+        h = z if onehot is None else torch.cat([z, onehot], 1)
+        h = self.project(h).view(z.shape[0], self.width, self.base, self.base)  # (B, w, base, base)
+        return self.net(h)
+
+
+def _d_norm(kind: str, channels: int) -> list[nn.Module]:
+    if kind == "batch":
+        return [nn.BatchNorm2d(channels)]
+    if kind == "layer":
+        return [nn.GroupNorm(1, channels)]  # per-sample, so it is safe with a gradient penalty
+    return []
+
+
+class DCGANDiscriminator(nn.Module):
+    """(C, size, size) -> stride-2 convs down to (ndf*2^(n-1), base, base) -> linear -> one logit."""
+
+    def __init__(self, shape: tuple[int, int, int], ndf: int, num_classes: int, pac: int, norm: str,
+                 dropout: float, use_sn: bool):
+        super().__init__()
+        self.num_classes, self.pac = num_classes, pac
+        channels, size, _ = shape
+        base, doublings = upsampling_plan(size)
+        sn = spectral_norm if use_sn else (lambda m: m)
+        drop = lambda: [SeededDropout(dropout)] if dropout else []  # noqa: E731  (a fresh module per layer)
+        # Labels enter as constant one-hot planes beside the pixels, which also packs cleanly.
+        width = ndf
+        layers: list[nn.Module] = [sn(nn.Conv2d((channels + num_classes) * pac, width, 4, 2, 1)),
+                                   nn.LeakyReLU(0.2, inplace=True), *drop()]
+        for _ in range(doublings - 1):
+            layers += [sn(nn.Conv2d(width, width * 2, 4, 2, 1, bias=norm == "none")),  # (B, 2w, s/2, s/2)
+                       *_d_norm(norm, width * 2), nn.LeakyReLU(0.2, inplace=True), *drop()]
+            width *= 2
+        self.features = nn.Sequential(*layers)
+        self.head = sn(nn.Linear(width * base * base, 1))
+        self.apply(dcgan_init)
+
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        onehot = label_vectors(y, self.num_classes, x.shape[0], x.device)
+        if onehot is not None:
+            planes = onehot[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])  # (B, K, H, W)
+            x = torch.cat([x, planes], 1)
+        h = self.features(pack(x, self.pac))
+        return self.head(h.flatten(1)).view(-1)  # (B / pac,) logits
+
+
+@ARCHS.register("dcgan", title="DCGAN (strided convolutions)", kinds=("image",))
+def build_dcgan(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int) -> ModelPair:
+    if len(shape) != 3:
+        raise ValueError(f"dcgan needs image data (C, H, W), got shape {shape}: use arch mlp")
+    g = DCGANGenerator(cfg.z_dim, shape, cfg.ngf, num_classes)
+    d = DCGANDiscriminator(shape, cfg.ndf, num_classes, cfg.pac, cfg.d_norm, cfg.d_dropout, cfg.spectral_norm)
+    return g, d
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

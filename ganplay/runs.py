@@ -1,0 +1,551 @@
+"""Runs: one background training thread each, a clear state machine, and the process-wide registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganplay import imaging
+from ganplay.checkpoints import CHECKPOINT_NAME, atomic_write_text, data_meta, load_checkpoint, save_checkpoint
+from ganplay.config import TrainConfig
+from ganplay.data import load_dataset
+from ganplay.trainer import GANTrainer, describe_device, resolve_device
+
+METRIC_KEYS = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
+HISTORY_CAPACITY = 2000  # points kept in memory per run; metrics.jsonl on disk keeps every one
+
+
+class RunState(str, Enum):
+    QUEUED = "queued"  # waiting for a free training slot
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"  # stop asked; saving a checkpoint
+    STOPPED = "stopped"  # stopped by the user; can be resumed
+    FINISHED = "finished"
+    FAILED = "failed"  # an error or divergence; `error` says which
+    INTERRUPTED = "interrupted"  # its process ended while it was active; can be resumed
+
+
+ACTIVE_STATES = {RunState.QUEUED, RunState.RUNNING, RunState.PAUSED, RunState.STOPPING}
+
+
+class Diverged(RuntimeError):
+    def __init__(self, step: int, values: dict[str, float]):
+        self.step = step
+        bad = ", ".join(f"{k}={v}" for k, v in values.items() if not np.isfinite(v))
+        super().__init__(f"diverged at step {step}: {bad}")
+
+
+class MetricHistory:
+    """Bounded history: past capacity, the older three quarters are thinned to every second point."""
+
+    def __init__(self, capacity: int = HISTORY_CAPACITY):
+        self.capacity = max(8, capacity)
+        self._rows: list[dict[str, float]] = []
+
+    def append(self, row: dict[str, float]) -> None:
+        self._rows.append(row)
+        if len(self._rows) > self.capacity:
+            keep_recent = self.capacity // 4
+            older, recent = self._rows[:-keep_recent], self._rows[-keep_recent:]
+            self._rows = older[::2] + recent
+
+    def rows(self) -> list[dict[str, float]]:
+        return list(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """A consistent copy of a run's state for readers in other threads (pages, the CLI)."""
+
+    name: str
+    folder: str
+    state: RunState
+    step: int
+    total_steps: int
+    config: dict[str, Any]
+    history: list[dict[str, float]] = field(default_factory=list)
+    latest: dict[str, float] = field(default_factory=dict)
+    grid: np.ndarray | None = None  # latest fixed-noise picture (H, W, C) uint8
+    grid_step: int = 0
+    points: np.ndarray | None = None  # latest fixed-noise samples of a 2-D toy (N, 2)
+    images_per_sec: float = 0.0
+    eta_seconds: float | None = None
+    error: str = ""
+    device: str = ""
+    data_title: str = ""
+    data_note: str = ""
+    created_at: str = ""
+    live: bool = False  # owned by a thread of this process
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
+
+
+class TrainingSlots:
+    """At most `capacity` runs train at once; the others wait in the order they were started (FIFO)."""
+
+    def __init__(self, capacity: int):
+        self.capacity = max(1, capacity)
+        self._cond = threading.Condition()
+        self._waiting: list[object] = []
+        self._active = 0
+
+    def enqueue(self) -> object:
+        ticket = object()
+        with self._cond:
+            self._waiting.append(ticket)
+        return ticket
+
+    def acquire(self, ticket: object, timeout: float) -> bool:
+        """True once `ticket` is first in line and a slot is free; False after `timeout` seconds."""
+        with self._cond:
+            ready = self._cond.wait_for(lambda: self._waiting[0] is ticket and self._active < self.capacity, timeout)
+            if ready:
+                self._waiting.pop(0)
+                self._active += 1
+                self._cond.notify_all()
+            return ready
+
+    def cancel(self, ticket: object) -> None:
+        with self._cond:
+            if ticket in self._waiting:
+                self._waiting.remove(ticket)
+                self._cond.notify_all()
+
+    def release(self) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+
+class Run:
+    """One training run in its own thread; pause, resume and stop act between two steps."""
+
+    def __init__(self, folder: Path, config: TrainConfig, *, resume: bool = False,
+                 slots: TrainingSlots | None = None):
+        self.folder = Path(folder)
+        self.name = self.folder.name
+        self.config = config
+        self._resume = resume
+        self._slots = slots
+        self._ticket = slots.enqueue() if slots is not None else None  # its place in the queue, taken now
+        self._lock = threading.Lock()
+        self._pause_event = threading.Event()
+        self._stop_event = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._state = RunState.QUEUED
+        self._error = ""
+        self._history = MetricHistory()
+        self._latest: dict[str, float] = {}
+        self._grid: np.ndarray | None = None
+        self._grid_step = 0
+        self._points: np.ndarray | None = None
+        self._images_per_sec = 0.0
+        self._device_text = ""
+        self._created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.trainer: GANTrainer | None = None
+        self.data = None
+        self._pending: list[dict[str, torch.Tensor]] = []
+        self._clock = time.perf_counter()
+        self._clock_step = 0
+        self._checkpoint_step = -1
+        self._metrics_file = None
+
+    # -- control (any thread) ------------------------------------------------------------------
+    def start(self) -> "Run":
+        self._thread = threading.Thread(target=self._main, name=f"ganplay-run-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def pause(self) -> None:
+        self._pause_event.set()
+
+    def resume(self) -> None:
+        self._pause_event.clear()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        with self._lock:
+            if self._state in (RunState.RUNNING, RunState.PAUSED, RunState.QUEUED):
+                self._state = RunState.STOPPING
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True when the thread has ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.is_alive()
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def state(self) -> RunState:
+        with self._lock:
+            return self._state
+
+    def snapshot(self) -> RunSnapshot:
+        with self._lock:
+            step = self.trainer.step if self.trainer else self._clock_step
+            remaining = max(0, self.config.steps - step)
+            rate = self._images_per_sec / max(1, self.config.batch_size * self.config.d_steps)  # steps/s
+            eta = remaining / rate if rate > 0 and self._state in ACTIVE_STATES else None
+            return RunSnapshot(
+                name=self.name, folder=str(self.folder), state=self._state, step=step,
+                total_steps=self.config.steps, config=self.config.to_dict(), history=self._history.rows(),
+                latest=dict(self._latest), grid=self._grid, grid_step=self._grid_step, points=self._points,
+                images_per_sec=self._images_per_sec, eta_seconds=eta, error=self._error,
+                device=self._device_text, data_title=self.data.title if self.data else "",
+                data_note=self.data.note if self.data else "", created_at=self._created_at, live=self.is_alive())
+
+    # -- the thread ----------------------------------------------------------------------------
+    def _main(self) -> None:
+        acquired = False
+        try:
+            self._write_status()
+            acquired = self._wait_for_slot()
+            if acquired:
+                self.prepare()
+                self._set_state(RunState.RUNNING)
+                self._loop()
+        except Diverged as err:
+            kept = f"; the last good checkpoint (step {self._checkpoint_step}) is kept" if self._checkpoint_step >= 0 else ""
+            self._fail(f"{err}{kept}")
+        except Exception as err:  # the thread must record every failure, never die silently
+            (self.folder / "error.log").write_text(traceback.format_exc())
+            self._fail(f"{type(err).__name__}: {err}")
+        finally:
+            if acquired and self._slots is not None:
+                self._slots.release()
+            if self._metrics_file is not None:
+                self._metrics_file.close()
+            with self._lock:
+                if self._state in ACTIVE_STATES:
+                    self._state = RunState.STOPPED
+            self._write_status()
+
+    def _wait_for_slot(self) -> bool:
+        if self._slots is None:
+            return True
+        while not self._slots.acquire(self._ticket, timeout=0.2):
+            if self._stop_event.is_set():
+                self._slots.cancel(self._ticket)
+                return False
+        return True
+
+    def _loop(self) -> None:
+        total = self.config.steps
+        while self.trainer.step < total and not self._stop_event.is_set():
+            if self._pause_event.is_set():
+                self._pause_until_released()
+                continue
+            self.advance()
+        self.flush_metrics()
+        self.save_checkpoint()
+        done = self.trainer.step >= total
+        self._set_state(RunState.FINISHED if done else RunState.STOPPED)
+
+    def _pause_until_released(self) -> None:
+        self.flush_metrics()
+        self._set_state(RunState.PAUSED)
+        while self._pause_event.is_set() and not self._stop_event.is_set():
+            time.sleep(0.05)
+        self._restart_clock()
+        if not self._stop_event.is_set():
+            self._set_state(RunState.RUNNING)
+
+    # -- one step and its bookkeeping (also driven directly, without a thread, by bench and tests)
+    def prepare(self) -> None:
+        """Load data, build the trainer, restore the checkpoint when resuming, write config.json."""
+        cfg = self.config
+        self.folder.mkdir(parents=True, exist_ok=True)
+        device = resolve_device(cfg.device)
+        self.data = load_dataset(cfg.dataset, image_size=cfg.image_size, channels=cfg.channels,
+                                 data_dir=cfg.data_dir or None, seed=cfg.seed, device=device)
+        trainer = GANTrainer(cfg, self.data, device)
+        if self._resume:
+            ckpt = load_checkpoint(self.folder / CHECKPOINT_NAME)
+            trainer.load_state_dict(ckpt)
+            self._checkpoint_step = trainer.step
+            self._history = _history_from_disk(self.folder / "metrics.jsonl", upto=trainer.step)
+            self._created_at = _read_json(self.folder / "status.json").get("created_at", self._created_at)
+        else:
+            (self.folder / "metrics.jsonl").unlink(missing_ok=True)
+        atomic_write_text(self.folder / "config.json", cfg.to_json())
+        with self._lock:
+            self.trainer = trainer
+            self._device_text = describe_device(device)
+        self._metrics_file = open(self.folder / "metrics.jsonl", "a", encoding="utf-8")
+        self._restart_clock()
+        if not self._resume:
+            self.snapshot_samples()
+
+    def advance(self) -> None:
+        trainer, cfg = self.trainer, self.config
+        self._pending.append(trainer.train_step())
+        step = trainer.step
+        last = step >= cfg.steps
+        if step % cfg.log_every == 0 or last:
+            self.flush_metrics()
+        if step % cfg.sample_every == 0 or last:
+            self.snapshot_samples()
+        if step % cfg.checkpoint_every == 0:
+            self.save_checkpoint()
+
+    def flush_metrics(self) -> None:
+        """Read the pending step values back in one device sync; NaN or Inf stops the run."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        values = torch.stack([torch.stack([row[k].float() for k in METRIC_KEYS]) for row in pending]).cpu()  # (n, K)
+        first_step = self.trainer.step - len(pending) + 1
+        finite = torch.isfinite(values).all(dim=1)
+        if not bool(finite.all()):
+            bad = int((~finite).nonzero()[0])
+            raise Diverged(first_step + bad, dict(zip(METRIC_KEYS, values[bad].tolist())))
+        now = time.perf_counter()
+        steps = self.trainer.step - self._clock_step
+        rate = steps * self.config.batch_size * self.config.d_steps / max(now - self._clock, 1e-9)
+        self._clock, self._clock_step = now, self.trainer.step
+        row = {"step": self.trainer.step, **dict(zip(METRIC_KEYS, values.mean(0).tolist())),
+               "images_per_sec": rate, "time": time.time()}
+        self._metrics_file.write(json.dumps(row) + "\n")
+        self._metrics_file.flush()
+        with self._lock:
+            self._history.append(row)
+            self._latest = row
+            self._images_per_sec = rate
+
+    def snapshot_samples(self) -> None:
+        samples = self.trainer.fixed_samples().float().cpu()
+        if self.data.kind == "toy":
+            points = samples.numpy()
+            picture = imaging.scatter_image(points, modes=_modes_or_none(self.data.name))
+        else:
+            points = None
+            picture = imaging.image_grid(samples)
+        step = self.trainer.step
+        imaging.save_png(picture, self.folder / "samples" / f"step_{step:08d}.png")
+        with self._lock:
+            self._grid, self._grid_step, self._points = picture, step, points
+
+    def save_checkpoint(self) -> None:
+        if self.trainer.step == self._checkpoint_step:
+            return
+        self.flush_metrics()  # raises on NaN first, so a checkpoint is never written from a diverged state
+        save_checkpoint(self.folder / CHECKPOINT_NAME, self.trainer.state_dict(), self.config, data_meta(self.data))
+        self._checkpoint_step = self.trainer.step
+        self._write_status()
+
+    # -- state and status file --------------------------------------------------------------------
+    def _restart_clock(self) -> None:
+        self._clock = time.perf_counter()
+        self._clock_step = self.trainer.step if self.trainer else 0
+
+    def _set_state(self, state: RunState) -> None:
+        with self._lock:
+            if self._state == RunState.STOPPING and state == RunState.RUNNING:
+                return  # a stop that arrived first wins
+            self._state = state
+        self._write_status()
+
+    def _fail(self, message: str) -> None:
+        with self._lock:
+            self._state, self._error = RunState.FAILED, message
+        self._write_status()
+
+    def _write_status(self) -> None:
+        snap = self.snapshot()
+        status = {"name": self.name, "state": snap.state.value, "step": snap.step, "total_steps": snap.total_steps,
+                  "checkpoint_step": self._checkpoint_step, "error": snap.error, "pid": os.getpid(),
+                  "created_at": snap.created_at, "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "device": snap.device, "data_title": snap.data_title}
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.folder / "status.json", json.dumps(status, indent=2))
+        except OSError:
+            pass  # a full disk must not hide the run's real state, which stays in memory
+
+
+def _modes_or_none(name: str) -> np.ndarray | None:
+    from ganplay.data import toy_modes
+
+    try:
+        return toy_modes(name)[0].numpy()
+    except ValueError:
+        return None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _history_from_disk(path: Path, upto: int | None = None) -> MetricHistory:
+    """The history in metrics.jsonl; with `upto` (a resume), later lines, which the resumed run redoes, are dropped."""
+    history, kept = MetricHistory(), []
+    if not path.exists():
+        return history
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a crash
+        if upto is None or row.get("step", 0) <= upto:
+            history.append(row)
+            kept.append(line)
+    if upto is not None:
+        atomic_write_text(path, "".join(f"{line}\n" for line in kept))
+    return history
+
+
+# -- the registry -------------------------------------------------------------------------------
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def default_runs_root() -> Path:
+    return Path(os.environ.get("GANPLAY_RUNS", "checkpoints/runs"))
+
+
+class RunRegistry:
+    """All runs under one folder: live ones (threads of this process) and finished ones on disk."""
+
+    def __init__(self, root: str | Path, max_active: int = 2):
+        self.root = Path(root)
+        self._runs: dict[str, Run] = {}
+        self._lock = threading.Lock()
+        self._slots = TrainingSlots(max_active)  # more runs than this wait as "queued"
+
+    def start(self, config: TrainConfig, name: str | None = None) -> Run:
+        config.validated()
+        with self._lock:
+            name = self._new_name(config, name)
+            run = Run(self.root / name, config, slots=self._slots)
+            self._runs[name] = run
+        return run.start()
+
+    def resume(self, name_or_folder: str | Path, steps: int | None = None) -> Run:
+        folder = self._folder(name_or_folder)
+        with self._lock:
+            live = self._runs.get(folder.name)
+            if live is not None and live.is_alive():
+                raise ValueError(f"run {folder.name} is still active ({live.state.value}); stop it before resuming")
+            config = load_checkpoint(folder / CHECKPOINT_NAME)["config"]
+            if steps is not None:
+                config = replace(config, steps=steps)
+            config.validated()
+            run = Run(folder, config, resume=True, slots=self._slots)
+            self._runs[folder.name] = run
+        return run.start()
+
+    def get(self, name: str) -> Run | None:
+        with self._lock:
+            return self._runs.get(name)
+
+    def live_runs(self) -> list[Run]:
+        with self._lock:
+            return list(self._runs.values())
+
+    def list_runs(self) -> list[RunSnapshot]:
+        """Every run, newest first: live runs from memory, the rest from their folders."""
+        with self._lock:
+            live = dict(self._runs)
+        found = {name: run.snapshot() for name, run in live.items()}
+        if self.root.is_dir():
+            for folder in self.root.iterdir():
+                if folder.is_dir() and folder.name not in found and (folder / "config.json").exists():
+                    found[folder.name] = snapshot_from_disk(folder)
+        return sorted(found.values(), key=lambda s: s.created_at, reverse=True)
+
+    def delete(self, name: str) -> None:
+        folder = self._folder(name)
+        with self._lock:
+            run = self._runs.get(folder.name)
+            if run is not None and run.is_alive():
+                raise ValueError(f"run {name} is still active; stop it before deleting")
+            self._runs.pop(folder.name, None)
+        shutil.rmtree(folder)
+
+    def _folder(self, name_or_folder: str | Path) -> Path:
+        path = Path(name_or_folder)
+        folder = path if path.is_dir() else self.root / str(name_or_folder)
+        if not folder.is_dir():
+            raise ValueError(f"no run folder {folder}")
+        return folder
+
+    def _new_name(self, config: TrainConfig, name: str | None) -> str:
+        if name:
+            if not NAME_PATTERN.match(name):
+                raise ValueError(f"run name {name!r} must be 1-64 letters, digits, '.', '_' or '-'")
+            if (self.root / name).exists() or name in self._runs:
+                raise ValueError(f"a run named {name!r} already exists in {self.root}")
+            return name
+        dataset = re.sub(r"[^A-Za-z0-9]+", "-", config.dataset.split(":")[-1].strip("/").split("/")[-1])[:24]
+        base = f"{dataset}-{config.arch}-{config.loss}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        candidate, n = base, 1
+        while (self.root / candidate).exists() or candidate in self._runs:
+            n += 1
+            candidate = f"{base}-{n}"
+        return candidate
+
+
+def snapshot_from_disk(folder: Path) -> RunSnapshot:
+    status = _read_json(folder / "status.json")
+    config = _read_json(folder / "config.json")
+    state = RunState(status.get("state", RunState.INTERRUPTED.value))
+    if state in ACTIVE_STATES and not _process_alive(status.get("pid")):
+        state = RunState.INTERRUPTED  # its process is gone: the run can be resumed from its checkpoint
+    history = _history_from_disk(folder / "metrics.jsonl")
+    return RunSnapshot(name=folder.name, folder=str(folder), state=state, step=int(status.get("step", 0)),
+                       total_steps=int(status.get("total_steps", config.get("steps", 0))), config=config,
+                       history=history.rows(), latest=history.rows()[-1] if len(history) else {},
+                       error=status.get("error", ""), device=status.get("device", ""),
+                       data_title=status.get("data_title", ""), created_at=status.get("created_at", ""))
+
+
+def _process_alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    if pid == os.getpid():
+        return False  # this process has no live thread for it, or it would be in the registry
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_REGISTRIES: dict[Path, RunRegistry] = {}
+_REGISTRIES_LOCK = threading.Lock()
+
+
+def get_registry(root: str | Path | None = None) -> RunRegistry:
+    """The process-wide registry for a runs folder (pages and the CLI share it)."""
+    key = Path(root or default_runs_root()).resolve()
+    with _REGISTRIES_LOCK:
+        if key not in _REGISTRIES:
+            _REGISTRIES[key] = RunRegistry(key)
+        return _REGISTRIES[key]

@@ -1,0 +1,115 @@
+"""Sampling and interpolation from a trained generator, and writing the results as PNG, GIF or NPY."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ganplay import imaging
+from ganplay.latent import class_path, keyframe_path, z_from_seed
+
+OUTPUT_SUFFIXES = {"sample": (".png", ".npy"), "interpolate": (".png", ".gif")}
+
+
+def class_labels(meta: dict[str, Any], config: Any, n: int, class_id: int | None) -> Tensor | None:
+    """Labels for a conditional generator: one class, or all classes in turn; None when unconditional."""
+    if not config.conditional:
+        if class_id is not None:
+            raise ValueError("this model is not conditional; it takes no class")
+        return None
+    k = meta["num_classes"]
+    if class_id is None:
+        return torch.arange(n) % k
+    if not 0 <= class_id < k:
+        raise ValueError(f"class must be between 0 and {k - 1}, got {class_id}")
+    return torch.full((n,), class_id, dtype=torch.long)
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, z: Tensor, y: Tensor | None = None, batch: int = 256) -> Tensor:
+    """Run G over z in chunks; returns CPU float32 ((N, C, H, W) in [-1, 1] or (N, 2) points)."""
+    device = next(generator.parameters()).device
+    parts = []
+    for start in range(0, z.shape[0], batch):
+        yy = None if y is None else y[start:start + batch].to(device)
+        parts.append(generator(z[start:start + batch].to(device), yy).float().cpu())
+    return torch.cat(parts)
+
+
+def sample(generator: nn.Module, ckpt: dict[str, Any], n: int, seed: int = 0, truncation: float | None = None,
+           class_id: int | None = None) -> Tensor:
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    cfg = ckpt["config"]
+    z = z_from_seed(seed, n, cfg.z_dim, truncation)  # (n, z_dim)
+    return generate(generator, z, class_labels(ckpt["data"], cfg, n, class_id))
+
+
+def interpolation(generator: nn.Module, ckpt: dict[str, Any], frames: int, mode: str = "slerp",
+                  seeds: list[int] | None = None, truncation: float | None = None, class_id: int | None = None,
+                  class_from: int | None = None, class_to: int | None = None, loop: bool = False) -> Tensor:
+    """Frames along a path: through the latents of `seeds` (one z per seed), or from class_from to class_to."""
+    cfg, meta = ckpt["config"], ckpt["data"]
+    if (class_from is None) != (class_to is None):
+        raise ValueError("give both class_from and class_to for a class-to-class path")
+    if class_from is not None:
+        if not cfg.conditional:
+            raise ValueError("class-to-class paths need a conditional model")
+        k = meta["num_classes"]
+        for c in (class_from, class_to):
+            if not 0 <= c < k:
+                raise ValueError(f"classes must be between 0 and {k - 1}, got {c}")
+        seed = (seeds or [0])[0]
+        z = z_from_seed(seed, 1, cfg.z_dim, truncation).expand(frames, -1)  # one z, moving label
+        return generate(generator, z, class_path(class_from, class_to, k, frames))
+    seeds = seeds if seeds is not None else [0, 1]
+    if len(seeds) < 2:
+        raise ValueError(f"an interpolation needs at least two seeds, got {len(seeds)}")
+    keys = torch.cat([z_from_seed(s, 1, cfg.z_dim, truncation) for s in seeds])  # (K, z_dim)
+    z = keyframe_path(keys, frames, mode, loop=loop)  # (frames, z_dim)
+    return generate(generator, z, class_labels(meta, cfg, frames, class_id))
+
+
+def picture(samples: Tensor, meta: dict[str, Any], nrow: int | None = None) -> np.ndarray:
+    """An (H, W, C) uint8 picture: an image grid, or a scatter plot over the toy's modes."""
+    if meta["kind"] == "toy":
+        modes = np.asarray(meta["modes"]) if "modes" in meta else None
+        return imaging.scatter_image(samples.numpy(), modes=modes)
+    return imaging.image_grid(samples, nrow=nrow)
+
+
+def frame_pictures(frames: Tensor, meta: dict[str, Any], scale: int = 1) -> list[np.ndarray]:
+    """One picture per frame; toys show the path so far as a growing trail of points."""
+    if meta["kind"] == "toy":
+        modes = np.asarray(meta["modes"]) if "modes" in meta else None
+        pts = frames.numpy()
+        extent = max(1.0, float(np.abs(pts).max()) * 1.1, float(np.abs(modes).max()) * 1.1 if modes is not None else 0)
+        return [imaging.scatter_image(pts[: i + 1], modes=modes, extent=extent) for i in range(len(pts))]
+    return [imaging.upscale(imaging.image_grid(f[None], padding=0), scale) if scale > 1
+            else imaging.image_grid(f[None], padding=0) for f in frames]
+
+
+def write_samples(samples: Tensor, meta: dict[str, Any], out: str | Path) -> Path:
+    out = Path(out)
+    if out.suffix == ".npy":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        np.save(out, samples.numpy().astype(np.float32))
+        return out
+    if out.suffix == ".png":
+        return imaging.save_png(picture(samples, meta), out)
+    raise ValueError(f"--out must end in .png (a grid) or .npy (the raw array), got {out.name}")
+
+
+def write_interpolation(frames: Tensor, meta: dict[str, Any], out: str | Path, fps: float = 12.0) -> Path:
+    out = Path(out)
+    if out.suffix == ".gif":
+        return imaging.save_gif(frame_pictures(frames, meta, scale=4), out, fps=fps)
+    if out.suffix == ".png":
+        if meta["kind"] == "toy":
+            return imaging.save_png(frame_pictures(frames, meta)[-1], out)
+        return imaging.save_png(imaging.image_strip(frames), out)
+    raise ValueError(f"--out must end in .png (a strip) or .gif (an animation), got {out.name}")

@@ -1,0 +1,181 @@
+"""One GAN training step (D updates, then a G update, then EMA), with its full state; no threads, no files."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ganplay.config import TrainConfig
+from ganplay.data import DataSource
+from ganplay.latent import z_from_seed
+from ganplay.losses import LOSSES, gradient_penalty
+from ganplay.models import SeededDropout, build_models_seeded
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but this machine has no usable CUDA GPU; use auto or cpu")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device 'mps' was asked for but Apple's Metal backend is not available; use auto or cpu")
+    return torch.device(name)
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"CUDA: {torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return "Apple MPS"
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+class GANTrainer:
+    """Holds G, D, EMA-G, both optimizers and the noise stream; `train_step()` advances one G step."""
+
+    def __init__(self, cfg: TrainConfig, data: DataSource, device: torch.device):
+        self.cfg, self.data, self.device = cfg, data, device
+        self.loss = LOSSES.get(cfg.loss)
+        self.num_classes = data.num_classes if cfg.conditional else 0
+        g, d = build_models_seeded(cfg, data.shape, data.num_classes, cfg.seed)
+        self.G, self.D = g.to(device), d.to(device)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema else None
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+        # One private stream for z, fake labels, dropout masks and GP mixing: a run never touches
+        # the global RNG after init, so concurrent runs stay reproducible and resume is exact.
+        self.noise = torch.Generator(device=device)
+        self.noise.manual_seed(cfg.seed + 1)
+        for module in self.D.modules():
+            if isinstance(module, SeededDropout):
+                module.generator = self.noise
+        self.fixed_z = z_from_seed(cfg.seed, cfg.num_samples, cfg.z_dim).to(device)  # (S, z_dim)
+        self.fixed_y = (torch.arange(cfg.num_samples) % self.num_classes).to(device) if self.num_classes else None
+        self.step = 0  # generator updates done
+        self.draws = 0  # real batches drawn (d_steps per step), which fixes the data order on resume
+        self._ema_pairs = self._ema_tensors()
+
+    # -- the step ----------------------------------------------------------------------------------
+    def train_step(self) -> dict[str, Tensor]:
+        """d_steps discriminator updates, one generator update, one EMA update. Values stay on the device."""
+        cfg = self.cfg
+        for i in range(cfg.d_steps):
+            real, real_y = self.data.batch(self.draws, cfg.batch_size)
+            self.draws += 1
+            real_y = real_y if self.num_classes else None
+            z, fake_y = self.sample_latents(cfg.batch_size)
+            if i == cfg.d_steps - 1:
+                fake = self.G(z, fake_y)  # kept with its graph: the G update reuses it
+            else:
+                with torch.no_grad():
+                    fake = self.G(z, fake_y)
+            stats = self._update_d(real, real_y, fake.detach(), fake_y)
+        stats.update(self._update_g(fake, fake_y))
+        self._update_ema()
+        self.step += 1
+        return stats
+
+    def _update_d(self, real: Tensor, real_y: Tensor | None, fake: Tensor, fake_y: Tensor | None) -> dict[str, Tensor]:
+        # (1) Update D: maximize log D(x) + log(1 - D(G(z))) (or the chosen loss's equivalent)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_real = self.D(real, real_y)
+        d_fake = self.D(fake, fake_y)
+        loss_d = self.loss.d_loss(d_real, d_fake)
+        if self.loss.gradient_penalty:
+            penalty = gradient_penalty(lambda x: self.D(x, real_y), real, fake, self.noise)
+            loss_d = loss_d + self.cfg.gp_weight * penalty
+        loss_d.backward()
+        grad_norm_d = _grad_norm(self.D)
+        self.opt_d.step()
+        return {"loss_d": loss_d.detach(), "d_real": self.loss.d_report(d_real.detach()),
+                "d_fake": self.loss.d_report(d_fake.detach()), "grad_norm_d": grad_norm_d}
+
+    def _update_g(self, fake: Tensor, fake_y: Tensor | None) -> dict[str, Tensor]:
+        # (2) Update G: make D call G(z) real; D's own weights need no gradient here
+        self.D.requires_grad_(False)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g = self.loss.g_loss(self.D(fake, fake_y))
+        loss_g.backward()
+        self.D.requires_grad_(True)
+        grad_norm_g = _grad_norm(self.G)
+        self.opt_g.step()
+        return {"loss_g": loss_g.detach(), "grad_norm_g": grad_norm_g}
+
+    def _ema_tensors(self) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]] | None:
+        if self.G_ema is None:
+            return None
+        return (list(self.G_ema.parameters()), list(self.G.parameters()),
+                list(self.G_ema.buffers()), list(self.G.buffers()))
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if self._ema_pairs is None:
+            return
+        ema_params, params, ema_buffers, buffers = self._ema_pairs
+        # Warm-up: early on the average follows G closely instead of remembering random weights.
+        decay = min(self.cfg.ema_decay, (1 + self.step) / (10 + self.step))
+        torch._foreach_lerp_(ema_params, params, 1.0 - decay)
+        if ema_buffers:  # an MLP has none
+            torch._foreach_copy_(ema_buffers, buffers)  # batch-norm statistics are copied, not averaged
+
+    # -- sampling ----------------------------------------------------------------------------------
+    def sample_latents(self, n: int) -> tuple[Tensor, Tensor | None]:
+        z = torch.randn(n, self.cfg.z_dim, device=self.device, generator=self.noise)  # (n, z_dim)
+        y = None
+        if self.num_classes:
+            y = torch.randint(self.num_classes, (n,), device=self.device, generator=self.noise)
+        return z, y
+
+    @torch.no_grad()
+    def generate(self, z: Tensor, y: Tensor | None = None, use_ema: bool = True) -> Tensor:
+        """Samples in eval mode; the EMA generator when there is one and use_ema is set."""
+        if use_ema and self.G_ema is not None:
+            return self.G_ema(z, y)
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            return self.G(z, y)
+        finally:
+            self.G.train(was_training)
+
+    def fixed_samples(self) -> Tensor:
+        return self.generate(self.fixed_z, self.fixed_y)
+
+    # -- state -------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "G_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "step": self.step,
+            "draws": self.draws,
+            "noise_state": self.noise.get_state(),
+            "fixed_z": self.fixed_z.cpu(),
+            "fixed_y": self.fixed_y.cpu() if self.fixed_y is not None else None,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        if self.G_ema is not None:
+            self.G_ema.load_state_dict(state["G_ema"] if state.get("G_ema") is not None else state["G"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.step, self.draws = int(state["step"]), int(state["draws"])
+        self.noise.set_state(state["noise_state"])
+        self.fixed_z = state["fixed_z"].to(self.device)
+        if state.get("fixed_y") is not None:
+            self.fixed_y = state["fixed_y"].to(self.device)
+
+
+def _grad_norm(module: nn.Module) -> Tensor:
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())

@@ -1,0 +1,43 @@
+"""Tiny, seeded fixtures: small nets, few steps, CPU, a temporary runs folder."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ganplay.config import make_config
+
+torch.set_num_threads(2)
+
+
+def tiny_image_config(**overrides):
+    """DCGAN on the bundled MNIST at 28 px with narrow nets: a step takes milliseconds."""
+    values = dict(dataset="mnist-bundled", arch="dcgan", ngf=8, ndf=8, z_dim=16, batch_size=8, steps=6,
+                  device="cpu", log_every=2, sample_every=3, checkpoint_every=3, num_samples=8, seed=0)
+    values.update(overrides)
+    return make_config(**values).validated()
+
+
+def tiny_toy_config(**overrides):
+    values = dict(dataset="ring8", arch="mlp", mlp_hidden=32, mlp_layers=2, batch_size=32, steps=6,
+                  device="cpu", log_every=2, sample_every=3, checkpoint_every=3, num_samples=64, seed=0)
+    values.update(overrides)
+    return make_config(**values).validated()
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("GANPLAY_RUNS", str(root))
+    return root
+
+
+@pytest.fixture
+def registry(runs_root):
+    from ganplay.runs import RunRegistry
+
+    reg = RunRegistry(runs_root)
+    yield reg
+    for run in reg.live_runs():  # threads outlive a test unless stopped
+        run.stop()
+        run.wait(30)
