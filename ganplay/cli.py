@@ -10,7 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Sequence
 
-from ganplay.config import PRESETS, ConfigError, TrainConfig, field_help, make_config
+from ganplay.config import PRESETS, ConfigError, TrainConfig, field_help, make_config, read_config_file
 
 EPILOG = """examples:
   python -m ganplay train --dataset ring8
@@ -85,7 +85,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     names = {f.name for f in fields(TrainConfig)}
     overrides: dict[str, Any] = {}
     if args.config:
-        overrides.update(TrainConfig.load(args.config).to_dict())
+        overrides.update(read_config_file(args.config))
     overrides.update({k: v for k, v in vars(args).items() if k in names})
     return make_config(args.preset, **overrides).validated()
 
@@ -128,7 +128,20 @@ def follow(run: Any, quiet: bool = False) -> int:
     if snap.state == RunState.FAILED:
         print(f"error: {snap.error}", file=sys.stderr)
         return 1
+    _print_toy_quality(run)
     return 0 if snap.state == RunState.FINISHED else 130
+
+
+def _print_toy_quality(run: Any) -> None:
+    """For the 2-D mixtures, the PacGAN protocol on the final checkpoint (2,500 samples)."""
+    from ganplay.checkpoints import load_generator
+    from ganplay.metrics import evaluate_toy_checkpoint
+
+    if run.data is None or run.data.kind != "toy":
+        return
+    generator, ckpt = load_generator(run.folder)
+    if "modes" in ckpt["data"]:
+        print(f"quality (PacGAN protocol, EMA generator): {evaluate_toy_checkpoint(generator, ckpt).summary()}")
 
 
 def _update_bar(bar: Any, snap: Any) -> None:

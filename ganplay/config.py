@@ -9,6 +9,7 @@ from typing import Any
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 D_NORMS = ("batch", "layer", "none")
+LR_DECAYS = ("none", "linear")
 
 
 def _f(default: Any, help: str) -> Any:
@@ -19,7 +20,7 @@ def _f(default: Any, help: str) -> Any:
 @dataclass
 class TrainConfig:
     # what to learn
-    dataset: str = _f("mnist-bundled", "dataset name (see `python -m ganplay datasets`) or folder:PATH")
+    dataset: str = _f("mnist-bundled", "dataset name (see `python -m ganplay list`) or folder:PATH")
     data_dir: str = _f("", "where datasets are read/downloaded; empty: $GANPLAY_DATA or ./data")
     image_size: int = _f(28, "image side in pixels (images are resized and center-cropped)")
     channels: int = _f(0, "0: the dataset's own, 1: grayscale, 3: RGB")
@@ -43,6 +44,7 @@ class TrainConfig:
     lr_g: float = _f(2e-4, "generator Adam learning rate")
     lr_d: float = _f(2e-4, "discriminator Adam learning rate")
     betas: tuple[float, float] = _f((0.5, 0.999), "Adam betas (beta1 beta2)")
+    lr_decay: str = _f("none", "none, or linear: hold both learning rates for the first half, then decay to 0 at the last step")
     ema: bool = _f(True, "keep an exponential moving average of G and sample from it")
     ema_decay: float = _f(0.999, "EMA decay per generator step")
     # the run
@@ -76,25 +78,11 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "TrainConfig":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ConfigError({"config": f"not valid JSON: {err}"}) from None
-        if not isinstance(data, dict):
-            raise ConfigError({"config": "a config file must hold a JSON object"})
-        return cls.from_dict(data)
+        return cls.from_dict(_parse_object(text))
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":
-        path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as err:
-            raise ConfigError({"config": f"cannot read {path}: {err.strerror or err}"}) from None
-        try:
-            return cls.from_json(text)
-        except ConfigError as err:
-            raise ConfigError({k: f"{path}: {v}" for k, v in err.errors.items()}) from None
+        return cls.from_dict(read_config_file(path))
 
     # -- validation ----------------------------------------------------------------------------
     def errors(self) -> dict[str, str]:
@@ -106,6 +94,31 @@ class TrainConfig:
         if problems:
             raise ConfigError(problems)
         return self
+
+
+def _parse_object(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError({"config": f"not valid JSON: {err}"}) from None
+    if not isinstance(data, dict):
+        raise ConfigError({"config": "a config file must hold a JSON object"})
+    return data
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Only the fields a JSON file sets, so the preset and dataset defaults fill the rest."""
+    path = Path(path)
+    try:
+        data = _parse_object(path.read_text())
+        unknown = sorted(set(data) - {f.name for f in fields(TrainConfig)})
+        if unknown:
+            raise ConfigError({"config": f"unknown field(s): {', '.join(unknown)}"})
+    except OSError as err:
+        raise ConfigError({"config": f"cannot read {path}: {err.strerror or err}"}) from None
+    except ConfigError as err:
+        raise ConfigError({k: f"{path}: {v}" for k, v in err.errors.items()}) from None
+    return data
 
 
 def field_help() -> dict[str, str]:
@@ -145,6 +158,8 @@ def validate(cfg: TrainConfig) -> dict[str, str]:
         errors["loss"] = f"unknown loss {cfg.loss!r}; choose one of: {', '.join(LOSSES.names())}"
     if cfg.device not in DEVICES:
         errors["device"] = f"device must be one of {', '.join(DEVICES)}, got {cfg.device!r}"
+    if cfg.lr_decay not in LR_DECAYS:
+        errors["lr_decay"] = f"lr_decay must be one of {', '.join(LR_DECAYS)}, got {cfg.lr_decay!r}"
     if cfg.d_norm not in D_NORMS:
         errors["d_norm"] = f"d_norm must be one of {', '.join(D_NORMS)}, got {cfg.d_norm!r}"
     _range(errors, "image_size", cfg.image_size, 8, 256)
@@ -199,8 +214,9 @@ def _check_against_dataset(cfg: TrainConfig, info: dict[str, Any], errors: dict[
 
 # Applied by the kind of data unless a preset or the user says otherwise.
 KIND_DEFAULTS: dict[str, dict[str, Any]] = {
-    "toy": dict(arch="mlp", z_dim=2, batch_size=256, mlp_hidden=256, mlp_layers=3, lr_g=1e-3, lr_d=1e-3,
-                pac=2, steps=3000, sample_every=100, checkpoint_every=1000, num_samples=1000),
+    # Tuned on ring8/grid25 (PacGAN protocol): a high rate, then linear decay, which sharpens the modes.
+    "toy": dict(arch="mlp", z_dim=2, batch_size=256, mlp_hidden=256, mlp_layers=3, lr_g=2e-3, lr_d=2e-3,
+                lr_decay="linear", pac=2, steps=10000, sample_every=250, checkpoint_every=2000, num_samples=1000),
     "image": dict(arch="dcgan"),
 }
 # Each loss's usual companions (WGAN-GP paper: Adam(1e-4, 0, 0.9), 5 critic steps, no batch norm).

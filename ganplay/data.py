@@ -310,8 +310,9 @@ DATASETS: Registry[Callable[..., DataSource]] = Registry("dataset")
 LoadArgs = dict[str, Any]  # image_size, channels, data_dir, seed, device, download
 
 
-@DATASETS.register("ring8", title="Ring of 8 Gaussians (2-D)", kind="toy", labelled=True)
+# Decorators apply bottom-up: ring8 is registered (and listed) first.
 @DATASETS.register("grid25", title="Grid of 25 Gaussians (2-D)", kind="toy", labelled=True)
+@DATASETS.register("ring8", title="Ring of 8 Gaussians (2-D)", kind="toy", labelled=True)
 def load_mixture(name: str, a: LoadArgs) -> DataSource:
     modes, sigma = toy_modes(name)
     return ToyMixture(name, DATASETS.info(name)["title"], "toy", (2,), len(modes),

@@ -48,3 +48,16 @@ def toy_mode_stats(points: Tensor | np.ndarray, modes: Tensor | np.ndarray, sigm
         nz = p > 0
         kl = float((p[nz] * (p[nz] * len(means)).log()).sum())
     return ToyModeStats(covered, len(means), float(good.sum()) / len(pts), kl, len(pts))
+
+
+def evaluate_toy_checkpoint(generator: torch.nn.Module, ckpt: dict, num_samples: int = PACGAN_PROTOCOL_SAMPLES,
+                            seed: int = 12345) -> ToyModeStats:
+    """The PacGAN protocol on a 2-D checkpoint: `num_samples` points from latents fixed by `seed`."""
+    from ganplay.sampling import sample
+
+    meta = ckpt["data"]
+    if meta.get("kind") != "toy" or "modes" not in meta:
+        raise ValueError(f"{ckpt.get('path', 'this checkpoint')}: mode coverage needs a 2-D mixture with modes "
+                         f"(ring8, grid25); this model was trained on {meta.get('name')}")
+    points = sample(generator, ckpt, num_samples, seed=seed)
+    return toy_mode_stats(points, meta["modes"], meta["sigma"])

@@ -65,6 +65,7 @@ class GANTrainer:
     def train_step(self) -> dict[str, Tensor]:
         """d_steps discriminator updates, one generator update, one EMA update. Values stay on the device."""
         cfg = self.cfg
+        self._set_learning_rates()
         for i in range(cfg.d_steps):
             real, real_y = self.data.batch(self.draws, cfg.batch_size)
             self.draws += 1
@@ -106,6 +107,19 @@ class GANTrainer:
         grad_norm_g = _grad_norm(self.G)
         self.opt_g.step()
         return {"loss_g": loss_g.detach(), "grad_norm_g": grad_norm_g}
+
+    def lr_factor(self) -> float:
+        """Multiplier of both base learning rates at this step; a function of the step, so resume is exact."""
+        if self.cfg.lr_decay == "none":
+            return 1.0
+        half = self.cfg.steps / 2
+        return min(1.0, max(0.0, (self.cfg.steps - self.step) / half))
+
+    def _set_learning_rates(self) -> None:
+        factor = self.lr_factor()
+        for opt, base in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * factor
 
     def _ema_tensors(self) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]] | None:
         if self.G_ema is None:

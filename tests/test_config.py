@@ -57,7 +57,8 @@ def test_cross_field_rules():
     assert "multiple of pac" in make_config(batch_size=30, pac=4).errors()["pac"]
     assert "needs images" in make_config(dataset="ring8", arch="dcgan").errors()["arch"]
     assert "batch norm" in make_config(loss="wgan-gp", d_norm="batch").errors()["d_norm"]
-    assert "labels" in make_config(dataset="spiral", conditional=True).errors().get("conditional", "labels")
+    assert "has no" in make_config(dataset="spiral", conditional=True).errors()["conditional"]
+    assert "lr_decay must be one of" in make_config(lr_decay="cosine").errors()["lr_decay"]
 
 
 def test_unknown_fields_and_bad_json(tmp_path):

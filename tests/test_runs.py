@@ -62,7 +62,10 @@ def _weights(folder):
     return {k: torch.cat([t.flatten().float() for t in ckpt[k].values()]) for k in ("G", "D", "G_ema")}
 
 
-@pytest.mark.parametrize("make", [tiny_image_config, lambda **kw: tiny_toy_config(d_dropout=0.2, **kw)])
+# lr_decay "linear" is scheduled over the configured steps, so extending a run changes its schedule;
+# a stop and resume at the same total (next test) stays exact with it.
+@pytest.mark.parametrize("make", [tiny_image_config,
+                                  lambda **kw: tiny_toy_config(d_dropout=0.2, lr_decay="none", **kw)])
 def test_resume_is_exact(registry, make):
     whole = registry.start(make(steps=8, checkpoint_every=100), name="whole")
     half = registry.start(make(steps=4, checkpoint_every=100), name="half")

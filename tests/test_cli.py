@@ -1,0 +1,102 @@
+"""The command line, end to end on tiny runs: train, resume, sample, interpolate, runs, list, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganplay.cli import main
+
+TINY_TOY = ["--dataset", "ring8", "--mlp-hidden", "16", "--mlp-layers", "2", "--batch-size", "32",
+            "--device", "cpu", "--log-every", "2", "--sample-every", "4", "--checkpoint-every", "4", "--quiet"]
+TINY_MNIST = ["--dataset", "mnist-bundled", "--ngf", "8", "--ndf", "8", "--z-dim", "8", "--batch-size", "8",
+              "--device", "cpu", "--log-every", "2", "--sample-every", "4", "--num-samples", "4", "--quiet"]
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["interpolate"], ["runs"], ["bench"], ["list"]])
+def test_help_everywhere(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0 and "usage: python -m ganplay" in capsys.readouterr().out
+
+
+def test_train_resume_and_list_runs(tmp_path, capsys):
+    runs = str(tmp_path / "runs")
+    assert main(["train", *TINY_TOY, "--steps", "8", "--name", "toy", "--runs-dir", runs]) == 0
+    out = capsys.readouterr().out
+    assert "finished at step 8/8" in out and "quality (PacGAN protocol" in out
+    config = json.loads((tmp_path / "runs" / "toy" / "config.json").read_text())
+    assert config["mlp_hidden"] == 16 and config["lr_decay"] == "linear"  # flags over the toy defaults
+    assert main(["train", "--resume", str(tmp_path / "runs" / "toy"), "--steps", "12", "--quiet",
+                 "--runs-dir", runs]) == 0
+    assert "finished at step 12/12" in capsys.readouterr().out
+    assert main(["runs", "--json", "--runs-dir", runs]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[0]["name"] == "toy" and listed[0]["state"] == "finished" and listed[0]["latest"]["step"] == 12
+    assert main(["runs", "--runs-dir", runs]) == 0
+    assert "toy" in capsys.readouterr().out
+
+
+def test_config_file_and_bad_values(tmp_path, capsys):
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"dataset": "ring8", "steps": 4, "mlp_hidden": 16, "device": "cpu"}))
+    assert main(["train", "--config", str(cfg), "--quiet", "--name", "fromfile", "--runs-dir", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "fromfile" / "config.json").read_text())["steps"] == 4
+    capsys.readouterr()
+    assert main(["train", "--batch-size", "0", "--runs-dir", str(tmp_path)]) == 2
+    assert "batch_size must be between 1 and 4096, got 0" in capsys.readouterr().err
+    assert main(["train", "--dataset", "folder:/no/such/place", "--runs-dir", str(tmp_path)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_sample_and_interpolate_images(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert main(["train", *TINY_MNIST, "--steps", "4", "--name", "digits", "--runs-dir", str(runs),
+                 "--conditional"]) == 0
+    ckpt = str(runs / "digits")
+    assert main(["sample", "--checkpoint", ckpt, "--n", "6", "--seed", "3", "--out", str(tmp_path / "s.npy")]) == 0
+    array = np.load(tmp_path / "s.npy")
+    assert array.shape == (6, 1, 28, 28) and array.min() >= -1 and array.max() <= 1
+    assert main(["sample", "--checkpoint", ckpt, "--n", "6", "--seed", "3", "--out", str(tmp_path / "s2.npy")]) == 0
+    assert np.array_equal(array, np.load(tmp_path / "s2.npy"))  # same seed, same samples
+    assert main(["sample", "--checkpoint", ckpt, "--n", "9", "--class", "7", "--truncation", "0.7",
+                 "--out", str(tmp_path / "grid.png")]) == 0
+    assert Image.open(tmp_path / "grid.png").size == (3 * 30 + 2, 3 * 30 + 2)
+    assert main(["interpolate", "--checkpoint", ckpt, "--frames", "5", "--mode", "lerp",
+                 "--out", str(tmp_path / "strip.png")]) == 0
+    assert Image.open(tmp_path / "strip.png").size == (5 * 30 + 2, 32)
+    assert main(["interpolate", "--checkpoint", ckpt, "--frames", "4", "--class-from", "1", "--class-to", "8",
+                 "--out", str(tmp_path / "walk.gif")]) == 0
+    with Image.open(tmp_path / "walk.gif") as gif:
+        assert gif.n_frames == 4
+    capsys.readouterr()
+    assert main(["sample", "--checkpoint", ckpt, "--class", "12", "--out", str(tmp_path / "x.png")]) == 2
+    assert "class must be between 0 and 9, got 12" in capsys.readouterr().err
+    assert main(["sample", "--checkpoint", ckpt, "--out", str(tmp_path / "x.jpg")]) == 2
+    assert "--out must end in .png or .npy" in capsys.readouterr().err
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    assert main(["sample", "--checkpoint", str(tmp_path / "bad.pt"), "--out", str(tmp_path / "x.png")]) == 2
+    assert "bad.pt: not a readable checkpoint" in capsys.readouterr().err
+
+
+def test_toy_samples_are_points_in_data_coordinates(tmp_path):
+    runs = tmp_path / "runs"
+    assert main(["train", *TINY_TOY, "--steps", "4", "--name", "pts", "--runs-dir", str(runs)]) == 0
+    assert main(["sample", "--checkpoint", str(runs / "pts" / "checkpoint.pt"), "--n", "50",
+                 "--out", str(tmp_path / "p.npy")]) == 0
+    assert np.load(tmp_path / "p.npy").shape == (50, 2)
+    assert main(["interpolate", "--checkpoint", str(runs / "pts"), "--frames", "6", "--seeds", "1", "2", "3",
+                 "--out", str(tmp_path / "path.gif")]) == 0
+    assert main(["sample", "--checkpoint", str(runs / "pts"), "--n", "100", "--out", str(tmp_path / "p.png")]) == 0
+    assert Image.open(tmp_path / "p.png").size == (256, 256)
+
+
+def test_list_names_every_registry(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("ring8", "grid25", "mnist-bundled", "cifar10", "dcgan", "mlp", "nsgan", "minimax", "wgan-gp",
+                 "quick-cpu-demo", "hinge-sn", "folder:PATH"):
+        assert name in out

@@ -1,0 +1,56 @@
+"""Latent tools: seeded z, truncation, lerp and slerp, keyframe paths, corner grids, class paths."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ganplay.latent import class_path, corner_grid, keyframe_path, lerp, slerp, z_from_seed
+
+
+def test_seeded_latents_are_stable_and_prefix_consistent():
+    assert torch.equal(z_from_seed(7, 4, 16), z_from_seed(7, 4, 16))
+    assert torch.equal(z_from_seed(7, 10, 16)[:4], z_from_seed(7, 4, 16))
+    assert not torch.equal(z_from_seed(7, 4, 16), z_from_seed(8, 4, 16))
+
+
+def test_truncation_resamples_instead_of_clipping():
+    z = z_from_seed(0, 2000, 32, truncation=0.5)
+    assert z.abs().max() <= 0.5
+    assert (z.abs() > 0.49).float().mean() < 0.05  # clipping would pile values up at the edge
+    with pytest.raises(ValueError, match="truncation must be positive"):
+        z_from_seed(0, 1, 4, truncation=0)
+
+
+def test_lerp_and_slerp_endpoints_and_norms():
+    a, b = z_from_seed(1, 1, 64)[0], z_from_seed(2, 1, 64)[0]
+    for fn in (lerp, slerp):
+        assert torch.allclose(fn(a, b, 0.0), a, atol=1e-5) and torch.allclose(fn(a, b, 1.0), b, atol=1e-5)
+    mid_l, mid_s = lerp(a, b, 0.5), slerp(a, b, 0.5)
+    assert mid_l.norm() < 0.8 * mid_s.norm()  # the straight line cuts through the low-density centre
+    assert torch.isclose(mid_s.norm(), (a.norm() + b.norm()) / 2, rtol=1e-4)
+    assert torch.allclose(slerp(a, a, 0.3), a, atol=1e-5)  # parallel vectors do not divide by zero
+    assert slerp(a, b, torch.linspace(0, 1, 5)).shape == (5, 64)
+
+
+def test_keyframe_path_passes_through_every_keyframe():
+    keys = z_from_seed(3, 3, 8)
+    path = keyframe_path(keys, 9, "slerp")  # frames 0, 4, 8 sit on the keyframes
+    assert path.shape == (9, 8)
+    for frame, key in ((0, 0), (4, 1), (8, 2)):
+        assert torch.allclose(path[frame], keys[key], atol=1e-5)
+    looped = keyframe_path(keys, 6, "lerp", loop=True)
+    assert torch.allclose(looped[0], keys[0]) and torch.allclose(looped[2], keys[1], atol=1e-6)
+    with pytest.raises(ValueError, match="at least two keyframes"):
+        keyframe_path(keys[:1], 4)
+
+
+def test_corner_grid_and_class_path():
+    corners = z_from_seed(4, 4, 8)
+    grid = corner_grid(corners, 3, 4, "lerp")
+    assert grid.shape == (12, 8)
+    assert torch.allclose(grid[0], corners[0]) and torch.allclose(grid[3], corners[1])
+    assert torch.allclose(grid[8], corners[2]) and torch.allclose(grid[11], corners[3])
+    path = class_path(1, 7, 10, 5)
+    assert path.shape == (5, 10) and torch.allclose(path.sum(1), torch.ones(5))
+    assert path[0, 1] == 1 and path[-1, 7] == 1 and path[2, 1] == path[2, 7] == 0.5
