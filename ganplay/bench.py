@@ -14,15 +14,15 @@ import torch.nn.functional as F
 from ganplay.config import make_config
 from ganplay.models import build_models_seeded
 from ganplay.runs import Run
-from ganplay.trainer import describe_device, resolve_device
+from ganplay.trainer import describe_device, make_adam, resolve_device
 
 
 def bare_loop(cfg, data, device: torch.device) -> Callable[[], None]:
     """The textbook DCGAN step over the same models: forward, backward, step, nothing else."""
     g, d = build_models_seeded(cfg, data.shape, 0, cfg.seed)
     g, d = g.to(device), d.to(device)
-    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr_g, betas=cfg.betas)
-    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+    opt_g = make_adam(g, cfg.lr_g, cfg.betas, device)  # the same optimizer as the engine: a fair race
+    opt_d = make_adam(d, cfg.lr_d, cfg.betas, device)
     real, _ = data.batch(0, cfg.batch_size)  # one fixed batch: no data handling at all
 
     def step() -> None:

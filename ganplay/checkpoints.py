@@ -64,7 +64,7 @@ def _fsync_dir(folder: Path) -> None:
 def data_meta(data: Any) -> dict[str, Any]:
     """What a checkpoint needs to rebuild G and label its samples without loading the dataset."""
     meta = {"name": data.name, "title": data.title, "kind": data.kind, "shape": list(data.shape),
-            "num_classes": data.num_classes, "class_names": list(data.class_names)}
+            "num_classes": data.num_classes, "class_names": list(data.class_names), "scale": data.scale}
     if data.kind == "toy":
         from ganplay.data import toy_modes
 
@@ -133,7 +133,8 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu", use_ema
 
     ckpt = load_checkpoint(path)
     cfg, data = ckpt["config"], ckpt["data"]
-    generator, _ = build_models_seeded(cfg, tuple(data["shape"]), data["num_classes"], cfg.seed)
+    generator, _ = build_models_seeded(cfg, tuple(data["shape"]), data["num_classes"], cfg.seed,
+                                        data.get("scale", 1.0))
     weights = ckpt.get("G_ema") if use_ema and ckpt.get("G_ema") is not None else ckpt.get("G")
     if weights is None:
         raise CheckpointError(f"{ckpt['path']}: has no {'EMA ' if use_ema else ''}generator weights")

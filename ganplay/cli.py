@@ -264,7 +264,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{title}:")
         for name in registry.names():
             print(f"  {name:16} {registry.info(name).get('title', '')}")
-    print("  folder:PATH      any folder of images (one subfolder per class gives labels)")
+        if registry is DATASETS:
+            print("  folder:PATH      any folder of images (one subfolder per class gives labels)")
     print("presets:")
     for name, values in PRESETS.items():
         print(f"  {name:16} {', '.join(f'{k}={v}' for k, v in values.items())}")

@@ -59,6 +59,7 @@ class DataSource:
     num_classes: int = 0
     class_names: tuple[str, ...] = ()
     note: str = ""  # where the data came from, shown beside the run
+    scale: float = 1.0  # typical coordinate size (images: 1, pixels in [-1, 1]; grid25: 4)
     seed: int = 0
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
@@ -317,13 +318,13 @@ def load_mixture(name: str, a: LoadArgs) -> DataSource:
     modes, sigma = toy_modes(name)
     return ToyMixture(name, DATASETS.info(name)["title"], "toy", (2,), len(modes),
                       tuple(f"mode {i}" for i in range(len(modes))), f"{len(modes)} modes, sigma {sigma}",
-                      a["seed"], a["device"], modes=modes, sigma=sigma)
+                      float(modes.abs().max()), a["seed"], a["device"], modes=modes, sigma=sigma)
 
 
 @DATASETS.register("spiral", title="Two-arm spiral (2-D)", kind="toy", labelled=False)
 def load_spiral(name: str, a: LoadArgs) -> DataSource:
     return ToyCurve(name, DATASETS.info(name)["title"], "toy", (2,), 0, (), "a continuous curve, no discrete modes",
-                    a["seed"], a["device"], sampler=spiral_points)
+                    1.0, a["seed"], a["device"], sampler=spiral_points)
 
 
 def _image_source(name: str, title: str, images: np.ndarray | Tensor, labels: np.ndarray | Tensor,
@@ -335,7 +336,7 @@ def _image_source(name: str, title: str, images: np.ndarray | Tensor, labels: np
     x = _place(fit_images(x, a["image_size"], channels), a["device"])
     y = torch.as_tensor(np.asarray(labels), dtype=torch.long).to(x.device)
     return ImageTensorData(name, title, "image", tuple(x.shape[1:]), len(class_names), class_names, note,
-                           a["seed"], a["device"], images=x, labels=y)
+                           1.0, a["seed"], a["device"], images=x, labels=y)
 
 
 @DATASETS.register("mnist-bundled", title="MNIST (10k, bundled)", kind="image", native_size=28,

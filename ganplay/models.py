@@ -17,24 +17,28 @@ if TYPE_CHECKING:
     from ganplay.config import TrainConfig
 
 ModelPair = tuple[nn.Module, nn.Module]
-ARCHS: Registry[Callable[["TrainConfig", tuple[int, ...], int], ModelPair]] = Registry("architecture")
+ARCHS: Registry[Callable[["TrainConfig", tuple[int, ...], int, float], ModelPair]] = Registry("architecture")
 
 
-def build_models(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int) -> ModelPair:
-    """(G, D) for data of `shape` ((2,) or (C, H, W)); num_classes > 0 only when cfg.conditional."""
+def build_models(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, data_scale: float = 1.0) -> ModelPair:
+    """(G, D) for data of `shape` ((2,) or (C, H, W)); num_classes > 0 only when cfg.conditional.
+
+    data_scale is the data's typical coordinate size (4 for grid25): toy models work in units of it.
+    """
     classes = num_classes if cfg.conditional else 0
-    return ARCHS.get(cfg.arch)(cfg, shape, classes)
+    return ARCHS.get(cfg.arch)(cfg, shape, classes, data_scale)
 
 
 # Default weight init draws from torch's global RNG, which every thread shares.
 _GLOBAL_RNG_LOCK = threading.Lock()
 
 
-def build_models_seeded(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, seed: int) -> ModelPair:
+def build_models_seeded(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, seed: int,
+                        data_scale: float = 1.0) -> ModelPair:
     """build_models with init weights fixed by `seed`, leaving the global RNG as it was, safe across threads."""
     with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return build_models(cfg, shape, num_classes)
+        return build_models(cfg, shape, num_classes, data_scale)
 
 
 def label_vectors(y: Tensor | None, num_classes: int, batch: int, device: torch.device) -> Tensor | None:
@@ -90,9 +94,13 @@ def dcgan_init(module: nn.Module) -> None:
 
 
 class MLPGenerator(nn.Module):
-    def __init__(self, z_dim: int, shape: tuple[int, ...], hidden: int, layers: int, num_classes: int):
+    def __init__(self, z_dim: int, shape: tuple[int, ...], hidden: int, layers: int, num_classes: int,
+                 data_scale: float = 1.0):
         super().__init__()
         self.z_dim, self.shape, self.num_classes = z_dim, tuple(shape), num_classes
+        # Outputs are produced in units of data_scale: with Adam's fixed step sizes, grid25's +-4
+        # coordinates otherwise train far worse than ring8's unit circle. A buffer, so checkpoints keep it.
+        self.register_buffer("data_scale", torch.tensor(float(data_scale)))
         out = math.prod(shape)
         blocks: list[nn.Module] = []
         width = z_dim + num_classes
@@ -107,14 +115,15 @@ class MLPGenerator(nn.Module):
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         onehot = label_vectors(y, self.num_classes, z.shape[0], z.device)
         h = z if onehot is None else torch.cat([z, onehot], 1)  # (B, z_dim + K)
-        return self.net(h).view(z.shape[0], *self.shape)
+        return self.net(h).view(z.shape[0], *self.shape) * self.data_scale
 
 
 class MLPDiscriminator(nn.Module):
     def __init__(self, shape: tuple[int, ...], hidden: int, layers: int, num_classes: int, pac: int,
-                 dropout: float, use_sn: bool):
+                 dropout: float, use_sn: bool, data_scale: float = 1.0):
         super().__init__()
         self.num_classes, self.pac = num_classes, pac
+        self.register_buffer("data_scale", torch.tensor(float(data_scale)))
         sn = spectral_norm if use_sn else (lambda m: m)
         width = (math.prod(shape) + num_classes) * pac
         blocks: list[nn.Module] = []
@@ -127,7 +136,7 @@ class MLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*blocks)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        h = x.flatten(1)  # (B, F)
+        h = x.flatten(1) / self.data_scale  # (B, F)
         onehot = label_vectors(y, self.num_classes, x.shape[0], x.device)
         if onehot is not None:
             h = torch.cat([h, onehot], 1)
@@ -135,10 +144,10 @@ class MLPDiscriminator(nn.Module):
 
 
 @ARCHS.register("mlp", title="MLP (fully connected)", kinds=("toy", "image"))
-def build_mlp(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int) -> ModelPair:
-    g = MLPGenerator(cfg.z_dim, shape, cfg.mlp_hidden, cfg.mlp_layers, num_classes)
+def build_mlp(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
+    g = MLPGenerator(cfg.z_dim, shape, cfg.mlp_hidden, cfg.mlp_layers, num_classes, data_scale)
     d = MLPDiscriminator(shape, cfg.mlp_hidden, cfg.mlp_layers, num_classes, cfg.pac, cfg.d_dropout,
-                         cfg.spectral_norm)
+                         cfg.spectral_norm, data_scale)
     return g, d
 
 
@@ -224,7 +233,7 @@ class DCGANDiscriminator(nn.Module):
 
 
 @ARCHS.register("dcgan", title="DCGAN (strided convolutions)", kinds=("image",))
-def build_dcgan(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int) -> ModelPair:
+def build_dcgan(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
     if len(shape) != 3:
         raise ValueError(f"dcgan needs image data (C, H, W), got shape {shape}: use arch mlp")
     g = DCGANGenerator(cfg.z_dim, shape, cfg.ngf, num_classes)

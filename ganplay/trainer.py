@@ -36,6 +36,12 @@ def describe_device(device: torch.device) -> str:
     return f"CPU ({torch.get_num_threads()} threads)"
 
 
+def make_adam(module: nn.Module, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
+    """Adam with the fused kernel where torch has one: one op per step instead of dozens (~20% of a toy step)."""
+    fused = device.type in ("cpu", "cuda")
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=betas, fused=fused or None)
+
+
 class GANTrainer:
     """Holds G, D, EMA-G, both optimizers and the noise stream; `train_step()` advances one G step."""
 
@@ -43,11 +49,11 @@ class GANTrainer:
         self.cfg, self.data, self.device = cfg, data, device
         self.loss = LOSSES.get(cfg.loss)
         self.num_classes = data.num_classes if cfg.conditional else 0
-        g, d = build_models_seeded(cfg, data.shape, data.num_classes, cfg.seed)
+        g, d = build_models_seeded(cfg, data.shape, data.num_classes, cfg.seed, data.scale)
         self.G, self.D = g.to(device), d.to(device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema else None
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+        self.opt_g = make_adam(self.G, cfg.lr_g, cfg.betas, device)
+        self.opt_d = make_adam(self.D, cfg.lr_d, cfg.betas, device)
         # One private stream for z, fake labels, dropout masks and GP mixing: a run never touches
         # the global RNG after init, so concurrent runs stay reproducible and resume is exact.
         self.noise = torch.Generator(device=device)
