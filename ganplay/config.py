@@ -215,8 +215,8 @@ def _check_against_dataset(cfg: TrainConfig, info: dict[str, Any], errors: dict[
 # Applied by the kind of data unless a preset or the user says otherwise.
 KIND_DEFAULTS: dict[str, dict[str, Any]] = {
     # Tuned on ring8/grid25 (PacGAN protocol): a high rate, then linear decay, which sharpens the modes.
-    "toy": dict(arch="mlp", z_dim=2, batch_size=256, mlp_hidden=256, mlp_layers=3, lr_g=2e-3, lr_d=2e-3,
-                lr_decay="linear", pac=2, steps=10000, sample_every=250, checkpoint_every=2000, num_samples=1000),
+    "toy": dict(arch="mlp", z_dim=2, batch_size=256, mlp_hidden=64, mlp_layers=3, lr_g=2e-3, lr_d=2e-3,
+                lr_decay="linear", pac=2, steps=8000, sample_every=250, checkpoint_every=2000, num_samples=1000),
     "image": dict(arch="dcgan"),
 }
 # Each loss's usual companions (WGAN-GP paper: Adam(1e-4, 0, 0.9), 5 critic steps, no batch norm).
@@ -234,7 +234,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "wgan-gp": dict(dataset="mnist-bundled", arch="dcgan", loss="wgan-gp", d_steps=5, d_norm="layer",
                     lr_g=1e-4, lr_d=1e-4, betas=(0.0, 0.9), steps=3000),
     "toy-ring8": dict(dataset="ring8"),
-    "toy-grid25": dict(dataset="grid25", steps=4000, pac=4, mlp_hidden=384),
+    "toy-grid25": dict(dataset="grid25"),
 }
 
 
@@ -250,6 +250,7 @@ def make_config(preset: str | None = None, **overrides: Any) -> TrainConfig:
     values.update(KIND_DEFAULTS.get(info["kind"] if info else "image", {}))
     if info and info["kind"] == "image":
         values["image_size"] = info.get("native_size") or 64  # folders have no native size
+    values.update(info.get("defaults", {}) if info else {})  # a dataset's own tuning (grid25)
     values.update(LOSS_DEFAULTS.get(chosen.get("loss", base["loss"]), {}))
     values.update(chosen)
     return TrainConfig.from_dict(values)

@@ -22,6 +22,8 @@ from ganplay import imaging
 from ganplay.checkpoints import CHECKPOINT_NAME, atomic_write_text, data_meta, load_checkpoint, save_checkpoint
 from ganplay.config import TrainConfig
 from ganplay.data import load_dataset
+from ganplay.metrics import toy_mode_stats
+from ganplay.toylab import ToyView, toy_view
 from ganplay.trainer import GANTrainer, describe_device, resolve_device
 
 METRIC_KEYS = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
@@ -85,6 +87,8 @@ class RunSnapshot:
     grid: np.ndarray | None = None  # latest fixed-noise picture (H, W, C) uint8
     grid_step: int = 0
     points: np.ndarray | None = None  # latest fixed-noise samples of a 2-D toy (N, 2)
+    toy_view: ToyView | None = None  # D's heat map and G's noise-grid image at grid_step (2-D toys)
+    toy_stats: dict[str, float] | None = None  # PacGAN numbers of the fixed-noise points (mixtures)
     images_per_sec: float = 0.0
     eta_seconds: float | None = None
     error: str = ""
@@ -158,6 +162,8 @@ class Run:
         self._grid: np.ndarray | None = None
         self._grid_step = 0
         self._points: np.ndarray | None = None
+        self._toy_view: ToyView | None = None
+        self._toy_stats: dict[str, float] | None = None
         self._images_per_sec = 0.0
         self._device_text = ""
         self._created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -211,6 +217,7 @@ class Run:
                 name=self.name, folder=str(self.folder), state=self._state, step=step,
                 total_steps=self.config.steps, config=self.config.to_dict(), history=self._history.rows(),
                 latest=dict(self._latest), grid=self._grid, grid_step=self._grid_step, points=self._points,
+                toy_view=self._toy_view, toy_stats=self._toy_stats,
                 images_per_sec=self._images_per_sec, eta_seconds=eta, error=self._error,
                 device=self._device_text, data_title=self.data.title if self.data else "",
                 data_note=self.data.note if self.data else "", created_at=self._created_at, live=self.is_alive())
@@ -335,16 +342,27 @@ class Run:
 
     def snapshot_samples(self) -> None:
         samples = self.trainer.fixed_samples().float().cpu()
+        view, stats, points = None, None, None
         if self.data.kind == "toy":
             points = samples.numpy()
-            picture = imaging.scatter_image(points, modes=_modes_or_none(self.data.name))
+            modes = _modes_or_none(self.data.name)
+            picture = imaging.scatter_image(points, modes=modes)
+            view = self._compute_toy_view(modes)
+            if modes is not None:
+                stats = toy_mode_stats(points, modes, self.data.sigma).as_dict()
         else:
-            points = None
             picture = imaging.image_grid(samples)
         step = self.trainer.step
         imaging.save_png(picture, self.folder / "samples" / f"step_{step:08d}.png")
         with self._lock:
             self._grid, self._grid_step, self._points = picture, step, points
+            self._toy_view, self._toy_stats = view, stats
+
+    def _compute_toy_view(self, modes: np.ndarray | None) -> ToyView:
+        t = self.trainer
+        generator = t.G_ema if t.G_ema is not None else t.G
+        return toy_view(generator, t.D, t.loss.probabilistic, self.config.z_dim, self.config.pac, self.data.scale,
+                        modes, t.device)
 
     def save_checkpoint(self) -> None:
         if self.trainer.step == self._checkpoint_step:
@@ -462,6 +480,14 @@ class RunRegistry:
     def get(self, name: str) -> Run | None:
         with self._lock:
             return self._runs.get(name)
+
+    def snapshot(self, name: str) -> RunSnapshot | None:
+        """One run's snapshot: from its thread when live here, else from its folder; None if unknown."""
+        run = self.get(name)
+        if run is not None:
+            return run.snapshot()
+        folder = self.root / name
+        return snapshot_from_disk(folder) if (folder / "config.json").exists() else None
 
     def live_runs(self) -> list[Run]:
         with self._lock:

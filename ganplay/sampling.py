@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from ganplay import imaging
-from ganplay.latent import class_path, keyframe_path, z_from_seed
+from ganplay.latent import class_path, corner_grid, keyframe_path, z_from_seed
 
 OUTPUT_SUFFIXES = {"sample": (".png", ".npy"), "interpolate": (".png", ".gif")}
 
@@ -69,9 +69,32 @@ def interpolation(generator: nn.Module, ckpt: dict[str, Any], frames: int, mode:
     seeds = seeds if seeds is not None else [0, 1]
     if len(seeds) < 2:
         raise ValueError(f"an interpolation needs at least two seeds, got {len(seeds)}")
-    keys = torch.cat([z_from_seed(s, 1, cfg.z_dim, truncation) for s in seeds])  # (K, z_dim)
+    keys = seed_latents(seeds, cfg.z_dim, truncation)  # (K, z_dim)
     z = keyframe_path(keys, frames, mode, loop=loop)  # (frames, z_dim)
     return generate(generator, z, class_labels(meta, cfg, frames, class_id))
+
+
+def seed_latents(seeds: list[int], z_dim: int, truncation: float | None = None) -> Tensor:
+    """(len(seeds), z_dim): one latent per seed, the same one `sample(..., n=1, seed=s)` uses."""
+    return torch.cat([z_from_seed(s, 1, z_dim, truncation) for s in seeds])
+
+
+def candidates(generator: nn.Module, ckpt: dict[str, Any], seeds: list[int], truncation: float | None = None,
+               class_id: int | None = None) -> Tensor:
+    """One sample per seed, so a user can pick keyframes by eye."""
+    cfg = ckpt["config"]
+    z = seed_latents(seeds, cfg.z_dim, truncation)
+    return generate(generator, z, class_labels(ckpt["data"], cfg, len(seeds), class_id))
+
+
+def plane(generator: nn.Module, ckpt: dict[str, Any], corner_seeds: list[int], rows: int, cols: int,
+          mode: str = "slerp", truncation: float | None = None, class_id: int | None = None) -> Tensor:
+    """(rows * cols, ...) samples on the plane between four corner latents (tl, tr, bl, br), row-major."""
+    if len(corner_seeds) != 4:
+        raise ValueError(f"a plane needs four corner seeds, got {len(corner_seeds)}")
+    cfg = ckpt["config"]
+    z = corner_grid(seed_latents(corner_seeds, cfg.z_dim, truncation), rows, cols, mode)
+    return generate(generator, z, class_labels(ckpt["data"], cfg, rows * cols, class_id))
 
 
 def picture(samples: Tensor, meta: dict[str, Any], nrow: int | None = None) -> np.ndarray:

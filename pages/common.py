@@ -1,0 +1,102 @@
+"""What every page shares: the run registry, run and checkpoint pickers, cached generators, small formats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from ganplay.checkpoints import CHECKPOINT_NAME, CheckpointError, load_generator
+from ganplay.runs import ACTIVE_STATES, RunRegistry, RunSnapshot, get_registry
+from ganplay.trainer import describe_device, resolve_device
+
+SHIPPED_MODELS = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+def registry() -> RunRegistry:
+    return get_registry()  # process-wide: every tab and every rerun sees the same runs
+
+
+def device_text() -> str:
+    return describe_device(resolve_device("auto"))
+
+
+def is_active(snap: RunSnapshot) -> bool:
+    return snap.state in ACTIVE_STATES
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h {rest // 60:02d}m" if hours else f"{rest // 60}m {rest % 60:02d}s"
+
+
+def run_status_line(snap: RunSnapshot) -> str:
+    latest = snap.latest or {}
+    losses = f" · loss D {latest['loss_d']:.3f}, G {latest['loss_g']:.3f}" if "loss_d" in latest else ""
+    return f"**{snap.name}**: {snap.state.value}, step {snap.step:,}/{snap.total_steps:,}{losses}"
+
+
+def pick_run(label: str, snaps: list[RunSnapshot], key: str, prefer: str | None = None) -> RunSnapshot | None:
+    """A select box of runs (newest first); remembers the choice across reruns and pages."""
+    if not snaps:
+        return None
+    names = [s.name for s in snaps]
+    chosen = st.session_state.get(key)
+    if prefer in names:
+        st.session_state[key] = prefer
+    elif chosen not in names:
+        st.session_state[key] = names[0]
+    name = st.selectbox(label, names, key=key, format_func=lambda n: f"{n} ({_state_of(snaps, n)})")
+    return next(s for s in snaps if s.name == name)
+
+
+def _state_of(snaps: list[RunSnapshot], name: str) -> str:
+    return next(s.state.value for s in snaps if s.name == name)
+
+
+def checkpoint_choices() -> dict[str, Path]:
+    """Shipped models first (checkpoints/*.pt), then every run that has saved a checkpoint."""
+    choices: dict[str, Path] = {}
+    for path in sorted(SHIPPED_MODELS.glob("*.pt")):
+        choices[f"pretrained: {path.stem}"] = path
+    for snap in registry().list_runs():
+        path = Path(snap.folder) / CHECKPOINT_NAME
+        if path.exists():
+            choices[f"run: {snap.name} ({snap.state.value})"] = path
+    return choices
+
+
+def pick_checkpoint(key: str) -> Path | None:
+    choices = checkpoint_choices()
+    if not choices:
+        st.info("No checkpoint yet: train a model on the Train page (a toy run saves one within seconds).")
+        return None
+    label = st.selectbox("Model", list(choices), key=key)
+    return choices[label]
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the generator...")
+def _cached_generator(path: str, mtime: float, use_ema: bool) -> tuple[Any, dict[str, Any]]:
+    return load_generator(path, device="cpu", use_ema=use_ema)
+
+
+def load_model(path: Path, use_ema: bool = True) -> tuple[Any, dict[str, Any]] | None:
+    """(G, checkpoint) cached by path and modification time; a bad file shows its error instead."""
+    try:
+        return _cached_generator(str(path), path.stat().st_mtime, use_ema)
+    except (CheckpointError, OSError) as err:
+        st.error(f"Cannot open this checkpoint: {err}")
+        return None
+
+
+def class_choice(ckpt: dict[str, Any], key: str, label: str = "Class") -> int | None:
+    """A class select box for conditional models; None (random classes) for the others."""
+    names = ckpt["data"].get("class_names") or []
+    if not ckpt["config"].conditional or not names:
+        return None
+    options = [None, *range(len(names))]
+    return st.selectbox(label, options, key=key, format_func=lambda i: "random" if i is None else f"{i}: {names[i]}")

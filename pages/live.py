@@ -1,0 +1,111 @@
+"""The live view of one run: controls, curves and samples refreshed about once a second, and a time-lapse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from ganplay import plots
+from ganplay.runs import RunSnapshot, RunState
+from pages.common import format_seconds, is_active, registry
+
+REFRESH_SECONDS = 1.0
+
+
+def controls_ui(snap: RunSnapshot) -> None:
+    """Pause, resume and stop for runs of this process; resume from the checkpoint for stopped ones."""
+    run = registry().get(snap.name)
+    cols = st.columns(3)
+    live = run is not None and run.is_alive()
+    if live:
+        paused = snap.state == RunState.PAUSED
+        if cols[0].button("Pause", key="pause", disabled=paused or snap.state != RunState.RUNNING,
+                          use_container_width=True):
+            run.pause()
+            st.rerun()
+        if cols[1].button("Resume", key="resume", disabled=not paused, use_container_width=True):
+            run.resume()
+            st.rerun()
+        if cols[2].button("Stop", key="stop", type="primary", use_container_width=True,
+                          disabled=snap.state == RunState.STOPPING):
+            run.stop()
+            st.rerun()
+    elif snap.state in (RunState.STOPPED, RunState.INTERRUPTED) and snap.step < snap.total_steps:
+        if cols[0].button("Continue training", key="continue", use_container_width=True):
+            try:
+                registry().resume(snap.name)
+            except ValueError as err:
+                st.error(str(err))
+            st.rerun()
+
+
+def live_view(name: str) -> None:
+    """Polls every second while the run is active; a full rerun when it ends stops the polling."""
+    snap = registry().snapshot(name)
+    if snap is None:
+        st.warning(f"Run {name} has disappeared.")
+        return
+    every = REFRESH_SECONDS if is_active(snap) else None
+    st.fragment(run_every=every)(_live_body)(name, is_active(snap))
+
+
+def _live_body(name: str, was_active: bool) -> None:
+    snap = registry().snapshot(name)
+    if snap is None:
+        return
+    if was_active and not is_active(snap):
+        st.rerun()  # the run ended: redraw the page once, without polling
+    progress_ui(snap)
+    smoothing = st.slider("Smoothing", 0.0, 0.95, 0.6, 0.05, key="smoothing")
+    history = snap.history
+    if history:
+        a, b = st.columns(2)
+        a.plotly_chart(plots.loss_figure(history, smoothing), use_container_width=True, key="loss_chart")
+        b.plotly_chart(plots.d_output_figure(history, smoothing), use_container_width=True, key="d_chart")
+    else:
+        st.caption("The first metrics arrive after a few steps.")
+    picture, step = latest_picture(snap)
+    if picture is not None:
+        st.image(picture, caption=f"fixed-noise samples at step {step:,}", width=min(560, picture.shape[1] * 2))
+
+
+def progress_ui(snap: RunSnapshot) -> None:
+    cols = st.columns(4)
+    cols[0].metric("State", snap.state.value)
+    cols[1].metric("Step", f"{snap.step:,} / {snap.total_steps:,}")
+    cols[2].metric("Images/s", f"{snap.images_per_sec:,.0f}" if snap.images_per_sec else "-")
+    cols[3].metric("ETA", format_seconds(snap.eta_seconds) if is_active(snap) else "-")
+    st.progress(snap.progress, text=f"{snap.progress:.0%} · {snap.data_title or snap.config.get('dataset')} · "
+                                    f"{snap.config.get('arch')} · {snap.config.get('loss')} · {snap.device}")
+
+
+def snapshot_files(folder: str | Path) -> list[Path]:
+    return sorted((Path(folder) / "samples").glob("step_*.png"))
+
+
+def latest_picture(snap: RunSnapshot) -> tuple[np.ndarray | None, int]:
+    """The run's latest fixed-noise picture: from memory when live, else its newest PNG."""
+    if snap.grid is not None:
+        return snap.grid, snap.grid_step
+    files = snapshot_files(snap.folder)
+    if not files:
+        return None, 0
+    return np.asarray(Image.open(files[-1]).convert("RGB")), _step_of(files[-1])
+
+
+def _step_of(path: Path) -> int:
+    return int(path.stem.split("_")[-1])
+
+
+def timelapse_ui(snap: RunSnapshot) -> None:
+    files = snapshot_files(snap.folder)
+    with st.expander(f"Time-lapse ({len(files)} snapshots)", expanded=False):
+        if len(files) < 2:
+            st.caption("Snapshots are saved every sample_every steps; come back when there are two.")
+            return
+        steps = [_step_of(f) for f in files]
+        step = st.select_slider("Step", steps, value=steps[-1], key=f"timelapse:{snap.name}")
+        st.image(str(files[steps.index(step)]), caption=f"step {step:,}")

@@ -1,0 +1,150 @@
+"""Every page through Streamlit's AppTest: renders, rejects bad values, starts a real run, shows checkpoints."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import tiny_image_config, tiny_toy_config
+from ganplay.runs import RunState, get_registry
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ["pages/train.py", "pages/toy_lab.py", "pages/samples.py", "pages/interpolate.py", "pages/runs.py"]
+
+
+@pytest.fixture
+def app_registry(runs_root):
+    registry = get_registry(runs_root)
+    yield registry
+    for run in registry.live_runs():
+        run.stop()
+        run.wait(30)
+
+
+def open_page(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, at.exception
+    if page:
+        at.switch_page(page).run()
+        assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [c.value for c in at.caption]
+    parts += [i.value for i in at.info] + [w.value for w in at.warning]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture
+def trained(app_registry):
+    """One finished toy run and one finished conditional image run, made through the core."""
+    toy = app_registry.start(tiny_toy_config(steps=6), name="toy")
+    digits = app_registry.start(tiny_image_config(steps=4, conditional=True), name="digits")
+    assert toy.wait(60) and digits.wait(60)
+    return app_registry
+
+
+@pytest.mark.parametrize("page", [None, *PAGES])
+def test_every_page_renders_with_no_runs(app_registry, page):
+    open_page(page)
+
+
+@pytest.mark.parametrize("page", [None, *PAGES])
+def test_every_page_renders_with_runs(trained, page):
+    at = open_page(page)
+    if page == "pages/runs.py":
+        assert {"toy", "digits"} <= set(at.dataframe[0].value["name"])
+
+
+def test_home_shows_device_and_links(app_registry):
+    at = open_page()
+    assert "Training device: CPU" in texts(at)
+    assert "ganplay" in at.title[0].value
+
+
+def test_bad_form_values_show_errors_and_start_nothing(app_registry):
+    at = open_page("pages/train.py")
+    at.number_input(key="cfg:quick-cpu-demo|ring8:batch_size").set_value(0)
+    at.number_input(key="cfg:quick-cpu-demo|ring8:lr_g").set_value(5.0)
+    at.button[-1].click().run()  # the form's Start button is its last
+    errors = [e.value for e in at.error]
+    assert "batch_size must be between 1 and 4096, got 0" in errors
+    assert "lr_g must be between 1e-08 and 1, got 5.0" in errors
+    assert app_registry.list_runs() == []
+
+
+def test_missing_image_folder_is_rejected(app_registry):
+    at = open_page("pages/train.py")
+    at.selectbox(key="dataset_choice").set_value("an image folder on this machine").run()
+    at.text_input(key="folder_path").set_value("/no/such/folder").run()
+    at.button[-1].click().run()
+    assert any("does not exist" in e.value for e in at.error)
+    assert app_registry.list_runs() == []
+
+
+def test_starting_a_toy_run_from_the_form(app_registry):
+    at = open_page("pages/train.py")
+    at.number_input(key="cfg:quick-cpu-demo|ring8:steps").set_value(100_000)
+    at.text_input(key="run_name").set_value("fromform")
+    at.button[-1].click().run()
+    assert not at.exception
+    run = app_registry.get("fromform")
+    assert run is not None
+    deadline = time.monotonic() + 60
+    while run.snapshot().step == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert run.snapshot().step > 0
+    at.run()  # the watch panel now shows it
+    assert any(m.value.startswith("running") or m.value == "running" for m in at.metric) or run.is_alive()
+    stop = next(b for b in at.button if b.label == "Stop")
+    stop.click().run()
+    assert run.wait(30)
+    assert run.snapshot().state == RunState.STOPPED
+    config = json.loads((app_registry.root / "fromform" / "config.json").read_text())
+    assert config["dataset"] == "ring8" and config["steps"] == 100_000
+
+
+def test_samples_page_draws_from_a_checkpoint(trained):
+    at = open_page("pages/samples.py")
+    at.selectbox(key="samples_ckpt").set_value(next(o for o in at.selectbox(key="samples_ckpt").options
+                                                    if "digits" in o)).run()
+    assert not at.exception
+    charts = at.get("plotly_chart")
+    assert charts, "the sample grid is missing"
+    figure = json.loads(charts[0].proto.spec)
+    assert figure["data"][0]["type"] == "image"
+    at.selectbox(key="samples_class").set_value(3).run()
+    assert not at.exception
+    assert len(at.get("download_button")) == 1
+
+
+def test_interpolate_page_paths(trained):
+    at = open_page("pages/interpolate.py")
+    options = at.selectbox(key="interp_ckpt").options
+    at.selectbox(key="interp_ckpt").set_value(next(o for o in options if "digits" in o)).run()
+    assert not at.exception
+    anims = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert [a["layout"]["title"]["text"] for a in anims] == ["lerp", "slerp"]
+    assert all(len(a["frames"]) == 16 for a in anims)
+    at.radio(key="interp_how").set_value("from candidates").run()
+    assert not at.exception
+    at.radio(key="interp_kind").set_value("four-corner plane").run()
+    assert not at.exception and at.get("plotly_chart")
+    at.radio(key="interp_kind").set_value("class to class").run()
+    assert not at.exception
+    anims = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert anims[0]["layout"]["title"]["text"] == "class path"
+    assert len(at.get("download_button")) == 2  # GIF and PNG strip
+
+
+def test_toy_lab_shows_the_plane_and_coverage(trained):
+    at = open_page("pages/toy_lab.py")
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = [trace.get("name") for trace in figure["data"]]
+    assert names == ["D(x)", "G(noise grid)", "real", "generated", "modes"]
+    assert any(m.label == "Modes covered" for m in at.metric)
