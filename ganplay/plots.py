@@ -48,7 +48,7 @@ def loss_figure(history: list[dict[str, float]], smoothing: float = 0.0) -> go.F
 
 
 def d_output_figure(history: list[dict[str, float]], smoothing: float = 0.0) -> go.Figure:
-    fig = curves_figure(history, ("d_real", "d_fake"), "Discriminator output: D(x) and D(G(z))", smoothing)
+    fig = curves_figure(history, ("d_real", "d_fake"), "D(x) and D(G(z))", smoothing)
     return fig
 
 

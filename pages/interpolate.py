@@ -35,7 +35,7 @@ def show_path(frames_by_mode: dict[str, object], meta: dict, fps: float) -> None
     for column, (mode, frames) in zip(columns, frames_by_mode.items()):
         pictures = sampling.frame_pictures(frames, meta, scale=4 if meta["kind"] == "image" else 1)
         with column:
-            st.plotly_chart(plots.animation_figure(pictures, mode, fps), use_container_width=True,
+            st.plotly_chart(plots.animation_figure(pictures, mode, fps), width="stretch",
                             key=f"anim:{mode}")
             strip = imaging.image_strip(frames) if meta["kind"] == "image" else pictures[-1]
             a, b = st.columns(2)
@@ -81,7 +81,7 @@ if model is not None:
             st.error(f"{err} (as in: 0, 1, 2, 3)")
         else:
             picture = sampling.picture(samples, meta, nrow=size)
-            st.plotly_chart(plots.image_figure(picture, f"{size}x{size} plane, {mode}"), use_container_width=True,
+            st.plotly_chart(plots.image_figure(picture, f"{size}x{size} plane, {mode}"), width="stretch",
                             key="plane")
             st.download_button("Download PNG", imaging.png_bytes(picture), "plane.png", "image/png")
     else:

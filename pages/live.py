@@ -23,18 +23,18 @@ def controls_ui(snap: RunSnapshot) -> None:
     if live:
         paused = snap.state == RunState.PAUSED
         if cols[0].button("Pause", key="pause", disabled=paused or snap.state != RunState.RUNNING,
-                          use_container_width=True):
+                          width="stretch"):
             run.pause()
             st.rerun()
-        if cols[1].button("Resume", key="resume", disabled=not paused, use_container_width=True):
+        if cols[1].button("Resume", key="resume", disabled=not paused, width="stretch"):
             run.resume()
             st.rerun()
-        if cols[2].button("Stop", key="stop", type="primary", use_container_width=True,
+        if cols[2].button("Stop", key="stop", type="primary", width="stretch",
                           disabled=snap.state == RunState.STOPPING):
             run.stop()
             st.rerun()
     elif snap.state in (RunState.STOPPED, RunState.INTERRUPTED) and snap.step < snap.total_steps:
-        if cols[0].button("Continue training", key="continue", use_container_width=True):
+        if cols[0].button("Continue training", key="continue", width="stretch"):
             try:
                 registry().resume(snap.name)
             except ValueError as err:
@@ -63,21 +63,19 @@ def _live_body(name: str, was_active: bool) -> None:
     history = snap.history
     if history:
         a, b = st.columns(2)
-        a.plotly_chart(plots.loss_figure(history, smoothing), use_container_width=True, key="loss_chart")
-        b.plotly_chart(plots.d_output_figure(history, smoothing), use_container_width=True, key="d_chart")
+        a.plotly_chart(plots.loss_figure(history, smoothing), width="stretch", key="loss_chart")
+        b.plotly_chart(plots.d_output_figure(history, smoothing), width="stretch", key="d_chart")
     else:
         st.caption("The first metrics arrive after a few steps.")
     picture, step = latest_picture(snap)
     if picture is not None:
-        st.image(picture, caption=f"fixed-noise samples at step {step:,}", width=min(560, picture.shape[1] * 2))
+        st.image(picture, caption=f"fixed-noise samples at step {step:,}", width=min(420, picture.shape[1] * 2))
 
 
 def progress_ui(snap: RunSnapshot) -> None:
-    cols = st.columns(4)
-    cols[0].metric("State", snap.state.value)
-    cols[1].metric("Step", f"{snap.step:,} / {snap.total_steps:,}")
-    cols[2].metric("Images/s", f"{snap.images_per_sec:,.0f}" if snap.images_per_sec else "-")
-    cols[3].metric("ETA", format_seconds(snap.eta_seconds) if is_active(snap) else "-")
+    rate = f"{snap.images_per_sec:,.0f} images/s" if snap.images_per_sec else "- images/s"
+    eta = f" · ETA {format_seconds(snap.eta_seconds)}" if is_active(snap) and snap.eta_seconds is not None else ""
+    st.markdown(f"**{snap.state.value}** · step {snap.step:,} / {snap.total_steps:,} · {rate}{eta}")
     st.progress(snap.progress, text=f"{snap.progress:.0%} · {snap.data_title or snap.config.get('dataset')} · "
                                     f"{snap.config.get('arch')} · {snap.config.get('loss')} · {snap.device}")
 

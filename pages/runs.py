@@ -66,7 +66,7 @@ snaps = registry().list_runs()
 if not snaps:
     st.info("No runs yet: start one on the Train page.")
     st.stop()
-st.dataframe(table_rows(snaps), hide_index=True, use_container_width=True)
+st.dataframe(table_rows(snaps), hide_index=True, width="stretch")
 names = [s.name for s in snaps]
 by_name = {s.name: s for s in snaps}
 
@@ -78,7 +78,7 @@ metric = cols[0].selectbox("Metric", ["loss_d", "loss_g", "d_real", "d_fake", "g
 smoothing = cols[1].slider("Smoothing", 0.0, 0.95, 0.6, 0.05, key="runs_smoothing")
 if chosen:
     figure = plots.overlay_figure({n: by_name[n].history for n in chosen}, metric, smoothing)
-    st.plotly_chart(figure, use_container_width=True, key="overlay")
+    st.plotly_chart(figure, width="stretch", key="overlay")
 
 st.subheader("Config diff")
 a, b = st.columns(2)
@@ -86,7 +86,7 @@ first = a.selectbox("A", names, key="diff_a")
 second = b.selectbox("B", names, index=min(1, len(names) - 1), key="diff_b")
 diff = config_diff(by_name[first].config, by_name[second].config)
 if diff:
-    st.dataframe(diff, hide_index=True, use_container_width=True)
+    st.dataframe(diff, hide_index=True, width="stretch")
 else:
     st.caption("Same config.")
 

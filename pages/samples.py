@@ -32,7 +32,7 @@ if model is not None:
         st.rerun()
     samples = sampling.sample(generator, ckpt, int(n), int(seed), truncation or None, class_id)
     picture = sampling.picture(samples, meta)
-    st.plotly_chart(plots.image_figure(picture, f"{int(n)} samples, seed {int(seed)}"), use_container_width=True,
+    st.plotly_chart(plots.image_figure(picture, f"{int(n)} samples, seed {int(seed)}"), width="stretch",
                     key="samples_grid")
     st.download_button("Download PNG", imaging.png_bytes(picture), file_name=f"samples-seed{int(seed)}.png",
                        mime="image/png")

@@ -65,7 +65,7 @@ def lab_body(name: str, was_active: bool) -> None:
     figure = plots.toy_figure(fake, real if "real points" in show else None, modes, heat,
                               view.manifold if "G's noise grid" in show else None,
                               title=f"step {snap.grid_step or snap.step:,}", probabilistic=view.probabilistic)
-    plot_col.plotly_chart(figure, use_container_width=True, key="lab_plot")
+    plot_col.plotly_chart(figure, width="stretch", key="lab_plot")
     with stats_col:
         if modes is not None and sigma is not None:
             stats = toy_mode_stats(fake, modes, sigma)

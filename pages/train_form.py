@@ -40,7 +40,7 @@ def config_form_ui(preset: str | None, dataset: str, errors: dict[str, str]) -> 
         run_name = st.text_input("Run name (optional)", key="run_name", help="letters, digits, '.', '_' or '-'")
         if "name" in errors:
             st.error(errors["name"])
-        if st.form_submit_button("Start training", type="primary", use_container_width=True):
+        if st.form_submit_button("Start training", type="primary", width="stretch"):
             return values, run_name
     return None
 

@@ -100,7 +100,7 @@ def test_starting_a_toy_run_from_the_form(app_registry):
         time.sleep(0.05)
     assert run.snapshot().step > 0
     at.run()  # the watch panel now shows it
-    assert any(m.value.startswith("running") or m.value == "running" for m in at.metric) or run.is_alive()
+    assert any(m.value.startswith("**running**") for m in at.markdown)
     stop = next(b for b in at.button if b.label == "Stop")
     stop.click().run()
     assert run.wait(30)

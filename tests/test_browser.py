@@ -1,0 +1,175 @@
+"""End to end in a real browser: serve the app, drive Chromium with Playwright, train, sample, interpolate.
+
+Needs Debian's Chromium at /usr/bin/chromium (`.ci/run` installs it). Without it the test is skipped,
+unless GANPLAY_REQUIRE_BROWSER=1 (set by CI), which turns a missing browser into a failure.
+Screenshots go to $GANPLAY_SCREENSHOTS when set (the README's come from there), else to a temp folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.slow
+
+
+def _browser_or_skip() -> None:
+    missing = [what for what, ok in (("chromium", Path(CHROMIUM).exists()),
+                                     ("playwright", shutil.which("playwright") or _has_playwright())) if not ok]
+    if missing:
+        message = f"missing {', '.join(missing)} (apt-get install chromium; pip install playwright)"
+        if os.environ.get("GANPLAY_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def _has_playwright() -> bool:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    _browser_or_skip()
+    port = _free_port()
+    env = {**os.environ, "GANPLAY_RUNS": str(tmp_path / "runs")}
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
+         "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the server's own process group, nothing else
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().decode().strip() == "ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("streamlit did not become healthy in time")
+
+
+def _shots() -> Path:
+    folder = Path(os.environ.get("GANPLAY_SCREENSHOTS") or ROOT / ".pytest_cache" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _chart_points(page, index: int = 0) -> int:
+    """Points in the first trace of the index-th plotly chart on the page (0 when not drawn yet)."""
+    return page.evaluate(
+        """i => { const c = document.querySelectorAll('.js-plotly-plot')[i];
+                  return c && c.data && c.data.length ? c.data[c.data.length - 1].x.length : 0; }""", index)
+
+
+def _wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"{what} not reached in {timeout:.0f} s")
+
+
+def _open(page, url: str, nav_label: str) -> None:
+    page.get_by_role("link", name=nav_label, exact=True).first.click()
+    page.wait_for_load_state("networkidle")
+
+
+def test_train_watch_sample_interpolate_in_chromium(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    shots = _shots()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(server)
+            page.get_by_text("Runs in progress").wait_for(timeout=60_000)
+            page.screenshot(path=str(shots / "home.png"))
+
+            _open(page, server, "Train")
+            start = page.get_by_role("button", name="Start training")
+            start.wait_for(timeout=60_000)
+            steps = page.get_by_label("steps", exact=True)
+            steps.fill("200000")  # long enough to watch; stopped below
+            steps.press("Tab")  # Enter would submit the form
+            start.click()
+            page.get_by_role("button", name="Stop").wait_for(timeout=60_000)
+            page.get_by_text("running ·").wait_for(timeout=60_000)
+            _wait_for(lambda: _chart_points(page) > 0, what="the first loss points")
+            first = _chart_points(page)
+            _wait_for(lambda: _chart_points(page) > first, what="a second refresh with more points")
+            second = _chart_points(page)
+            _wait_for(lambda: _chart_points(page) > second, what="a third refresh with more points")
+            page.screenshot(path=str(shots / "train.png"), full_page=True)
+
+            _open(page, server, "Toy 2-D lab")
+            page.get_by_text("Modes covered").wait_for(timeout=60_000)
+            _wait_for(lambda: page.evaluate("document.querySelectorAll('.js-plotly-plot').length") > 0,
+                      what="the 2-D lab plot")
+            page.screenshot(path=str(shots / "toy_lab.png"), full_page=True)
+
+            _open(page, server, "Train")
+            page.get_by_role("button", name="Stop").click()
+            page.get_by_text("stopped", exact=False).first.wait_for(timeout=60_000)
+            assert len(list((tmp_path / "runs").iterdir())) == 1  # one click, one run
+
+            _open(page, server, "Samples")
+            _wait_for(lambda: page.evaluate(
+                "[...document.querySelectorAll('.js-plotly-plot')].some(c => c.data && c.data[0].type === 'image')"),
+                what="a sample grid")
+            page.screenshot(path=str(shots / "samples.png"), full_page=True)
+
+            _open(page, server, "Interpolate")
+            _wait_for(lambda: page.evaluate("document.querySelectorAll('.js-plotly-plot').length") >= 2,
+                      what="the lerp and slerp animations")
+            page.screenshot(path=str(shots / "interpolate.png"), full_page=True)
+
+            _open(page, server, "Runs")
+            page.get_by_text("Run to manage").wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)  # the table draws on a canvas after the page settles
+            page.screenshot(path=str(shots / "runs.png"), full_page=True)
+        finally:
+            browser.close()
