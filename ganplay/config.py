@@ -227,6 +227,9 @@ LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
 
 PRESETS: dict[str, dict[str, Any]] = {
     "quick-cpu-demo": dict(dataset="ring8", arch="mlp", loss="nsgan", steps=2000),
+    # Narrow nets (a quarter of the classic's compute): digits take shape within two minutes on 2 CPU cores.
+    "mnist-quick": dict(dataset="mnist-bundled", arch="dcgan", loss="nsgan", ngf=32, ndf=32, batch_size=64,
+                        lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), steps=2000, sample_every=100),
     "dcgan-classic": dict(dataset="mnist-bundled", arch="dcgan", loss="nsgan", batch_size=64,
                           lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), steps=3000),
     "hinge-sn": dict(dataset="mnist-bundled", arch="dcgan", loss="hinge", spectral_norm=True, d_norm="none",
