@@ -41,12 +41,12 @@ def unpack_image_zip(payload: bytes, target_root: str | Path, name: str = "uploa
     with archive:
         entries = [e for e in archive.infolist() if not e.is_dir()]
         _check_limits(name, entries, max_files, max_bytes)
+        relatives = [_safe_relative(e.filename, name) for e in entries]  # raises before anything is written
         folder = Path(target_root) / f"{_stem(name)}-{hashlib.sha256(payload).hexdigest()[:12]}"
         if folder.exists():
             shutil.rmtree(folder)  # the same archive again: unpack it afresh
         images, skipped = 0, 0
-        for entry in entries:
-            relative = _safe_relative(entry.filename, name)
+        for entry, relative in zip(entries, relatives):
             if relative is None or not _is_image_name(relative):
                 skipped += 1
                 continue

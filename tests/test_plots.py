@@ -1,0 +1,61 @@
+"""Figure builders and the 2-D lab's views: data in, figures out, checked without a browser."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import tiny_toy_config
+from ganplay import plots
+from ganplay.checkpoints import save_checkpoint, data_meta
+from ganplay.data import load_dataset
+from ganplay.toylab import plane_extent, toy_view, toy_view_from_checkpoint
+from ganplay.trainer import GANTrainer
+
+HISTORY = [{"step": s, "loss_d": 1.0 + (s % 3), "loss_g": 2.0, "d_real": 0.6, "d_fake": 0.4} for s in range(1, 11)]
+
+
+def test_smoothing_is_bias_corrected_and_checked():
+    assert plots.smooth([1.0, 1.0, 1.0], 0.9) == pytest.approx([1.0, 1.0, 1.0])
+    assert plots.smooth([0.0, 10.0], 0.0) == [0.0, 10.0]
+    with pytest.raises(ValueError, match="smoothing must be in"):
+        plots.smooth([1.0], 1.0)
+
+
+def test_curve_figures_hold_every_point():
+    fig = plots.loss_figure(HISTORY, smoothing=0.5)
+    shown = [t for t in fig.data if t.showlegend is not False]
+    assert [t.name for t in shown] == ["loss D", "loss G"] and all(len(t.x) == 10 for t in shown)
+    assert len(fig.data) == 4  # faint raw lines behind the smoothed ones
+    assert [t.name for t in plots.d_output_figure(HISTORY).data] == ["D(x)", "D(G(z))"]
+    overlay = plots.overlay_figure({"a": HISTORY, "b": HISTORY[:5]}, "loss_d")
+    assert [(t.name, len(t.x)) for t in overlay.data] == [("a", 10), ("b", 5)]
+
+
+def test_animation_has_one_frame_per_picture_and_controls():
+    pictures = [np.full((8, 8, 1), i, dtype=np.uint8) for i in range(5)]
+    fig = plots.animation_figure(pictures, "walk", fps=10)
+    assert len(fig.frames) == 5 and fig.data[0].z.shape == (8, 8, 3)
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["Play", "Pause"]
+    assert len(fig.layout.sliders[0].steps) == 5
+    with pytest.raises(ValueError):
+        plots.animation_figure([])
+
+
+def test_toy_view_of_a_live_trainer_and_of_its_checkpoint(tmp_path):
+    cfg = tiny_toy_config(pac=2)
+    data = load_dataset("ring8")
+    trainer = GANTrainer(cfg, data, torch.device("cpu"))
+    for _ in range(3):
+        trainer.train_step()
+    view = toy_view(trainer.G, trainer.D, True, cfg.z_dim, cfg.pac, data.scale, data.modes.numpy(), resolution=16,
+                    lines=5)
+    assert view.d_values.shape == (16, 16) and 0 <= view.d_values.min() and view.d_values.max() <= 1
+    assert view.manifold.shape == (5, 5, 2) and view.extent == pytest.approx(plane_extent(1.0))
+    assert trainer.G.training and trainer.D.training  # training modes are restored
+    path = save_checkpoint(tmp_path / "toy.pt", trainer.state_dict(), cfg, data_meta(data))
+    saved, points = toy_view_from_checkpoint(path, num_points=50)
+    assert points.shape == (50, 2) and saved.d_values.shape == (64, 64)
+    fig = plots.toy_figure(points, points, data.modes.numpy(), (saved.xs, saved.ys, saved.d_values), saved.manifold)
+    assert [t.name for t in fig.data] == ["D(x)", "G(noise grid)", "real", "generated", "modes"]
