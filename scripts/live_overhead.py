@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -29,8 +30,24 @@ def window_rate(metrics: Path, start: float, end: float) -> float:
     return statistics.median(rates) if rates else float("nan")
 
 
+def cpu_seconds(pattern: str) -> float:
+    """User + system CPU seconds of every process whose command line contains `pattern` (Linux /proc)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if pattern not in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            continue
+    return total
+
+
 def main() -> None:
-    import os
     import signal
     import subprocess
 
@@ -40,6 +57,7 @@ def main() -> None:
     parser.add_argument("--preset", default="mnist-quick")
     parser.add_argument("--window", type=float, default=30.0, help="seconds per window")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--page", default="train", help="the page kept open: train (polls), toy-lab, runs, ...")
     args = parser.parse_args()
     runs = Path(tempfile.mkdtemp(prefix="ganplay-overhead-"))
     port = _free_port()
@@ -65,23 +83,29 @@ def main() -> None:
             metrics = next(runs.iterdir()) / "metrics.jsonl"
             time.sleep(args.window / 2)  # warm-up
             results: dict[str, list[float]] = {"no page open": [], "Train page open": []}
+            cpu: dict[str, list[tuple[float, float]]] = {label: [] for label in results}
             for _ in range(args.rounds):
                 for label in results:
                     if label == "no page open":
                         page.goto("about:blank")
                     else:
-                        page.goto(f"{url}/train")
-                        page.get_by_text("running ·").wait_for(timeout=60_000)
-                    start = time.time()
+                        page.goto(f"{url}/{args.page}")
+                        page.wait_for_load_state("networkidle")
+                    start, browser_cpu, server_cpu = time.time(), cpu_seconds("chromium"), cpu_seconds(str(port))
                     time.sleep(args.window)
+                    elapsed = time.time() - start
                     results[label].append(window_rate(metrics, start, time.time()))
+                    cpu[label].append(((cpu_seconds("chromium") - browser_cpu) / elapsed,
+                                       (cpu_seconds(str(port)) - server_cpu) / elapsed))
             page.goto(f"{url}/train")
             page.get_by_role("button", name="Stop").click()
             browser.close()
         closed, open_ = (statistics.median(v) for v in results.values())
         print(f"preset {args.preset}, {args.rounds} rounds of {args.window:.0f} s windows, median images/s")
         for label, values in results.items():
-            print(f"  {label:16} {statistics.median(values):9.1f}   windows: {', '.join(f'{v:.1f}' for v in values)}")
+            print(f"  {label:16} {statistics.median(values):9.1f}   windows: {', '.join(f'{v:.1f}' for v in values)}"
+                  f"   CPU cores used: browser {statistics.median(c[0] for c in cpu[label]):.2f}, "
+                  f"server+training {statistics.median(c[1] for c in cpu[label]):.2f}")
         print(f"  open / closed = {open_ / closed:.1%}")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
