@@ -74,7 +74,8 @@ def main() -> None:
             page.get_by_role("link", name="Train", exact=True).first.click()
             page.get_by_label("Preset").click()
             page.get_by_role("option", name=args.preset, exact=True).click()
-            steps = page.get_by_label("steps", exact=True)
+            page.wait_for_timeout(2000)  # the form is redrawn with the preset's values
+            steps = page.get_by_label("steps", exact=True).last
             steps.wait_for()
             steps.fill("1000000")
             steps.press("Tab")
