@@ -145,6 +145,16 @@ def test_train_watch_sample_interpolate_in_chromium(server, tmp_path):
             _wait_for(lambda: _chart_points(page) > second, what="a third refresh with more points")
             page.screenshot(path=str(shots / "train.png"), full_page=True)
 
+            # A second tab shows the same run live; closing the first one does not stop it.
+            other = browser.new_page(viewport={"width": 1400, "height": 1000})
+            other.goto(f"{server}/train")
+            other.get_by_text("running ·").wait_for(timeout=60_000)
+            page.close()
+            _wait_for(lambda: _chart_points(other) > 0, what="the chart in the second tab")
+            seen = _chart_points(other)
+            _wait_for(lambda: _chart_points(other) > seen, what="the run still learning after the first tab closed")
+            page = other
+
             _open(page, server, "Toy 2-D lab")
             page.get_by_text("Modes covered").wait_for(timeout=60_000)
             _wait_for(lambda: page.evaluate("document.querySelectorAll('.js-plotly-plot').length") > 0,
