@@ -70,6 +70,7 @@ def _live_body(name: str, was_active: bool) -> None:
     picture, step = latest_picture(snap)
     if picture is not None:
         st.image(picture, caption=f"fixed-noise samples at step {step:,}", width=min(420, picture.shape[1] * 2))
+    timelapse_ui(snap)
 
 
 def progress_ui(snap: RunSnapshot) -> None:

@@ -72,7 +72,8 @@ def lab_body(name: str, was_active: bool) -> None:
             st.metric("Modes covered", f"{stats.modes_covered} / {stats.num_modes}")
             st.metric("High quality", f"{100 * stats.high_quality:.1f}%",
                       help="points within 3 sigma of their nearest mode (PacGAN protocol)")
-            st.metric("KL to uniform", f"{stats.kl_to_uniform:.3f}", help="0: every covered mode equally often")
+            kl = f"{stats.kl_to_uniform:.3f}" if np.isfinite(stats.kl_to_uniform) else "-"
+            st.metric("KL to uniform", kl, help="0: every covered mode equally often; -: no high-quality point yet")
             st.caption(f"over {stats.num_samples:,} fixed-noise samples; the CLI reports 2,500 (PacGAN protocol)")
         else:
             st.caption("This toy is a curve with no discrete modes: judge the fit by eye.")

@@ -92,6 +92,5 @@ with right:
     else:
         live.controls_ui(snap)
         live.live_view(snap.name)
-        live.timelapse_ui(snap)
         if snap.state == RunState.FAILED:
             st.error(snap.error)
