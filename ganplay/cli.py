@@ -48,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--windows", type=int, default=5, help="timed windows per method (median reported)")
     bench.add_argument("--device", default="auto")
     bench.set_defaults(handler=cmd_bench)
+    evaluator = sub.add_parser("train-evaluator", help="train the offline classifier that quality metrics use")
+    evaluator.add_argument("--dataset", default="mnist", help="a labelled image dataset (mnist: the bundled 10k)")
+    evaluator.add_argument("--out", default=None, help="output file (default: checkpoints/evaluators/DATASET.pt)")
+    evaluator.add_argument("--epochs", type=int, default=8)
+    evaluator.add_argument("--holdout", type=int, default=2000, help="images kept out of training, for accuracy")
+    evaluator.add_argument("--seed", type=int, default=0)
+    evaluator.add_argument("--device", default="auto")
+    evaluator.set_defaults(handler=cmd_train_evaluator)
     lister = sub.add_parser("list", help="datasets, architectures, losses and presets")
     lister.set_defaults(handler=cmd_list)
     return parser
@@ -269,6 +277,22 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("presets:")
     for name, values in PRESETS.items():
         print(f"  {name:16} {', '.join(f'{k}={v}' for k, v in values.items())}")
+    return 0
+
+
+def cmd_train_evaluator(args: argparse.Namespace) -> int:
+    from ganplay.evaluators import save_evaluator, train_evaluator
+    from ganplay.trainer import resolve_device
+
+    dataset = "mnist-bundled" if args.dataset == "mnist" else args.dataset
+    out = Path(args.out or Path("checkpoints") / "evaluators" / f"{args.dataset}.pt")
+    evaluator = train_evaluator(dataset, holdout=args.holdout, epochs=args.epochs, seed=args.seed,
+                                device=resolve_device(args.device), progress=print)
+    evaluator.command = "python -m ganplay " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train-evaluator"] \
+        else f"python -m ganplay train-evaluator --dataset {args.dataset} --epochs {args.epochs}"
+    save_evaluator(evaluator, out)
+    print(f"held-out accuracy {evaluator.holdout_accuracy:.2%} on {args.holdout} images never trained on; "
+          f"saved {out}")
     return 0
 
 

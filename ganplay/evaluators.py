@@ -1,0 +1,172 @@
+"""Offline evaluators: a small classifier per labelled dataset, trained by ganplay itself.
+
+Standard FID needs Inception weights that cannot be downloaded offline. A classifier trained here on
+the same data gives class predictions (coverage, confidence, mode collapse) and penultimate features
+that stand in for Inception's in Frechet distance, KID and precision/recall, always named as such.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ganplay import __version__
+from ganplay.checkpoints import CheckpointError, atomic_write_bytes
+from ganplay.data import _generator, load_dataset
+
+EVALUATOR_FORMAT = "ganplay-evaluator"
+FEATURES = 128  # size of the feature vector used by the distances
+
+
+class ClassifierNet(nn.Module):
+    """(B, C, S, S) in [-1, 1] -> logits (B, K); `features` gives the (B, 128) penultimate activations."""
+
+    def __init__(self, channels: int, num_classes: int):
+        super().__init__()
+
+        def block(cin: int, cout: int) -> list[nn.Module]:
+            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+        self.body = nn.Sequential(*block(channels, 32), *block(32, 32), nn.MaxPool2d(2),  # (B, 32, S/2, S/2)
+                                  *block(32, 64), *block(64, 64), nn.MaxPool2d(2),  # (B, 64, S/4, S/4)
+                                  nn.AdaptiveAvgPool2d(7), nn.Flatten(),  # (B, 64*7*7)
+                                  nn.Linear(64 * 49, FEATURES), nn.ReLU(inplace=True))
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(FEATURES, num_classes))
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.body(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.body(x))
+
+
+@dataclass
+class Evaluator:
+    """A trained classifier with what it was trained on; `predict` works in chunks, on any device."""
+
+    net: ClassifierNet
+    dataset: str
+    image_size: int
+    channels: int
+    class_names: tuple[str, ...]
+    holdout_accuracy: float
+    command: str = ""
+
+    @torch.no_grad()
+    def predict(self, images: Tensor, batch: int = 500) -> tuple[Tensor, Tensor]:
+        """(probabilities (N, K), features (N, 128)) for images (N, C, S, S) in [-1, 1]."""
+        self.net.eval()
+        device = next(self.net.parameters()).device
+        probs, feats = [], []
+        for start in range(0, len(images), batch):
+            x = self._fit(images[start:start + batch].to(device).float())
+            f = self.net.features(x)
+            probs.append(F.softmax(self.net.head(f), dim=1).cpu())
+            feats.append(f.cpu())
+        return torch.cat(probs), torch.cat(feats)
+
+    def _fit(self, x: Tensor) -> Tensor:
+        if x.shape[1] != self.channels:
+            x = x.mean(1, keepdim=True) if self.channels == 1 else x.expand(-1, 3, -1, -1)
+        if x.shape[-1] != self.image_size:
+            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
+        return x
+
+
+def holdout_split(n: int, holdout: int, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """(train indices, held-out indices): a fixed permutation, so the held-out images are never trained on."""
+    if not 0 < holdout < n:
+        raise ValueError(f"holdout must be between 1 and {n - 1}, got {holdout}")
+    perm = torch.randperm(n, generator=_generator(seed, 0xE7A1))
+    return perm[holdout:], perm[:holdout]
+
+
+def train_evaluator(dataset: str = "mnist-bundled", holdout: int = 2000, epochs: int = 8, batch_size: int = 128,
+                    lr: float = 2e-3, seed: int = 0, device: str | torch.device = "cpu",
+                    progress: Callable[[str], None] | None = None, limit: int | None = None) -> Evaluator:
+    """Train on all but `holdout` images (with +-2 px shifts), report accuracy on the held-out ones.
+
+    limit caps the training images (tests); the held-out set stays the same.
+    """
+    data = load_dataset(dataset, seed=seed, device="cpu", download=False)
+    if data.kind != "image" or not data.num_classes:
+        raise ValueError(f"an evaluator needs labelled images; {dataset} is not")
+    images, labels = data.images, data.labels
+    train_idx, held_idx = holdout_split(len(images), holdout, seed)
+    train_idx = train_idx[:limit] if limit else train_idx
+    torch.manual_seed(seed)
+    net = ClassifierNet(images.shape[1], data.num_classes).to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    steps = epochs * math.ceil(len(train_idx) / batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
+    gen = _generator(seed, 0xC1A55)
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        net.train()
+        order = train_idx[torch.randperm(len(train_idx), generator=gen)]
+        for first in range(0, len(order), batch_size):
+            index = order[first:first + batch_size]
+            x = _shift(_to_float(images[index]), gen).to(device)
+            loss = F.cross_entropy(net(x), labels[index].to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        evaluator = Evaluator(net, dataset, images.shape[-1], images.shape[1], data.class_names, 0.0)
+        accuracy = held_out_accuracy(evaluator, images[held_idx], labels[held_idx])
+        if progress:
+            progress(f"epoch {epoch + 1}/{epochs}: held-out accuracy {accuracy:.2%} "
+                     f"({time.perf_counter() - start:.0f} s)")
+    evaluator.holdout_accuracy = accuracy
+    return evaluator
+
+
+def held_out_accuracy(evaluator: Evaluator, images: Tensor, labels: Tensor) -> float:
+    probs, _ = evaluator.predict(_to_float(images))
+    return float((probs.argmax(1) == labels).float().mean())
+
+
+def _to_float(images: Tensor) -> Tensor:
+    return images.float().div(127.5).sub(1.0)
+
+
+def _shift(x: Tensor, gen: torch.Generator, pixels: int = 2) -> Tensor:
+    """Random translations of up to `pixels` in each direction (the background is -1, black)."""
+    padded = F.pad(x, (pixels,) * 4, value=-1.0)
+    dx, dy = torch.randint(0, 2 * pixels + 1, (2,), generator=gen).tolist()
+    return padded[:, :, dy:dy + x.shape[2], dx:dx + x.shape[3]]
+
+
+def save_evaluator(evaluator: Evaluator, path: str | Path) -> Path:
+    import io
+
+    payload = {"format": EVALUATOR_FORMAT, "ganplay_version": __version__, "dataset": evaluator.dataset,
+               "image_size": evaluator.image_size, "channels": evaluator.channels,
+               "class_names": list(evaluator.class_names), "holdout_accuracy": evaluator.holdout_accuracy,
+               "command": evaluator.command, "state_dict": evaluator.net.state_dict()}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_evaluator(path: str | Path, device: str | torch.device = "cpu") -> Evaluator:
+    path = Path(path)
+    try:
+        payload: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such evaluator file") from None
+    except Exception as err:  # torch raises many types for damaged files
+        raise CheckpointError(f"{path}: not a readable evaluator ({type(err).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != EVALUATOR_FORMAT:
+        raise CheckpointError(f"{path}: not a ganplay evaluator file")
+    net = ClassifierNet(payload["channels"], len(payload["class_names"]))
+    net.load_state_dict(payload["state_dict"])
+    return Evaluator(net.to(device).eval(), payload["dataset"], payload["image_size"], payload["channels"],
+                     tuple(payload["class_names"]), float(payload["holdout_accuracy"]), payload.get("command", ""))
