@@ -61,3 +61,75 @@ def evaluate_toy_checkpoint(generator: torch.nn.Module, ckpt: dict, num_samples:
                          f"(ring8, grid25); this model was trained on {meta.get('name')}")
     points = sample(generator, ckpt, num_samples, seed=seed)
     return toy_mode_stats(points, meta["modes"], meta["sigma"])
+
+
+# -- image metrics in an evaluator's feature space ---------------------------------------------------
+
+
+def frechet_distance(a: Tensor, b: Tensor) -> float:
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) between two (N, D) feature sets (float64).
+
+    The trace of the matrix square root is the sum of the square roots of the eigenvalues of
+    S_a^(1/2) S_b S_a^(1/2), which is symmetric, so a symmetric eigensolver suffices.
+    """
+    a, b = a.double(), b.double()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)
+    vals, vecs = torch.linalg.eigh(cov_a)
+    root_a = (vecs * vals.clamp(min=0).sqrt()) @ vecs.T
+    cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0).sqrt().sum()
+    return float((mu_a - mu_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * cross)
+
+
+def kernel_inception_distance(a: Tensor, b: Tensor, subsets: int = 10, subset_size: int = 1000,
+                              seed: int = 0) -> float:
+    """KID: the unbiased MMD^2 with the cubic polynomial kernel (x.y / D + 1)^3, averaged over subsets."""
+    a, b = a.double(), b.double()
+    d = a.shape[1]
+    m = min(subset_size, len(a), len(b))
+    gen = torch.Generator().manual_seed(seed)
+    estimates = []
+    for _ in range(subsets):
+        x = a[torch.randperm(len(a), generator=gen)[:m]]
+        y = b[torch.randperm(len(b), generator=gen)[:m]]
+        kxx, kyy, kxy = ((x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3)
+        off = m * (m - 1)
+        estimates.append((kxx.sum() - kxx.trace()) / off + (kyy.sum() - kyy.trace()) / off - 2 * kxy.mean())
+    return float(torch.stack(estimates).mean())
+
+
+def precision_recall(real: Tensor, fake: Tensor, k: int = 3) -> tuple[float, float]:
+    """Kynkaanniemi et al. (2019): precision = share of fake samples inside the real k-NN manifold;
+    recall = share of real samples inside the fake k-NN manifold."""
+    real, fake = real.float(), fake.float()
+
+    def radii(x: Tensor) -> Tensor:
+        return torch.cdist(x, x).kthvalue(k + 1, dim=1).values  # k-th neighbour, skipping the point itself
+
+    def inside(points: Tensor, manifold: Tensor, r: Tensor) -> float:
+        return float((torch.cdist(points, manifold) <= r[None, :]).any(1).float().mean())
+
+    return inside(fake, real, radii(real)), inside(real, fake, radii(fake))
+
+
+@dataclass(frozen=True)
+class ClassStats:
+    covered: int  # classes predicted for at least `min_share` of the samples
+    num_classes: int
+    kl_to_uniform: float  # KL(predicted-class histogram || uniform); 0: perfectly balanced
+    min_share: float  # the rarest class's share of the samples
+    mean_confidence: float  # mean of the top class probability
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def class_stats(probs: Tensor, threshold: float = 0.0) -> ClassStats:
+    """Mode collapse in class terms, from an evaluator's (N, K) predicted probabilities."""
+    k = probs.shape[1]
+    counts = torch.bincount(probs.argmax(1), minlength=k).double()
+    share = counts / counts.sum()
+    nz = share > 0
+    kl = float((share[nz] * (share[nz] * k).log()).sum())
+    return ClassStats(int((share > threshold).sum()), k, kl, float(share.min()),
+                      float(probs.max(1).values.mean()))
