@@ -48,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--windows", type=int, default=5, help="timed windows per method (median reported)")
     bench.add_argument("--device", default="auto")
     bench.set_defaults(handler=cmd_bench)
+    ev = sub.add_parser("eval", help="every quality metric of a checkpoint, as JSON")
+    ev.add_argument("--checkpoint", required=True, help="a checkpoint file, or a run folder")
+    ev.add_argument("--evaluator", default=None, help="evaluator file (default: checkpoints/evaluators/DATASET.pt)")
+    ev.add_argument("--samples", type=int, default=5000, help="generated samples (images; toys use 2,500)")
+    ev.add_argument("--seed", type=int, default=12345)
+    ev.add_argument("--raw", action="store_true", help="score the raw generator instead of its EMA copy")
+    ev.set_defaults(handler=cmd_eval)
     evaluator = sub.add_parser("train-evaluator", help="train the offline classifier that quality metrics use")
     evaluator.add_argument("--dataset", default="mnist", help="a labelled image dataset (mnist: the bundled 10k)")
     evaluator.add_argument("--out", default=None, help="output file (default: checkpoints/evaluators/DATASET.pt)")
@@ -280,12 +287,51 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+EVALUATOR_DIR = Path(__file__).resolve().parent.parent / "checkpoints" / "evaluators"  # shipped beside the code
+STANDARD_FID_NOTE = ("unavailable: standard FID needs the Inception network's weights, which are not on this "
+                     "machine and cannot be downloaded offline")
+
+
+def evaluator_path_for(dataset: str) -> Path:
+    family = "mnist" if dataset in ("mnist", "mnist-bundled") else dataset
+    return EVALUATOR_DIR / f"{family}.pt"
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ganplay.checkpoints import load_generator
+    from ganplay.data import load_dataset, to_float
+    from ganplay.evaluators import load_evaluator
+    from ganplay.metrics import evaluate_image_checkpoint, evaluate_toy_checkpoint
+
+    generator, ckpt = load_generator(args.checkpoint, use_ema=not args.raw)
+    meta, cfg = ckpt["data"], ckpt["config"]
+    result: dict[str, Any] = {"checkpoint": ckpt["path"], "step": ckpt["step"], "dataset": meta["name"]}
+    if meta["kind"] == "toy":
+        if "modes" not in meta:
+            raise ValueError(f"{ckpt['path']}: {meta['name']} has no discrete modes to score")
+        result.update(evaluate_toy_checkpoint(generator, ckpt, seed=args.seed).as_dict())
+        result["protocol"] = "PacGAN: 2,500 samples; high quality within 3 sigma of the nearest mode"
+    else:
+        path = Path(args.evaluator) if args.evaluator else evaluator_path_for(meta["name"])
+        if not path.exists():
+            raise ValueError(f"no evaluator for {meta['name']} at {path}: train one with "
+                             f"python -m ganplay train-evaluator --dataset {meta['name']}")
+        evaluator = load_evaluator(path)
+        data = load_dataset(cfg.dataset, image_size=cfg.image_size, channels=cfg.channels,
+                            data_dir=cfg.data_dir or None, download=False)
+        result.update(evaluate_image_checkpoint(generator, ckpt, evaluator, to_float(data.images.cpu()),
+                                                num_samples=args.samples, seed=args.seed))
+        result["standard FID"] = STANDARD_FID_NOTE
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def cmd_train_evaluator(args: argparse.Namespace) -> int:
     from ganplay.evaluators import save_evaluator, train_evaluator
     from ganplay.trainer import resolve_device
 
     dataset = "mnist-bundled" if args.dataset == "mnist" else args.dataset
-    out = Path(args.out or Path("checkpoints") / "evaluators" / f"{args.dataset}.pt")
+    out = Path(args.out) if args.out else evaluator_path_for(args.dataset)
     evaluator = train_evaluator(dataset, holdout=args.holdout, epochs=args.epochs, seed=args.seed,
                                 device=resolve_device(args.device), progress=print)
     evaluator.command = "python -m ganplay " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train-evaluator"] \

@@ -100,3 +100,22 @@ def test_list_names_every_registry(capsys):
     for name in ("ring8", "grid25", "mnist-bundled", "cifar10", "dcgan", "mlp", "nsgan", "minimax", "wgan-gp",
                  "quick-cpu-demo", "hinge-sn", "folder:PATH"):
         assert name in out
+
+
+def test_eval_prints_the_metrics_as_json(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert main(["train", "--dataset", "ring8", "--steps", "20", "--mlp-hidden", "16", "--device", "cpu",
+                 "--quiet", "--name", "toy", "--runs-dir", str(runs)]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", str(runs / "toy")]) == 0
+    toy = json.loads(capsys.readouterr().out)
+    assert toy["num_samples"] == 2500 and toy["num_modes"] == 8 and "PacGAN" in toy["protocol"]
+    assert main(["train", *TINY_MNIST, "--steps", "2", "--name", "digits", "--runs-dir", str(runs)]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", str(runs / "digits"), "--samples", "300"]) == 0
+    images = json.loads(capsys.readouterr().out)
+    assert images["classes num_classes"] == 10 and images["standard FID"].startswith("unavailable")
+    floor = images["fd floor, real vs real (mnist-bundled-classifier features)"]
+    assert images["fd (mnist-bundled-classifier features)"] > 3 * floor  # two steps of training: far off
+    assert main(["eval", "--checkpoint", str(runs / "digits"), "--evaluator", str(tmp_path / "none.pt")]) == 2
+    assert "no evaluator for" in capsys.readouterr().err
