@@ -125,9 +125,12 @@ def follow(run: Any, quiet: bool = False) -> int:
     from ganplay.runs import RunState
 
     bar = None if quiet else tqdm(total=run.config.steps, unit="step", dynamic_ncols=True)
+    announced: set[str] = set()
     try:
         while run.is_alive():
-            _update_bar(bar, run.snapshot())
+            snap = run.snapshot()
+            _update_bar(bar, snap)
+            _announce_alarms(snap, announced)
             time.sleep(0.25)
     except KeyboardInterrupt:
         print("\nstopping: saving a checkpoint...", file=sys.stderr)
@@ -135,6 +138,7 @@ def follow(run: Any, quiet: bool = False) -> int:
         run.wait()
     snap = run.snapshot()
     _update_bar(bar, snap)
+    _announce_alarms(snap, announced)
     if bar is not None:
         bar.close()
     if snap.data_note:
@@ -145,6 +149,16 @@ def follow(run: Any, quiet: bool = False) -> int:
         return 1
     _print_toy_quality(run)
     return 0 if snap.state == RunState.FINISHED else 130
+
+
+def _announce_alarms(snap: Any, announced: set[str]) -> None:
+    """Each kind of health alarm once, on stderr, above the progress bar."""
+    from tqdm import tqdm
+
+    for alarm in snap.alarms:
+        if alarm.kind not in announced:
+            announced.add(alarm.kind)
+            tqdm.write(f"warning: {alarm.text()}", file=sys.stderr)
 
 
 def _print_toy_quality(run: Any) -> None:

@@ -22,6 +22,7 @@ from ganplay import imaging
 from ganplay.checkpoints import CHECKPOINT_NAME, atomic_write_text, data_meta, load_checkpoint, save_checkpoint
 from ganplay.config import TrainConfig
 from ganplay.data import load_dataset
+from ganplay.health import Alarm, check_health
 from ganplay.metrics import toy_mode_stats
 from ganplay.toylab import ToyView, toy_view
 from ganplay.trainer import GANTrainer, describe_device, resolve_device
@@ -89,6 +90,7 @@ class RunSnapshot:
     points: np.ndarray | None = None  # latest fixed-noise samples of a 2-D toy (N, 2)
     toy_view: ToyView | None = None  # D's heat map and G's noise-grid image at grid_step (2-D toys)
     toy_stats: dict[str, float] | None = None  # PacGAN numbers of the fixed-noise points (mixtures)
+    alarms: list[Alarm] = field(default_factory=list)  # training-health problems, in plain words
     images_per_sec: float = 0.0
     eta_seconds: float | None = None
     error: str = ""
@@ -164,6 +166,7 @@ class Run:
         self._points: np.ndarray | None = None
         self._toy_view: ToyView | None = None
         self._toy_stats: dict[str, float] | None = None
+        self._coverage: list[tuple[int, float]] = []  # modes covered (toys) or sample diversity, per snapshot
         self._images_per_sec = 0.0
         self._device_text = ""
         self._created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -218,6 +221,7 @@ class Run:
                 total_steps=self.config.steps, config=self.config.to_dict(), history=self._history.rows(),
                 latest=dict(self._latest), grid=self._grid, grid_step=self._grid_step, points=self._points,
                 toy_view=self._toy_view, toy_stats=self._toy_stats,
+                alarms=check_health(self._history.rows()[-3 * 20:], self._error, self._coverage, self._toy_stats),
                 images_per_sec=self._images_per_sec, eta_seconds=eta, error=self._error,
                 device=self._device_text, data_title=self.data.title if self.data else "",
                 data_note=self.data.note if self.data else "", created_at=self._created_at, live=self.is_alive())
@@ -354,9 +358,12 @@ class Run:
             picture = imaging.image_grid(samples)
         step = self.trainer.step
         imaging.save_png(picture, self.folder / "samples" / f"step_{step:08d}.png")
+        coverage = stats["modes_covered"] / stats["num_modes"] if stats else sample_diversity(samples)
         with self._lock:
             self._grid, self._grid_step, self._points = picture, step, points
             self._toy_view, self._toy_stats = view, stats
+            self._coverage.append((step, coverage))
+            del self._coverage[:-500]  # bounded, like the history
 
     def _compute_toy_view(self, modes: np.ndarray | None) -> ToyView:
         t = self.trainer
@@ -400,6 +407,12 @@ class Run:
             atomic_write_text(self.folder / "status.json", json.dumps(status, indent=2))
         except OSError:
             pass  # a full disk must not hide the run's real state, which stays in memory
+
+
+def sample_diversity(samples: torch.Tensor) -> float:
+    """Mean distance between pairs of fixed-noise samples: it falls when G collapses."""
+    flat = samples.flatten(1).float()
+    return float(torch.pdist(flat[:256]).mean()) if len(flat) > 1 else 0.0
 
 
 def _modes_or_none(name: str) -> np.ndarray | None:
@@ -547,6 +560,7 @@ def snapshot_from_disk(folder: Path) -> RunSnapshot:
                        total_steps=int(status.get("total_steps", config.get("steps", 0))), config=config,
                        history=history.rows(), latest=history.rows()[-1] if len(history) else {},
                        error=status.get("error", ""), device=status.get("device", ""),
+                       alarms=check_health(history.rows()[-60:], status.get("error", "")),
                        data_title=status.get("data_title", ""), created_at=status.get("created_at", ""))
 
 

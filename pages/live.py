@@ -59,6 +59,9 @@ def _live_body(name: str, was_active: bool) -> None:
     if was_active and not is_active(snap):
         st.rerun()  # the run ended: redraw the page once, without polling
     progress_ui(snap)
+    for alarm in snap.alarms:
+        st.warning(f"**{alarm.kind.replace('_', ' ')}** at step {alarm.step:,}: {alarm.message}\n\n"
+                   f"Try: {alarm.remedy}", icon=":material/warning:")
     smoothing = st.slider("Smoothing", 0.0, 0.95, 0.6, 0.05, key="smoothing")
     history = snap.history
     if history:

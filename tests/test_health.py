@@ -1,0 +1,93 @@
+"""Health alarms fire on purpose-built bad runs, and stay quiet on a healthy one."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from conftest import tiny_toy_config
+from ganplay.health import check_health
+from ganplay.runs import Run, RunState
+from ganplay.trainer import GANTrainer
+
+
+def kinds(alarms) -> set[str]:
+    return {a.kind for a in alarms}
+
+
+def drive(run: Run, steps: int) -> None:
+    run.prepare()
+    for _ in range(steps):
+        run.advance()
+    run.flush_metrics()
+
+
+def test_a_strong_d_against_a_frozen_g_raises_d_wins(tmp_path):
+    cfg = tiny_toy_config(loss="minimax", lr_g=1e-8, lr_d=5e-3, d_steps=3, steps=400, log_every=5,
+                          sample_every=1000, checkpoint_every=1000)
+    run = Run(tmp_path / "dwins", cfg)
+    drive(run, 400)
+    alarms = run.snapshot().alarms
+    assert "d_wins" in kinds(alarms), [a.text() for a in alarms]
+    alarm = next(a for a in alarms if a.kind == "d_wins")
+    assert "lower D's learning rate" in alarm.remedy
+
+
+def test_an_overflowing_run_raises_diverged(registry, monkeypatch):
+    original = GANTrainer.train_step
+
+    def overflow(self):
+        if self.step == 4:
+            with torch.no_grad():
+                next(self.G.parameters()).fill_(float("inf"))
+        return original(self)
+
+    monkeypatch.setattr(GANTrainer, "train_step", overflow)
+    run = registry.start(tiny_toy_config(steps=20, log_every=2), name="boom")
+    assert run.wait(60) and run.snapshot().state == RunState.FAILED
+    alarm = next(a for a in run.snapshot().alarms if a.kind == "diverged")
+    assert alarm.step == 5 and "hinge" in alarm.remedy
+
+
+def test_a_generator_collapsed_onto_one_mode_raises_mode_collapse(tmp_path):
+    cfg = tiny_toy_config(lr_g=1e-8, steps=10, sample_every=5, log_every=5)
+    run = Run(tmp_path / "collapsed", cfg)
+    run.prepare()
+    last = [m for m in run.trainer.G.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():  # every z maps to the first mode, (1, 0)
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([1.0, 0.0]))
+        run.trainer.G_ema.load_state_dict(run.trainer.G.state_dict())
+    for _ in range(10):
+        run.advance()
+    alarms = run.snapshot().alarms
+    assert "mode_collapse" in kinds(alarms), [a.text() for a in alarms]
+
+
+def test_a_healthy_toy_run_raises_nothing(tmp_path):
+    run = Run(tmp_path / "fine", tiny_toy_config(steps=200, log_every=5, sample_every=50))
+    drive(run, 200)
+    assert run.snapshot().alarms == []
+
+
+def rows(loss_g, loss_d=0.7, grad_g=1.0):
+    return [{"step": 10 * (i + 1), "loss_d": loss_d if not callable(loss_d) else loss_d(i),
+             "loss_g": loss_g(i), "grad_norm_g": grad_g} for i in range(80)]
+
+
+def test_frozen_oscillating_and_dropping_coverage_from_histories():
+    assert kinds(check_health(rows(lambda i: 0.6931))) == {"frozen"}
+    assert kinds(check_health(rows(lambda i: 2.0 + 1.5 * math.sin(i / 2)))) == {"oscillating"}
+    assert kinds(check_health(rows(lambda i: 2.0 + 0.01 * math.sin(i)))) == set()
+    dropping = [(100, 1.0), (200, 0.9), (300, 0.3)]
+    assert kinds(check_health(rows(lambda i: 2.0 + 0.01 * math.sin(i)), coverage=dropping)) == {"mode_collapse"}
+
+
+def test_the_cli_prints_alarms(tmp_path, capsys):
+    from ganplay.cli import main
+
+    assert main(["train", "--dataset", "ring8", "--loss", "minimax", "--lr-g", "1e-8", "--lr-d", "5e-3",
+                 "--d-steps", "3", "--steps", "400", "--mlp-hidden", "32", "--mlp-layers", "2", "--batch-size", "32",
+                 "--log-every", "5", "--device", "cpu", "--quiet", "--runs-dir", str(tmp_path)]) == 0
+    assert "warning: [d_wins at step" in capsys.readouterr().err
