@@ -136,3 +136,18 @@ def write_interpolation(frames: Tensor, meta: dict[str, Any], out: str | Path, f
             return imaging.save_png(frame_pictures(frames, meta)[-1], out)
         return imaging.save_png(imaging.image_strip(frames), out)
     raise ValueError(f"--out must end in .png (a strip) or .gif (an animation), got {out.name}")
+
+
+def nearest_real(samples: Tensor, real: Tensor, k: int = 5, batch: int = 256) -> tuple[Tensor, Tensor]:
+    """(distances (N, k), indices (N, k)) of each sample's k nearest real images in pixel space (L2).
+
+    A memorization check: a sample at distance ~0 from a training image is a copy of it.
+    """
+    flat_real = real.flatten(1).float()
+    dists, index = [], []
+    for start in range(0, len(samples), batch):
+        d = torch.cdist(samples[start:start + batch].flatten(1).float(), flat_real)  # (b, M)
+        top = d.topk(min(k, len(flat_real)), dim=1, largest=False)
+        dists.append(top.values)
+        index.append(top.indices)
+    return torch.cat(dists), torch.cat(index)

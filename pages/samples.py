@@ -4,8 +4,39 @@ from __future__ import annotations
 
 import streamlit as st
 
+import torch
+
 from ganplay import imaging, plots, sampling
+from ganplay.data import DatasetError, load_dataset, to_float
 from pages.common import class_choice, load_model, pick_checkpoint
+
+NEIGHBOURS = 5
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the training images...")
+def training_images(dataset: str, size: int, channels: int, data_dir: str) -> torch.Tensor:
+    data = load_dataset(dataset, image_size=size, channels=channels, data_dir=data_dir or None, download=False)
+    return to_float(data.images.cpu())
+
+
+def memorization_ui(samples: torch.Tensor, cfg) -> None:
+    """Each chosen sample beside its nearest training images: distance ~0 means a copy."""
+    with st.expander("Memorization check: nearest training images"):
+        chosen = st.multiselect("Samples (numbered left to right, top to bottom)", list(range(len(samples))),
+                                default=list(range(min(4, len(samples)))), key="memo_pick")
+        if not chosen:
+            return
+        try:
+            real = training_images(cfg.dataset, cfg.image_size, cfg.channels, cfg.data_dir)
+        except DatasetError as err:
+            st.warning(f"The training images are not available here: {err}")
+            return
+        dist, index = sampling.nearest_real(samples[chosen], real, k=NEIGHBOURS)
+        st.caption(f"pixel distance (L2) to the {NEIGHBOURS} nearest of {len(real):,} training images; "
+                   f"two different real digits are typically 8 to 12 apart")
+        for row, i in enumerate(chosen):
+            strip = imaging.upscale(imaging.image_strip(torch.cat([samples[i:i + 1], real[index[row]]])), 2)
+            st.image(strip, caption=f"sample {i} | nearest: " + ", ".join(f"{d:.2f}" for d in dist[row].tolist()))
 
 st.title("Samples")
 path = pick_checkpoint("samples_ckpt")
@@ -36,3 +67,5 @@ if model is not None:
                     key="samples_grid")
     st.download_button("Download PNG", imaging.png_bytes(picture), file_name=f"samples-seed{int(seed)}.png",
                        mime="image/png")
+    if meta["kind"] == "image":
+        memorization_ui(samples, ckpt["config"])

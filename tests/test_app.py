@@ -148,3 +148,12 @@ def test_toy_lab_shows_the_plane_and_coverage(trained):
     names = [trace.get("name") for trace in figure["data"]]
     assert names == ["D(x)", "G(noise grid)", "real", "generated", "modes"]
     assert any(m.label == "Modes covered" for m in at.metric)
+
+
+def test_samples_page_memorization_check(trained):
+    at = open_page("pages/samples.py")
+    options = at.selectbox(key="samples_ckpt").options
+    at.selectbox(key="samples_ckpt").set_value(next(o for o in options if "digits" in o)).run()
+    assert not at.exception
+    assert any("to the 5 nearest of 10,000 training images" in c.value for c in at.caption)
+    assert len(at.get("image")) == 4  # the first four samples, each beside its nearest training images

@@ -54,3 +54,13 @@ def test_corner_grid_and_class_path():
     path = class_path(1, 7, 10, 5)
     assert path.shape == (5, 10) and torch.allclose(path.sum(1), torch.ones(5))
     assert path[0, 1] == 1 and path[-1, 7] == 1 and path[2, 1] == path[2, 7] == 0.5
+
+
+def test_nearest_real_finds_copies_first():
+    from ganplay.sampling import nearest_real
+
+    real = torch.rand(50, 1, 8, 8) * 2 - 1
+    samples = torch.stack([real[7], real[31] + 0.01])
+    dist, index = nearest_real(samples, real, k=3)
+    assert index[:, 0].tolist() == [7, 31] and dist.shape == (2, 3)
+    assert dist[0, 0] == 0 and (dist[:, 1:] > dist[:, :1]).all()
