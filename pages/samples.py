@@ -33,7 +33,7 @@ def memorization_ui(samples: torch.Tensor, cfg) -> None:
             return
         dist, index = sampling.nearest_real(samples[chosen], real, k=NEIGHBOURS)
         st.caption(f"pixel distance (L2) to the {NEIGHBOURS} nearest of {len(real):,} training images; "
-                   f"two different real digits are typically 8 to 12 apart")
+                   f"for scale, a bundled MNIST digit's nearest other digit is 9.5 away (median; 10% are within 4.6)")
         for row, i in enumerate(chosen):
             strip = imaging.upscale(imaging.image_strip(torch.cat([samples[i:i + 1], real[index[row]]])), 2)
             st.image(strip, caption=f"sample {i} | nearest: " + ", ".join(f"{d:.2f}" for d in dist[row].tolist()))
