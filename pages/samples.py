@@ -32,8 +32,9 @@ def memorization_ui(samples: torch.Tensor, cfg) -> None:
             st.warning(f"The training images are not available here: {err}")
             return
         dist, index = sampling.nearest_real(samples[chosen], real, k=NEIGHBOURS)
-        st.caption(f"pixel distance (L2) to the {NEIGHBOURS} nearest of {len(real):,} training images; "
-                   f"for scale, a bundled MNIST digit's nearest other digit is 9.5 away (median; 10% are within 4.6)")
+        scale = ("; for scale, a bundled MNIST digit's nearest other digit is 9.5 away (median; 10% are within 4.6)"
+                 if cfg.dataset in ("mnist", "mnist-bundled") and cfg.image_size == 28 else "")
+        st.caption(f"pixel distance (L2) to the {NEIGHBOURS} nearest of {len(real):,} training images{scale}")
         for row, i in enumerate(chosen):
             strip = imaging.upscale(imaging.image_strip(torch.cat([samples[i:i + 1], real[index[row]]])), 2)
             st.image(strip, caption=f"sample {i} | nearest: " + ", ".join(f"{d:.2f}" for d in dist[row].tolist()))
