@@ -25,6 +25,12 @@ def tiny_toy_config(**overrides):
     return make_config(**values).validated()
 
 
+@pytest.fixture(autouse=True)
+def seeded_global_rng():
+    """Every test starts from the same global RNG state, so any torch.rand in a test is reproducible."""
+    torch.manual_seed(0)
+
+
 @pytest.fixture
 def runs_root(tmp_path, monkeypatch):
     root = tmp_path / "runs"

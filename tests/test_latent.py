@@ -59,8 +59,8 @@ def test_corner_grid_and_class_path():
 def test_nearest_real_finds_copies_first():
     from ganplay.sampling import nearest_real
 
-    real = torch.rand(50, 1, 8, 8) * 2 - 1
+    real = torch.rand(50, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
     samples = torch.stack([real[7], real[31] + 0.01])
     dist, index = nearest_real(samples, real, k=3)
     assert index[:, 0].tolist() == [7, 31] and dist.shape == (2, 3)
-    assert dist[0, 0] == 0 and (dist[:, 1:] > dist[:, :1]).all()
+    assert dist[0, 0] < 1e-2 and (dist[:, 1:] > dist[:, :1]).all()  # cdist's fast path is not exact at 0
