@@ -348,8 +348,8 @@ def cmd_train_evaluator(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else evaluator_path_for(args.dataset)
     evaluator = train_evaluator(dataset, holdout=args.holdout, epochs=args.epochs, seed=args.seed,
                                 device=resolve_device(args.device), progress=print)
-    evaluator.command = "python -m ganplay " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train-evaluator"] \
-        else f"python -m ganplay train-evaluator --dataset {args.dataset} --epochs {args.epochs}"
+    evaluator.command = (f"python -m ganplay train-evaluator --dataset {args.dataset} --epochs {args.epochs} "
+                         f"--holdout {args.holdout} --seed {args.seed}")
     save_evaluator(evaluator, out)
     print(f"held-out accuracy {evaluator.holdout_accuracy:.2%} on {args.holdout} images never trained on; "
           f"saved {out}")

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from ganplay import __version__
 from ganplay.checkpoints import CheckpointError, atomic_write_bytes
-from ganplay.data import _generator, load_dataset
+from ganplay.data import _generator, load_dataset, to_float
 
 EVALUATOR_FORMAT = "ganplay-evaluator"
 FEATURES = 128  # size of the feature vector used by the distances
@@ -113,7 +113,7 @@ def train_evaluator(dataset: str = "mnist-bundled", holdout: int = 2000, epochs:
         order = train_idx[torch.randperm(len(train_idx), generator=gen)]
         for first in range(0, len(order), batch_size):
             index = order[first:first + batch_size]
-            x = _shift(_to_float(images[index]), gen).to(device)
+            x = _shift(to_float(images[index]), gen).to(device)
             loss = F.cross_entropy(net(x), labels[index].to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -129,12 +129,8 @@ def train_evaluator(dataset: str = "mnist-bundled", holdout: int = 2000, epochs:
 
 
 def held_out_accuracy(evaluator: Evaluator, images: Tensor, labels: Tensor) -> float:
-    probs, _ = evaluator.predict(_to_float(images))
+    probs, _ = evaluator.predict(to_float(images))
     return float((probs.argmax(1) == labels).float().mean())
-
-
-def _to_float(images: Tensor) -> Tensor:
-    return images.float().div(127.5).sub(1.0)
 
 
 def _shift(x: Tensor, gen: torch.Generator, pixels: int = 2) -> Tensor:

@@ -9,6 +9,7 @@ WINDOW = 20  # recent metric rows an alarm looks at
 D_WINS_LOSS = 0.05  # D's loss below this (BCE, LS, hinge) means it separates real from fake almost perfectly
 VANISHED_GRADIENT = 0.1  # G's gradient norm below this share of its peak counts as vanished
 FROZEN_RANGE = 1e-6  # relative spread of both losses below this: nothing is learning
+ROWS_NEEDED = 3 * WINDOW  # the most recent rows any check reads (oscillation looks furthest back)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _frozen(history: Sequence[dict[str, float]]) -> Alarm | None:
                  "raise the learning rates (they may be far too small), and check that the data is not constant.")
 
 
-def _oscillating(history: Sequence[dict[str, float]], window: int = 3 * WINDOW) -> Alarm | None:
+def _oscillating(history: Sequence[dict[str, float]], window: int = ROWS_NEEDED) -> Alarm | None:
     """Large swings of G's smoothed loss that keep reversing: the two networks chase each other."""
     recent = [r["loss_g"] for r in history[-window:]]
     if len(recent) < window:

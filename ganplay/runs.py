@@ -22,7 +22,7 @@ from ganplay import imaging
 from ganplay.checkpoints import CHECKPOINT_NAME, atomic_write_text, data_meta, load_checkpoint, save_checkpoint
 from ganplay.config import TrainConfig
 from ganplay.data import load_dataset
-from ganplay.health import Alarm, check_health
+from ganplay.health import ROWS_NEEDED, Alarm, check_health
 from ganplay.metrics import toy_mode_stats
 from ganplay.toylab import ToyView, toy_view
 from ganplay.trainer import GANTrainer, describe_device, resolve_device
@@ -216,12 +216,13 @@ class Run:
             remaining = max(0, self.config.steps - step)
             rate = self._images_per_sec / max(1, self.config.batch_size * self.config.d_steps)  # steps/s
             eta = remaining / rate if rate > 0 and self._state in ACTIVE_STATES else None
+            rows = self._history.rows()
             return RunSnapshot(
                 name=self.name, folder=str(self.folder), state=self._state, step=step,
-                total_steps=self.config.steps, config=self.config.to_dict(), history=self._history.rows(),
+                total_steps=self.config.steps, config=self.config.to_dict(), history=rows,
                 latest=dict(self._latest), grid=self._grid, grid_step=self._grid_step, points=self._points,
                 toy_view=self._toy_view, toy_stats=self._toy_stats,
-                alarms=check_health(self._history.rows()[-3 * 20:], self._error, self._coverage, self._toy_stats),
+                alarms=check_health(rows[-ROWS_NEEDED:], self._error, self._coverage, self._toy_stats),
                 images_per_sec=self._images_per_sec, eta_seconds=eta, error=self._error,
                 device=self._device_text, data_title=self.data.title if self.data else "",
                 data_note=self.data.note if self.data else "", created_at=self._created_at, live=self.is_alive())
@@ -555,12 +556,12 @@ def snapshot_from_disk(folder: Path) -> RunSnapshot:
     state = RunState(status.get("state", RunState.INTERRUPTED.value))
     if state in ACTIVE_STATES and not _process_alive(status.get("pid")):
         state = RunState.INTERRUPTED  # its process is gone: the run can be resumed from its checkpoint
-    history = _history_from_disk(folder / "metrics.jsonl")
+    rows = _history_from_disk(folder / "metrics.jsonl").rows()
     return RunSnapshot(name=folder.name, folder=str(folder), state=state, step=int(status.get("step", 0)),
                        total_steps=int(status.get("total_steps", config.get("steps", 0))), config=config,
-                       history=history.rows(), latest=history.rows()[-1] if len(history) else {},
+                       history=rows, latest=rows[-1] if rows else {},
                        error=status.get("error", ""), device=status.get("device", ""),
-                       alarms=check_health(history.rows()[-60:], status.get("error", "")),
+                       alarms=check_health(rows[-ROWS_NEEDED:], status.get("error", "")),
                        data_title=status.get("data_title", ""), created_at=status.get("created_at", ""))
 
 
