@@ -12,7 +12,12 @@ from ganplay import plots
 from ganplay.runs import RunSnapshot, RunState
 from pages.common import format_seconds, is_active, registry
 
-REFRESH_SECONDS = 1.0
+# Seconds between live refreshes. Each refresh costs the browser about 0.4 s of CPU (mostly redrawing the
+# plotly charts). When training also runs on the CPU, the browser takes that from training: on a 2-core box
+# a 1 s refresh kept 61-70% of the unwatched images/s, 2 s kept 96% (scripts/live_overhead.py). So CPU runs
+# refresh every 2 s unless asked otherwise; GPU runs, whose training barely uses the CPU, every second.
+REFRESH_CHOICES = (1, 2, 5, 10)
+CPU_DEFAULT_REFRESH, GPU_DEFAULT_REFRESH = 2, 1
 
 
 def controls_ui(snap: RunSnapshot) -> None:
@@ -43,13 +48,30 @@ def controls_ui(snap: RunSnapshot) -> None:
 
 
 def live_view(name: str) -> None:
-    """Polls every second while the run is active; a full rerun when it ends stops the polling."""
+    """Polls while the run is active; a full rerun when it ends stops the polling."""
     snap = registry().snapshot(name)
     if snap is None:
         st.warning(f"Run {name} has disappeared.")
         return
-    every = REFRESH_SECONDS if is_active(snap) else None
+    every = refresh_ui(snap) if is_active(snap) else None
     st.fragment(run_every=every)(_live_body)(name, is_active(snap))
+
+
+def refresh_ui(snap: RunSnapshot) -> int:
+    """The refresh period in seconds, kept in the URL (?refresh=N) so a reload or a shared link keeps it."""
+    default = CPU_DEFAULT_REFRESH if snap.device.startswith("CPU") else GPU_DEFAULT_REFRESH
+    asked = st.query_params.get("refresh", "")
+    current = int(asked) if asked.isdigit() and int(asked) in REFRESH_CHOICES else default
+    chosen = st.segmented_control(
+        "Refresh every", REFRESH_CHOICES, default=current, format_func=lambda s: f"{s} s", key="refresh_choice",
+        help="Each refresh costs the browser about 0.4 s of CPU. When training runs on this machine's CPU too, "
+             "a 1 s refresh slowed a 2-core box's training by about a third; 2 s by about 4%.")
+    chosen = chosen or current  # clicking the selected option again unselects it: keep the period
+    if chosen != default:
+        st.query_params["refresh"] = str(chosen)
+    elif "refresh" in st.query_params:
+        del st.query_params["refresh"]
+    return chosen
 
 
 def _live_body(name: str, was_active: bool) -> None:

@@ -13,7 +13,7 @@ from ganplay.data import dataset_info, load_dataset
 from ganplay.metrics import toy_mode_stats
 from ganplay.toylab import toy_view_from_checkpoint
 from pages.common import is_active, pick_run, registry
-from pages.live import REFRESH_SECONDS, progress_ui
+from pages.live import progress_ui, refresh_ui
 
 REAL_POINTS = 500
 
@@ -87,5 +87,5 @@ if snap is None:
     st.info("No 2-D run yet. On the Train page pick the quick-cpu-demo preset (ring8) and press Start.")
     st.page_link("pages/train.py", label="Go to Train")
 else:
-    every = REFRESH_SECONDS if is_active(snap) else None
+    every = refresh_ui(snap) if is_active(snap) else None
     st.fragment(run_every=every)(lab_body)(snap.name, is_active(snap))

@@ -1,9 +1,9 @@
 """Does watching slow training? Images/s of one DCGAN run with the Train page open in Chromium, and with no page.
 
-    .venv/bin/python scripts/live_overhead.py [--preset mnist-quick] [--window 30] [--rounds 2]
+    .venv/bin/python scripts/live_overhead.py [--preset mnist-quick] [--window 30] [--rounds 2] [--refresh 1 2]
 
 Serves the app, starts a run by clicking Start (so it lives in the server process, as for a user), then
-alternates windows with the browser on about:blank and on the Train page (refreshing once a second).
+alternates windows with the browser on about:blank and on the Train page at each refresh period (?refresh=N).
 Each window's images/s comes from the run's metrics.jsonl rows written during it (median).
 """
 
@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=30.0, help="seconds per window")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--page", default="train", help="the page kept open: train (polls), toy-lab, runs, ...")
+    parser.add_argument("--refresh", type=int, nargs="+", default=[1, 2], help="refresh periods to try, seconds")
     args = parser.parse_args()
     runs = Path(tempfile.mkdtemp(prefix="ganplay-overhead-"))
     port = _free_port()
@@ -83,14 +84,17 @@ def main() -> None:
             page.get_by_text("running ·").wait_for(timeout=120_000)
             metrics = next(runs.iterdir()) / "metrics.jsonl"
             time.sleep(args.window / 2)  # warm-up
-            results: dict[str, list[float]] = {"no page open": [], "Train page open": []}
+            closed_label = "no page open"
+            results: dict[str, list[float]] = {closed_label: []}
+            results.update({f"{args.page} page, {r} s": [] for r in args.refresh})
+            periods = dict(zip(list(results)[1:], args.refresh))
             cpu: dict[str, list[tuple[float, float]]] = {label: [] for label in results}
             for _ in range(args.rounds):
                 for label in results:
-                    if label == "no page open":
+                    if label == closed_label:
                         page.goto("about:blank")
                     else:
-                        page.goto(f"{url}/{args.page}")
+                        page.goto(f"{url}/{args.page}?refresh={periods[label]}")
                         page.wait_for_load_state("networkidle")
                     start, browser_cpu, server_cpu = time.time(), cpu_seconds("chromium"), cpu_seconds(str(port))
                     time.sleep(args.window)
@@ -101,13 +105,14 @@ def main() -> None:
             page.goto(f"{url}/train")
             page.get_by_role("button", name="Stop").click()
             browser.close()
-        closed, open_ = (statistics.median(v) for v in results.values())
+        closed = statistics.median(results[closed_label])
         print(f"preset {args.preset}, {args.rounds} rounds of {args.window:.0f} s windows, median images/s")
         for label, values in results.items():
-            print(f"  {label:16} {statistics.median(values):9.1f}   windows: {', '.join(f'{v:.1f}' for v in values)}"
-                  f"   CPU cores used: browser {statistics.median(c[0] for c in cpu[label]):.2f}, "
+            ratio = "" if label == closed_label else f" ({statistics.median(values) / closed:.1%} of no page)"
+            print(f"  {label:18} {statistics.median(values):9.1f}{ratio}   "
+                  f"windows: {', '.join(f'{v:.1f}' for v in values)}   "
+                  f"CPU cores used: browser {statistics.median(c[0] for c in cpu[label]):.2f}, "
                   f"server+training {statistics.median(c[1] for c in cpu[label]):.2f}")
-        print(f"  open / closed = {open_ / closed:.1%}")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)

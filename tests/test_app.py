@@ -109,6 +109,20 @@ def test_starting_a_toy_run_from_the_form(app_registry):
     assert config["dataset"] == "ring8" and config["steps"] == 100_000
 
 
+def test_live_refresh_period_defaults_by_device_and_follows_the_url(app_registry):
+    """CPU runs refresh every 2 s (the browser shares the cores); a choice lands in ?refresh= and is read back."""
+    app_registry.start(tiny_toy_config(steps=100_000), name="long")
+    at = open_page("pages/train.py")
+    refresh = at.segmented_control(key="refresh_choice")
+    assert refresh.value == 2 and "refresh" not in at.query_params
+    refresh.set_value(5).run()
+    assert at.query_params["refresh"] == "5"
+    fresh = AppTest.from_file(APP, default_timeout=60)
+    fresh.query_params["refresh"] = "1"
+    fresh.run().switch_page("pages/train.py").run()
+    assert fresh.segmented_control(key="refresh_choice").value == 1
+
+
 def test_samples_page_draws_from_a_checkpoint(trained):
     at = open_page("pages/samples.py")
     at.selectbox(key="samples_ckpt").set_value(next(o for o in at.selectbox(key="samples_ckpt").options
