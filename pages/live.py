@@ -10,6 +10,7 @@ from PIL import Image
 
 from ganplay import plots
 from ganplay.runs import RunSnapshot, RunState
+from ganplay.trainer import resolve_device
 from pages.common import format_seconds, is_active, registry
 
 # Seconds between live refreshes. Each refresh costs the browser about 0.4 s of CPU (mostly redrawing the
@@ -57,9 +58,18 @@ def live_view(name: str) -> None:
     st.fragment(run_every=every)(_live_body)(name, is_active(snap))
 
 
+def trains_on_cpu(snap: RunSnapshot) -> bool:
+    if snap.device:  # known once the run has built its trainer
+        return snap.device.startswith("CPU")
+    try:
+        return resolve_device(snap.config.get("device", "auto")).type == "cpu"
+    except ValueError:
+        return True  # asked for a missing GPU: the run will fail with that message anyway
+
+
 def refresh_ui(snap: RunSnapshot) -> int:
     """The refresh period in seconds, kept in the URL (?refresh=N) so a reload or a shared link keeps it."""
-    default = CPU_DEFAULT_REFRESH if snap.device.startswith("CPU") else GPU_DEFAULT_REFRESH
+    default = CPU_DEFAULT_REFRESH if trains_on_cpu(snap) else GPU_DEFAULT_REFRESH
     asked = st.query_params.get("refresh", "")
     current = int(asked) if asked.isdigit() and int(asked) in REFRESH_CHOICES else default
     chosen = st.segmented_control(
