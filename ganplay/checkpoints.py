@@ -19,6 +19,7 @@ from ganplay.config import ConfigError, TrainConfig
 FORMAT = "ganplay-checkpoint"
 FORMAT_VERSION = 1
 CHECKPOINT_NAME = "checkpoint.pt"  # the latest good checkpoint inside a run folder
+BEST_CHECKPOINT_NAME = "best.pt"  # the checkpoint with the best live quality score, beside the latest
 REQUIRED = ("config", "data", "step")
 
 

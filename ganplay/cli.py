@@ -301,20 +301,15 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-EVALUATOR_DIR = Path(__file__).resolve().parent.parent / "checkpoints" / "evaluators"  # shipped beside the code
 STANDARD_FID_NOTE = ("unavailable: standard FID needs the Inception network's weights, which are not on this "
                      "machine and cannot be downloaded offline")
-
-
-def evaluator_path_for(dataset: str) -> Path:
-    family = "mnist" if dataset in ("mnist", "mnist-bundled") else dataset
-    return EVALUATOR_DIR / f"{family}.pt"
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from ganplay.checkpoints import load_generator
     from ganplay.data import load_dataset, to_float
     from ganplay.evaluators import load_evaluator
+    from ganplay.live_eval import evaluator_path_for
     from ganplay.metrics import evaluate_image_checkpoint, evaluate_toy_checkpoint
 
     generator, ckpt = load_generator(args.checkpoint, use_ema=not args.raw)
@@ -342,6 +337,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_train_evaluator(args: argparse.Namespace) -> int:
     from ganplay.evaluators import save_evaluator, train_evaluator
+    from ganplay.live_eval import evaluator_path_for
     from ganplay.trainer import resolve_device
 
     dataset = "mnist-bundled" if args.dataset == "mnist" else args.dataset

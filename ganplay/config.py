@@ -54,6 +54,7 @@ class TrainConfig:
     log_every: int = _f(10, "steps between metric read-backs from the device")
     sample_every: int = _f(250, "steps between fixed-noise snapshots")
     checkpoint_every: int = _f(1000, "steps between checkpoints")
+    eval_every: int = _f(250, "steps between live quality scores, which also keep best.pt (0: off)")
     num_samples: int = _f(64, "fixed-noise samples in each snapshot")
 
     # -- serialisation -------------------------------------------------------------------------
@@ -186,6 +187,7 @@ def validate(cfg: TrainConfig) -> dict[str, str]:
     _range(errors, "log_every", cfg.log_every, 1, 100_000)
     _range(errors, "sample_every", cfg.sample_every, 1, 10_000_000)
     _range(errors, "checkpoint_every", cfg.checkpoint_every, 1, 10_000_000)
+    _range(errors, "eval_every", cfg.eval_every, 0, 10_000_000)
     _range(errors, "num_samples", cfg.num_samples, 1, 4096)
     if "batch_size" not in errors and "pac" not in errors and cfg.batch_size % cfg.pac:
         errors["pac"] = f"batch_size ({cfg.batch_size}) must be a multiple of pac ({cfg.pac})"

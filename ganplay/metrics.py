@@ -67,14 +67,23 @@ def evaluate_toy_checkpoint(generator: torch.nn.Module, ckpt: dict, num_samples:
 
 
 def frechet_distance(a: Tensor, b: Tensor) -> float:
-    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) between two (N, D) feature sets (float64).
+    """Frechet distance between two (N, D) feature sets, each summarised as a Gaussian."""
+    return frechet_from_stats(gaussian_stats(a), gaussian_stats(b))
+
+
+def gaussian_stats(feats: Tensor) -> tuple[Tensor, Tensor]:
+    """(mean, covariance) of (N, D) features in float64: a reference set can be summarised once."""
+    x = feats.double()
+    return x.mean(0), torch.cov(x.T)
+
+
+def frechet_from_stats(a: tuple[Tensor, Tensor], b: tuple[Tensor, Tensor]) -> float:
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)).
 
     The trace of the matrix square root is the sum of the square roots of the eigenvalues of
     S_a^(1/2) S_b S_a^(1/2), which is symmetric, so a symmetric eigensolver suffices.
     """
-    a, b = a.double(), b.double()
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)
+    (mu_a, cov_a), (mu_b, cov_b) = a, b
     vals, vecs = torch.linalg.eigh(cov_a)
     root_a = (vecs * vals.clamp(min=0).sqrt()) @ vecs.T
     cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0).sqrt().sum()

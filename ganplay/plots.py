@@ -9,7 +9,10 @@ import plotly.graph_objects as go
 
 LOSS_COLORS = {"loss_d": "#d62728", "loss_g": "#1f77b4", "d_real": "#2ca02c", "d_fake": "#ff7f0e"}
 LABELS = {"loss_d": "loss D", "loss_g": "loss G", "d_real": "D(x)", "d_fake": "D(G(z))",
-          "grad_norm_d": "|grad D|", "grad_norm_g": "|grad G|", "images_per_sec": "images/s"}
+          "grad_norm_d": "|grad D|", "grad_norm_g": "|grad G|", "images_per_sec": "images/s",
+          "fd": "FD (live, evaluator features)", "mode_score": "modes covered x high quality",
+          "confidence": "classifier confidence", "rarest_class": "rarest class share",
+          "conditional_accuracy": "asked-for class accuracy", "high_quality": "high-quality share"}
 MARGIN = dict(l=10, r=10, t=40, b=10)
 
 
@@ -49,6 +52,25 @@ def loss_figure(history: list[dict[str, float]], smoothing: float = 0.0) -> go.F
 
 def d_output_figure(history: list[dict[str, float]], smoothing: float = 0.0) -> go.Figure:
     fig = curves_figure(history, ("d_real", "d_fake"), "D(x) and D(G(z))", smoothing)
+    return fig
+
+
+def quality_figure(evals: list[dict[str, float]], key: str, label: str, best_step: int | None = None) -> go.Figure:
+    """The live quality score against step; its real-versus-real floor dotted when there is one; best circled."""
+    fig = go.Figure()
+    steps = [row["step"] for row in evals]
+    fig.add_scatter(x=steps, y=[row.get(key, float("nan")) for row in evals], mode="lines+markers", name=key,
+                    line=dict(color="#9467bd"))
+    floor_key = f"{key}_floor"
+    if evals and floor_key in evals[-1]:
+        fig.add_scatter(x=steps, y=[row.get(floor_key, float("nan")) for row in evals], mode="lines",
+                        name="real vs real", line=dict(color="#7f7f7f", dash="dot"))
+    best = next((row for row in evals if row["step"] == best_step), None)
+    if best is not None:
+        fig.add_scatter(x=[best_step], y=[best[key]], mode="markers", name="best.pt",
+                        marker=dict(size=14, color="rgba(0,0,0,0)", line=dict(color="#d62728", width=2)))
+    fig.update_layout(title=label, xaxis_title="step", margin=MARGIN, height=320,
+                      legend=dict(orientation="h", y=-0.25), uirevision=label)
     return fig
 
 

@@ -19,14 +19,16 @@ import numpy as np
 import torch
 
 from ganplay import imaging
-from ganplay.checkpoints import CHECKPOINT_NAME, atomic_write_text, data_meta, load_checkpoint, save_checkpoint
+from ganplay.checkpoints import CHECKPOINT_NAME, BEST_CHECKPOINT_NAME, atomic_write_text, data_meta, load_checkpoint, save_checkpoint
 from ganplay.config import TrainConfig
 from ganplay.data import load_dataset
 from ganplay.health import ROWS_NEEDED, Alarm, check_health
+from ganplay.live_eval import LiveEvaluator, LiveMetric, live_evaluator_for, metric_of
 from ganplay.metrics import toy_mode_stats
 from ganplay.toylab import ToyView, toy_view
 from ganplay.trainer import GANTrainer, describe_device, resolve_device
 
+EVALS_FILE = "eval.jsonl"  # live quality scores, one JSON row each
 METRIC_KEYS = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
 HISTORY_CAPACITY = 2000  # points kept in memory per run; metrics.jsonl on disk keeps every one
 
@@ -99,6 +101,10 @@ class RunSnapshot:
     data_note: str = ""
     created_at: str = ""
     live: bool = False  # owned by a thread of this process
+    evals: list[dict[str, float]] = field(default_factory=list)  # live quality scores, one row per eval_every
+    eval_metric: LiveMetric | None = None  # the headline score, which picks best.pt
+    eval_note: str = ""  # why there is no live score, when there is none
+    best: dict[str, float] | None = None  # the eval row of best.pt
 
     @property
     def progress(self) -> float:
@@ -177,6 +183,11 @@ class Run:
         self._clock_step = 0
         self._checkpoint_step = -1
         self._metrics_file = None
+        self._live_eval: LiveEvaluator | None = None
+        self._eval_note = ""
+        self._evals = MetricHistory()
+        self._best: dict[str, float] | None = None
+        self._eval_clock = time.perf_counter()
 
     # -- control (any thread) ------------------------------------------------------------------
     def start(self) -> "Run":
@@ -225,7 +236,9 @@ class Run:
                 alarms=check_health(rows[-ROWS_NEEDED:], self._error, self._coverage, self._toy_stats),
                 images_per_sec=self._images_per_sec, eta_seconds=eta, error=self._error,
                 device=self._device_text, data_title=self.data.title if self.data else "",
-                data_note=self.data.note if self.data else "", created_at=self._created_at, live=self.is_alive())
+                data_note=self.data.note if self.data else "", created_at=self._created_at, live=self.is_alive(),
+                evals=self._evals.rows(), eval_metric=self._live_eval.metric if self._live_eval else None,
+                eval_note=self._eval_note, best=dict(self._best) if self._best else None)
 
     # -- the thread ----------------------------------------------------------------------------
     def _main(self) -> None:
@@ -298,8 +311,15 @@ class Run:
             self._checkpoint_step = trainer.step
             self._history = _history_from_disk(self.folder / "metrics.jsonl", upto=trainer.step)
             self._created_at = _read_json(self.folder / "status.json").get("created_at", self._created_at)
+            self._evals = _history_from_disk(self.folder / EVALS_FILE, upto=trainer.step)
         else:
             (self.folder / "metrics.jsonl").unlink(missing_ok=True)
+            (self.folder / EVALS_FILE).unlink(missing_ok=True)
+            (self.folder / BEST_CHECKPOINT_NAME).unlink(missing_ok=True)
+        self._live_eval, self._eval_note = (live_evaluator_for(self.data, cfg.z_dim, cfg.conditional)
+                                            if cfg.eval_every else (None, "live quality is off (eval_every 0)"))
+        if self._live_eval is not None and (self.folder / BEST_CHECKPOINT_NAME).exists():
+            self._best = _best_row(self._evals.rows(), self._live_eval.metric)
         atomic_write_text(self.folder / "config.json", cfg.to_json())
         with self._lock:
             self.trainer = trainer
@@ -320,6 +340,28 @@ class Run:
             self.snapshot_samples()
         if step % cfg.checkpoint_every == 0:
             self.save_checkpoint()
+        if self._live_eval is not None and (step % cfg.eval_every == 0 or last):
+            self.evaluate()
+
+    def evaluate(self) -> dict[str, float]:
+        """Score the generator; a new best is saved as best.pt. The row records what the score cost."""
+        start = time.perf_counter()
+        row = {"step": self.trainer.step, **self._live_eval.score(self.trainer)}
+        metric = self._live_eval.metric
+        if metric.better(row[metric.key], self._best[metric.key] if self._best else None):
+            self.flush_metrics()  # raises on NaN first: never keep a diverged model as the best
+            save_checkpoint(self.folder / BEST_CHECKPOINT_NAME, self.trainer.state_dict(), self.config,
+                            data_meta(self.data))
+            self._best = row
+        now = time.perf_counter()
+        row["seconds"] = now - start
+        row["cost"] = row["seconds"] / max(now - self._eval_clock, 1e-9)  # share of the time since the last score
+        self._eval_clock = now
+        with open(self.folder / EVALS_FILE, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
+        with self._lock:
+            self._evals.append(row)
+        return row
 
     def flush_metrics(self) -> None:
         """Read the pending step values back in one device sync; NaN or Inf stops the run."""
@@ -382,7 +424,7 @@ class Run:
 
     # -- state and status file --------------------------------------------------------------------
     def _restart_clock(self) -> None:
-        self._clock = time.perf_counter()
+        self._clock = self._eval_clock = time.perf_counter()
         self._clock_step = self.trainer.step if self.trainer else 0
 
     def _set_state(self, state: RunState) -> None:
@@ -423,6 +465,14 @@ def _modes_or_none(name: str) -> np.ndarray | None:
         return toy_modes(name)[0].numpy()
     except ValueError:
         return None
+
+
+def _best_row(rows: list[dict[str, float]], metric: LiveMetric) -> dict[str, float] | None:
+    best = None
+    for row in rows:
+        if metric.key in row and metric.better(row[metric.key], best[metric.key] if best else None):
+            best = row
+    return best
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -557,7 +607,10 @@ def snapshot_from_disk(folder: Path) -> RunSnapshot:
     if state in ACTIVE_STATES and not _process_alive(status.get("pid")):
         state = RunState.INTERRUPTED  # its process is gone: the run can be resumed from its checkpoint
     rows = _history_from_disk(folder / "metrics.jsonl").rows()
-    return RunSnapshot(name=folder.name, folder=str(folder), state=state, step=int(status.get("step", 0)),
+    evals = _history_from_disk(folder / EVALS_FILE).rows()
+    metric = metric_of(evals)
+    best = _best_row(evals, metric) if metric and (folder / BEST_CHECKPOINT_NAME).exists() else None
+    return RunSnapshot(evals=evals, eval_metric=metric, best=best,name=folder.name, folder=str(folder), state=state, step=int(status.get("step", 0)),
                        total_steps=int(status.get("total_steps", config.get("steps", 0))), config=config,
                        history=rows, latest=rows[-1] if rows else {},
                        error=status.get("error", ""), device=status.get("device", ""),

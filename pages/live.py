@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from ganplay import plots
+from ganplay import live_eval, plots
 from ganplay.runs import RunSnapshot, RunState
 from ganplay.trainer import resolve_device
 from pages.common import format_seconds, is_active, registry
@@ -103,9 +103,28 @@ def _live_body(name: str, was_active: bool) -> None:
     else:
         st.caption("The first metrics arrive after a few steps.")
     picture, step = latest_picture(snap)
+    left, right = st.columns(2)
     if picture is not None:
-        st.image(picture, caption=f"fixed-noise samples at step {step:,}", width=min(420, picture.shape[1] * 2))
+        left.image(picture, caption=f"fixed-noise samples at step {step:,}", width=min(420, picture.shape[1] * 2))
+    with right:
+        quality_ui(snap)
     timelapse_ui(snap)
+
+
+def quality_ui(snap: RunSnapshot) -> None:
+    """The live quality score, its cost, and which step best.pt holds."""
+    metric = snap.eval_metric
+    if metric is None:
+        st.caption(snap.eval_note or "Live quality scores arrive every eval_every steps.")
+        return
+    if not snap.evals:
+        st.caption(f"The first quality score comes at step {snap.config.get('eval_every', 0):,}.")
+        return
+    best_step = snap.best["step"] if snap.best else None
+    st.plotly_chart(plots.quality_figure(snap.evals, metric.key, metric.label, best_step), width="stretch",
+                    key="quality_chart")
+    st.caption(live_eval.summary(snap.evals[-1]) + f" · scoring took {live_eval.cost_share(snap.evals):.1%} of training time"
+               + (f" · best.pt holds step {best_step:,}" if best_step is not None else ""), help=snap.eval_note)
 
 
 def progress_ui(snap: RunSnapshot) -> None:

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from ganplay import plots
-from ganplay.checkpoints import CHECKPOINT_NAME
+from ganplay import live_eval, plots
+from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME
 from ganplay.runs import RunState
 from pages.common import is_active, registry
 
 RESUMABLE = (RunState.STOPPED, RunState.INTERRUPTED, RunState.FINISHED, RunState.FAILED)
+TRAINING_CURVES = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "images_per_sec")
+QUALITY_CURVES = ("fd", "mode_score", "confidence", "rarest_class", "conditional_accuracy", "high_quality")
 
 
 def table_rows(snaps) -> list[dict]:
@@ -21,7 +23,10 @@ def table_rows(snaps) -> list[dict]:
         rows.append({"name": s.name, "status": s.state.value, "step": f"{s.step:,}/{s.total_steps:,}",
                      "dataset": s.config.get("dataset"), "arch": s.config.get("arch"), "loss": s.config.get("loss"),
                      "loss D": latest.get("loss_d"), "loss G": latest.get("loss_g"), "D(x)": latest.get("d_real"),
-                     "D(G(z))": latest.get("d_fake"), "created": s.created_at[:19].replace("T", " ")})
+                     "D(G(z))": latest.get("d_fake"),
+                     "quality (latest live score)": live_eval.summary(s.evals[-1]) if s.evals else "-",
+                     "best.pt step": s.best["step"] if s.best else None,
+                     "created": s.created_at[:19].replace("T", " ")})
     return rows
 
 
@@ -45,12 +50,15 @@ def manage_ui(snap) -> None:
             except (ValueError, OSError) as err:
                 st.error(str(err))
     with cols[1]:
-        path = Path(snap.folder) / CHECKPOINT_NAME
+        path, best = Path(snap.folder) / CHECKPOINT_NAME, Path(snap.folder) / BEST_CHECKPOINT_NAME
         if path.exists():
-            st.download_button("Download checkpoint", path.read_bytes(), f"{snap.name}.pt",
+            st.download_button("Download latest checkpoint", path.read_bytes(), f"{snap.name}.pt",
                                "application/octet-stream", key="runs_download")
         else:
             st.caption("No checkpoint saved yet.")
+        if best.exists() and snap.best:
+            st.download_button(f"Download best.pt (step {snap.best['step']:,})", best.read_bytes(),
+                               f"{snap.name}-best.pt", "application/octet-stream", key="runs_download_best")
     with cols[2]:
         confirm = st.checkbox(f"Yes, delete {snap.name} and all its files", key=f"confirm:{snap.name}")
         if st.button("Delete", type="primary", disabled=not confirm or is_active(snap), key="runs_delete"):
@@ -73,11 +81,13 @@ by_name = {s.name: s for s in snaps}
 st.subheader("Compare curves")
 chosen = st.multiselect("Runs", names, default=names[:2], key="runs_overlay")
 cols = st.columns([2, 1])
-metric = cols[0].selectbox("Metric", ["loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
-                                      "images_per_sec"], format_func=lambda k: plots.LABELS.get(k, k))
+scored = [k for k in QUALITY_CURVES if any(k in row for n in chosen for row in by_name[n].evals)]
+metric = cols[0].selectbox("Metric", [*TRAINING_CURVES, *scored], format_func=lambda k: plots.LABELS.get(k, k),
+                           help="Training curves come from every logged step, quality ones from the live scores.")
 smoothing = cols[1].slider("Smoothing", 0.0, 0.95, 0.6, 0.05, key="runs_smoothing")
 if chosen:
-    figure = plots.overlay_figure({n: by_name[n].history for n in chosen}, metric, smoothing)
+    source = {n: by_name[n].evals if metric in QUALITY_CURVES else by_name[n].history for n in chosen}
+    figure = plots.overlay_figure(source, metric, smoothing)
     st.plotly_chart(figure, width="stretch", key="overlay")
 
 st.subheader("Config diff")

@@ -123,6 +123,16 @@ def test_live_refresh_period_defaults_by_device_and_follows_the_url(app_registry
     assert fresh.segmented_control(key="refresh_choice").value == 1
 
 
+def test_live_quality_on_train_and_runs_pages(trained):
+    at = open_page("pages/train.py")
+    at.selectbox(key="watch_pick").set_value("digits").run()
+    assert "best.pt holds step 4" in texts(at) and "asked-for class" in texts(at)
+    at.switch_page("pages/runs.py").run()
+    table = at.dataframe[0].value
+    assert table.loc[table["name"] == "toy", "best.pt step"].item() == 6
+    assert "modes" in table.loc[table["name"] == "toy", "quality (latest live score)"].item()
+
+
 def test_samples_page_draws_from_a_checkpoint(trained):
     at = open_page("pages/samples.py")
     at.selectbox(key="samples_ckpt").set_value(next(o for o in at.selectbox(key="samples_ckpt").options

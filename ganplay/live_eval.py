@@ -1,0 +1,154 @@
+"""Live quality: a small, fixed-noise score every `eval_every` steps, cheap enough to leave on.
+
+Image runs on a dataset with a shipped evaluator are scored in that classifier's features (Frechet
+distance on 500 samples against 2,000 real images, class coverage and confidence, and for conditional
+models the share of samples classified as the class they were asked for). 2-D mixtures get the PacGAN
+numbers. Every score uses the same noise, so it moves only when the generator does; 500 samples bias
+the Frechet distance upwards, so it is compared with a real-versus-real floor of the same size and is
+not comparable with the 5,000-sample figure of `python -m ganplay eval`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ganplay.data import DataSource, to_float
+from ganplay.metrics import class_stats, frechet_from_stats, gaussian_stats, toy_mode_stats
+
+LIVE_SAMPLES = 500  # generated images per live score
+LIVE_REFERENCE = 2000  # real images whose features are the reference
+TOY_SAMPLES = 2500  # the PacGAN protocol's count: an MLP makes them in milliseconds
+EVALUATOR_DIR = Path(__file__).resolve().parent.parent / "checkpoints" / "evaluators"  # shipped beside the code
+
+
+def evaluator_path_for(dataset: str) -> Path:
+    family = "mnist" if dataset in ("mnist", "mnist-bundled") else dataset
+    return EVALUATOR_DIR / f"{family}.pt"
+
+
+@dataclass(frozen=True)
+class LiveMetric:
+    """The headline number that picks the best checkpoint, and how to read it."""
+
+    key: str
+    label: str
+    lower_is_better: bool
+
+    def better(self, new: float, old: float | None) -> bool:
+        if not np.isfinite(new):
+            return False
+        return old is None or (new < old if self.lower_is_better else new > old)
+
+
+FD_METRIC = LiveMetric("fd", f"FD in the evaluator's features ({LIVE_SAMPLES} samples; lower is better)",
+                       lower_is_better=True)
+TOY_METRIC = LiveMetric("mode_score", "modes covered x high-quality share (1 is best)", lower_is_better=False)
+
+
+def metric_of(rows: list[dict[str, float]]) -> LiveMetric | None:
+    """The headline metric of saved eval rows (runs read back from disk)."""
+    return next((m for m in (FD_METRIC, TOY_METRIC) if rows and m.key in rows[-1]), None)
+
+
+class LiveEvaluator:
+    """Scores a trainer's generator: `score(trainer)` returns a flat dict that includes `metric.key`."""
+
+    def __init__(self, metric: LiveMetric, scorer: Callable[[Tensor], dict[str, float]], latents: Tensor,
+                 labels: Tensor | None, floor: dict[str, float], protocol: str):
+        self.metric, self.protocol, self.floor = metric, protocol, floor
+        self._scorer, self._latents, self._labels = scorer, latents, labels
+
+    def score(self, trainer) -> dict[str, float]:
+        z = self._latents.to(trainer.device)
+        y = self._labels.to(trainer.device) if self._labels is not None else None
+        samples = torch.cat([trainer.generate(z[i:i + 250], None if y is None else y[i:i + 250])
+                             for i in range(0, len(z), 250)])
+        return {**self._scorer(samples.float().cpu()), **self.floor}
+
+
+def live_evaluator_for(data: DataSource, z_dim: int, conditional: bool) -> tuple[LiveEvaluator | None, str]:
+    """(evaluator, its protocol), or (None, why not) when this dataset has nothing to score with."""
+    if data.kind == "toy":
+        return _toy_evaluator(data, z_dim)
+    path = evaluator_path_for(data.name)
+    if not path.exists():
+        return None, (f"no evaluator for {data.name}: live quality is off "
+                      f"(train one with python -m ganplay train-evaluator --dataset {data.name})")
+    evaluator = _image_evaluator(data, z_dim, conditional, path)
+    return evaluator, evaluator.protocol
+
+
+def _fixed_noise(n: int, z_dim: int) -> Tensor:
+    return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(2024))  # (n, z_dim), the same every run
+
+
+def _toy_evaluator(data: DataSource, z_dim: int) -> tuple[LiveEvaluator | None, str]:
+    from ganplay.data import toy_modes
+
+    try:
+        modes, sigma = toy_modes(data.name)
+    except ValueError:
+        return None, f"{data.name} is a curve with no discrete modes: judge the fit by eye"
+    modes_np = modes.numpy()
+
+    def scorer(points: Tensor) -> dict[str, float]:
+        stats = toy_mode_stats(points.numpy(), modes_np, sigma)
+        return {"mode_score": stats.modes_covered / stats.num_modes * stats.high_quality,
+                "modes_covered": stats.modes_covered, "num_modes": stats.num_modes,
+                "high_quality": stats.high_quality, "kl": stats.kl_to_uniform}
+
+    protocol = f"PacGAN numbers on {TOY_SAMPLES:,} samples from fixed noise"
+    evaluator = LiveEvaluator(TOY_METRIC, scorer, _fixed_noise(TOY_SAMPLES, z_dim), None, {}, protocol)
+    return evaluator, protocol
+
+
+def _image_evaluator(data: DataSource, z_dim: int, conditional: bool, path: Path) -> LiveEvaluator:
+    from ganplay.evaluators import load_evaluator
+
+    evaluator = load_evaluator(path)
+    images = to_float(data.images)
+    perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
+    _, ref = evaluator.predict(images[perm[:LIVE_REFERENCE]].cpu())
+    _, other = evaluator.predict(images[perm[LIVE_REFERENCE:LIVE_REFERENCE + LIVE_SAMPLES]].cpu())
+    ref_stats = gaussian_stats(ref)
+    floor = {"fd_floor": frechet_from_stats(gaussian_stats(other), ref_stats)}
+    labels = torch.arange(LIVE_SAMPLES) % data.num_classes if conditional else None
+
+    def scorer(images: Tensor) -> dict[str, float]:
+        probs, feats = evaluator.predict(images)
+        stats = class_stats(probs)
+        row = {"fd": frechet_from_stats(gaussian_stats(feats), ref_stats), "classes_covered": stats.covered,
+               "rarest_class": stats.min_share, "confidence": stats.mean_confidence, "class_kl": stats.kl_to_uniform}
+        if labels is not None:
+            row["conditional_accuracy"] = float((probs.argmax(1) == labels).float().mean())
+        return row
+
+    name = f"{evaluator.dataset}-classifier"
+    protocol = (f"{LIVE_SAMPLES} samples from fixed noise against {LIVE_REFERENCE:,} real images, in the "
+                f"{name}'s features; the floor is {LIVE_SAMPLES} other real images scored the same way")
+    return LiveEvaluator(FD_METRIC, scorer, _fixed_noise(LIVE_SAMPLES, z_dim), labels, floor, protocol)
+
+
+def summary(row: dict[str, float]) -> str:
+    """One line of the latest live score, in the words the README's metrics table uses."""
+    if "fd" in row:
+        parts = [f"FD {row['fd']:.1f} (floor {row.get('fd_floor', float('nan')):.1f})",
+                 f"{row['classes_covered']:.0f} classes, rarest {row['rarest_class']:.1%}",
+                 f"confidence {row['confidence']:.2f}"]
+        if "conditional_accuracy" in row:
+            parts.append(f"asked-for class {row['conditional_accuracy']:.1%}")
+        return " · ".join(parts)
+    return (f"{row['modes_covered']:.0f}/{row['num_modes']:.0f} modes · high quality {row['high_quality']:.1%} · "
+            f"KL {row['kl']:.3f}")
+
+
+def cost_share(evals: list[dict[str, float]]) -> float:
+    """Seconds spent scoring over the seconds the scored stretch took (the first row's span included)."""
+    return sum(r.get("seconds", 0.0) for r in evals) / max(sum(r["seconds"] / r["cost"] for r in evals
+                                                               if r.get("cost")), 1e-9)
