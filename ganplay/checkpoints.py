@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import tempfile
 import zipfile
@@ -128,6 +129,30 @@ def _short(err: Exception) -> str:
     return text[:200]
 
 
+def export_generator(source: str | Path, out: str | Path, use_ema: bool = True,
+                     commands: list[str] | None = None, metrics: dict[str, Any] | None = None) -> Path:
+    """A generator-only copy of a checkpoint (no D, no optimizers): what Samples and Interpolate need.
+
+    Beside it, OUT.json records the commands that made it and any metrics given, for people and the README.
+    """
+    ckpt = load_checkpoint(source)
+    key = "G_ema" if use_ema and ckpt.get("G_ema") is not None else "G"
+    if ckpt.get(key) is None:
+        raise CheckpointError(f"{ckpt['path']}: has no generator weights to export")
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "ganplay_version": ganplay.__version__,
+               "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "generator_only": True,
+               "config": ckpt["config"].to_dict(), "data": ckpt["data"], "step": ckpt["step"],
+               key: {name: tensor.detach().clone() for name, tensor in ckpt[key].items()},
+               "commands": list(commands or [])}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    out = atomic_write_bytes(out, buffer.getvalue())
+    record = {"file": out.name, "bytes": out.stat().st_size, "step": ckpt["step"], "weights": key,
+              "exported_from": str(ckpt["path"]), "commands": payload["commands"], "metrics": metrics or {}}
+    atomic_write_text(out.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
+    return out
+
+
 def load_generator(path: str | Path, device: str | torch.device = "cpu", use_ema: bool = True) -> tuple[nn.Module, dict[str, Any]]:
     """(G in eval mode, checkpoint payload). EMA weights when present and asked for, else the raw G."""
     from ganplay.models import build_models_seeded
@@ -137,6 +162,8 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu", use_ema
     generator, _ = build_models_seeded(cfg, tuple(data["shape"]), data["num_classes"], cfg.seed,
                                         data.get("scale", 1.0))
     weights = ckpt.get("G_ema") if use_ema and ckpt.get("G_ema") is not None else ckpt.get("G")
+    if weights is None and ckpt.get("generator_only"):
+        raise CheckpointError(f"{ckpt['path']}: a generator-only export keeps just the EMA generator; use EMA")
     if weights is None:
         raise CheckpointError(f"{ckpt['path']}: has no {'EMA ' if use_ema else ''}generator weights")
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from dataclasses import fields
@@ -24,6 +25,7 @@ EPILOG = """examples:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = "python -m ganplay " + shlex.join(sys.argv[1:] if argv is None else argv)
     try:
         return args.handler(args)
     except (ConfigError, ValueError, OSError) as err:
@@ -55,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=12345)
     ev.add_argument("--raw", action="store_true", help="score the raw generator instead of its EMA copy")
     ev.set_defaults(handler=cmd_eval)
+    export = sub.add_parser("export", help="write a generator-only copy of a checkpoint (for sharing, Samples, Interpolate)")
+    export.add_argument("source", help="a run folder (its latest checkpoint, or best.pt with --best) or a .pt file")
+    export.add_argument("--out", required=True, help="output .pt file; OUT.json beside it records the commands")
+    export.add_argument("--best", action="store_true", help="from a run folder, export best.pt (best live score)")
+    export.add_argument("--raw", action="store_true", help="the raw G instead of its EMA")
+    export.set_defaults(handler=cmd_export)
+
     evaluator = sub.add_parser("train-evaluator", help="train the offline classifier that quality metrics use")
     evaluator.add_argument("--dataset", default="mnist", help="a labelled image dataset (mnist: the bundled 10k)")
     evaluator.add_argument("--out", default=None, help="output file (default: checkpoints/evaluators/DATASET.pt)")
@@ -115,7 +124,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         run = registry.start(config_from_args(args), name=args.name)
     print(f"run {run.name} in {run.folder}")
+    run.folder.mkdir(parents=True, exist_ok=True)
+    with open(run.folder / COMMANDS_FILE, "a", encoding="utf-8") as handle:
+        handle.write(args.command_line + "\n")  # how this run was made, for exports and for people
     return follow(run, quiet=args.quiet)
+
+
+COMMANDS_FILE = "commands.txt"
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, export_generator
+
+    source = Path(args.source)
+    folder = source if source.is_dir() else source.parent
+    if source.is_dir():
+        source = source / (BEST_CHECKPOINT_NAME if args.best else CHECKPOINT_NAME)
+    history = folder / COMMANDS_FILE
+    commands = history.read_text().splitlines() if history.exists() else []
+    out = export_generator(source, args.out, use_ema=not args.raw, commands=[*commands, args.command_line])
+    size = out.stat().st_size
+    print(f"wrote {out} ({size / 1e6:.2f} MB, generator only) and {out.with_suffix('.json').name}")
+    return 0
 
 
 def follow(run: Any, quiet: bool = False) -> int:

@@ -55,9 +55,10 @@ if model is not None:
                                 help="resample latent entries with |z| above this: sharper, less varied samples")
     with cols[3]:
         class_id = class_choice(ckpt, key="samples_class")
-    has_ema = ckpt.get("G_ema") is not None
-    cols[4].toggle("EMA generator", value=has_ema, key="samples_ema", disabled=not has_ema,
-                   help="the exponential moving average of G's weights (smoother); off: the raw G")
+    has_ema, has_raw = ckpt.get("G_ema") is not None, ckpt.get("G") is not None
+    cols[4].toggle("EMA generator", value=has_ema, key="samples_ema", disabled=not (has_ema and has_raw),
+                   help="the exponential moving average of G's weights (smoother); off: the raw G. "
+                        "Generator-only exports keep just one of them.")
 
     if st.button("Resample (next seed)"):
         st.session_state["samples_seed"] = int(seed) + 1

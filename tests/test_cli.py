@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import torch
+
+from ganplay.checkpoints import CheckpointError
 from ganplay.cli import main
 
 TINY_TOY = ["--dataset", "ring8", "--mlp-hidden", "16", "--mlp-layers", "2", "--batch-size", "32",
@@ -16,7 +19,8 @@ TINY_MNIST = ["--dataset", "mnist-bundled", "--ngf", "8", "--ndf", "8", "--z-dim
               "--device", "cpu", "--log-every", "2", "--sample-every", "4", "--num-samples", "4", "--quiet"]
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["interpolate"], ["runs"], ["bench"], ["list"]])
+@pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["interpolate"], ["runs"], ["bench"], ["list"],
+                                     ["export"], ["eval"]])
 def test_help_everywhere(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([*command, "--help"])
@@ -119,3 +123,32 @@ def test_eval_prints_the_metrics_as_json(tmp_path, capsys):
     assert images["fd (mnist-bundled-classifier features)"] > 3 * floor  # two steps of training: far off
     assert main(["eval", "--checkpoint", str(runs / "digits"), "--evaluator", str(tmp_path / "none.pt")]) == 2
     assert "no evaluator for" in capsys.readouterr().err
+
+
+def test_export_writes_a_generator_only_file_with_its_commands(tmp_path, capsys):
+    from ganplay.checkpoints import load_checkpoint, load_generator
+    from ganplay.sampling import sample
+
+    runs, run = str(tmp_path / "runs"), tmp_path / "runs" / "digits"
+    train = ["train", *TINY_MNIST, "--conditional", "--steps", "4", "--eval-every", "2", "--name", "digits",
+             "--runs-dir", runs]
+    assert main(train) == 0
+    out = tmp_path / "shipped" / "digits.pt"
+    assert main(["export", str(run), "--best", "--out", str(out)]) == 0
+    assert "generator only" in capsys.readouterr().out
+    shipped = load_checkpoint(out)
+    assert shipped["generator_only"] and "D" not in shipped and "opt_g" not in shipped
+    assert out.stat().st_size < (run / "checkpoint.pt").stat().st_size / 2
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["commands"] == ["python -m ganplay " + " ".join(train),
+                                  f"python -m ganplay export {run} --best --out {out}"]
+    best = json.loads((run / "status.json").read_text())  # the exported step is best.pt's
+    assert record["step"] == load_checkpoint(run / "best.pt")["step"] and best["step"] == 4
+    generator, ckpt = load_generator(out)
+    full, _ = load_generator(run / "best.pt")
+    assert torch.equal(sample(generator, ckpt, 4, seed=1, class_id=3), sample(full, ckpt, 4, seed=1, class_id=3))
+    assert main(["sample", "--checkpoint", str(out), "--out", str(tmp_path / "grid.png"), "--n", "4"]) == 0
+    with pytest.raises(CheckpointError, match="keeps just the EMA generator"):
+        load_generator(out, use_ema=False)
+    assert main(["export", str(tmp_path / "nothing"), "--out", str(out)]) == 2
+    assert "no such checkpoint" in capsys.readouterr().err
