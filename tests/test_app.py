@@ -133,6 +133,14 @@ def test_live_quality_on_train_and_runs_pages(trained):
     assert "modes" in table.loc[table["name"] == "toy", "quality (latest live score)"].item()
 
 
+@pytest.mark.parametrize("page, key", [("pages/samples.py", "samples_ckpt"), ("pages/interpolate.py", "interp_ckpt")])
+def test_pages_open_on_a_shipped_model_before_any_training(app_registry, page, key):
+    at = open_page(page)
+    options = at.selectbox(key=key).options
+    assert options[:3] == ["pretrained: mnist-cdcgan", "pretrained: mnist-dcgan", "pretrained: ring8-mlp"]
+    assert at.selectbox(key=key).value == "pretrained: mnist-cdcgan" and at.get("plotly_chart")
+
+
 def test_samples_page_draws_from_a_checkpoint(trained):
     at = open_page("pages/samples.py")
     at.selectbox(key="samples_ckpt").set_value(next(o for o in at.selectbox(key="samples_ckpt").options

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -32,3 +33,17 @@ def test_ci_runs_the_readme_test_command():
     test_commands = [c for c in readme_commands() if "pytest" in c]
     assert test_commands, "the README must give the test command in a ```bash block"
     assert test_commands[0] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_shipped_models_are_small_loadable_and_say_how_they_were_made():
+    from ganplay.checkpoints import load_generator
+
+    shipped = sorted((ROOT / "checkpoints").glob("*.pt"))
+    assert [p.stem for p in shipped] == ["mnist-cdcgan", "mnist-dcgan", "ring8-mlp"]
+    for path in shipped:
+        assert path.stat().st_size <= 5 * 1024 * 1024
+        record = json.loads(path.with_suffix(".json").read_text())
+        assert record["commands"][0].startswith(("python -m ganplay train", "OMP_NUM_THREADS=1 python -m ganplay train"))
+        assert record["commands"][-1].startswith("python -m ganplay export")
+        generator, ckpt = load_generator(path)
+        assert ckpt["generator_only"] and ckpt["step"] == record["step"]
