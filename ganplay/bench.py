@@ -80,3 +80,37 @@ def run_bench(batch_size: int = 64, window: int = 40, windows: int = 5, device: 
     print(f"  engine / bare = {ratio:.1%}")
     result["ratio"] = ratio
     return result
+
+
+def run_eval_bench(preset: str = "mnist-quick", eval_every: int = 250, windows: int = 3,
+                   device: str = "auto") -> dict[str, float]:
+    """Images/s of the same run with live quality scoring off and on, in alternating windows of eval_every steps.
+
+    Each "on" window ends with one score (and a best.pt when it improved), as in a real run.
+    """
+    results: dict[str, list[float]] = {"live eval off": [], f"live eval every {eval_every} steps": []}
+    with tempfile.TemporaryDirectory(prefix="ganplay-bench-") as tmp:
+        runs = {}
+        for label, every in zip(results, (0, eval_every)):
+            cfg = make_config(preset, device=device, steps=10**8, eval_every=every, sample_every=10**7,
+                              checkpoint_every=10**7).validated()
+            runs[label] = Run(Path(tmp) / f"eval-{every}", cfg)
+            runs[label].prepare()
+        dev = resolve_device(device)
+        cfg = next(iter(runs.values())).config
+        print(f"{preset} ({cfg.arch}, batch {cfg.batch_size}), {describe_device(dev)}; {windows} alternating "
+              f"windows of {eval_every} steps; median images/s")
+        for run in runs.values():
+            _timed(run.advance, 20, dev)  # warm-up, off the eval_every boundary
+        for _ in range(windows):
+            for label, run in runs.items():
+                steps = eval_every - run.trainer.step % eval_every  # up to and including the next scoring step
+                results[label].append(steps * cfg.batch_size / _timed(run.advance, steps, dev))
+        for run in runs.values():
+            run.flush_metrics()
+    medians = {label: statistics.median(values) for label, values in results.items()}
+    for label, value in medians.items():
+        print(f"  {label:28} {value:10,.1f} images/s  (windows: {', '.join(f'{v:,.0f}' for v in results[label])})")
+    off, on = medians.values()
+    print(f"  with live eval / without = {on / off:.1%}")
+    return {**medians, "ratio": on / off}

@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--window", type=int, default=40, help="steps per timed window")
     bench.add_argument("--windows", type=int, default=5, help="timed windows per method (median reported)")
     bench.add_argument("--device", default="auto")
+    bench.add_argument("--eval", action="store_true",
+                       help="instead: images/s of mnist-quick with live quality scoring off and on")
     bench.set_defaults(handler=cmd_bench)
     ev = sub.add_parser("eval", help="every quality metric of a checkpoint, as JSON")
     ev.add_argument("--checkpoint", required=True, help="a checkpoint file, or a run folder")
@@ -383,7 +385,10 @@ def cmd_train_evaluator(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from ganplay.bench import run_bench
+    from ganplay.bench import run_bench, run_eval_bench
 
+    if args.eval:
+        run_eval_bench(device=args.device)
+        return 0
     run_bench(batch_size=args.batch_size, window=args.window, windows=args.windows, device=args.device)
     return 0

@@ -92,3 +92,10 @@ def test_fixed_noise_makes_the_score_repeatable(tmp_path):
     first = run._live_eval.score(run.trainer)
     torch.manual_seed(123)  # the score must not depend on the global RNG
     assert run._live_eval.score(run.trainer) == first
+
+
+def test_eval_bench_compares_the_same_run_with_scoring_off_and_on(capsys):
+    from ganplay.bench import run_eval_bench
+
+    result = run_eval_bench("quick-cpu-demo", eval_every=20, windows=1, device="cpu")
+    assert result["ratio"] > 0 and "with live eval / without" in capsys.readouterr().out
