@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from ganplay.config import make_config
 from ganplay.models import build_models_seeded
+from ganplay.checkpoints import data_meta
 from ganplay.runs import Run
 from ganplay.trainer import describe_device, make_adam, resolve_device
 
@@ -82,35 +83,39 @@ def run_bench(batch_size: int = 64, window: int = 40, windows: int = 5, device: 
     return result
 
 
-def run_eval_bench(preset: str = "mnist-quick", eval_every: int = 250, windows: int = 3,
+def run_eval_bench(preset: str = "mnist-quick", eval_every: int = 250, windows: int = 5,
                    device: str = "auto") -> dict[str, float]:
-    """Images/s of the same run with live quality scoring off and on, in alternating windows of eval_every steps.
+    """What live quality scoring costs: the seconds of one score (and of the best.pt it may save) against
+    the seconds of the eval_every training steps between two scores, each the median of `windows` timings.
 
-    Each "on" window ends with one score (and a best.pt when it improved), as in a real run.
+    Timing the two parts apart avoids comparing two noisy throughputs whose difference is a few percent.
     """
-    results: dict[str, list[float]] = {"live eval off": [], f"live eval every {eval_every} steps": []}
+    from ganplay.checkpoints import save_checkpoint
+
+    cfg = make_config(preset, device=device, steps=10**8, eval_every=eval_every, sample_every=10**7,
+                      checkpoint_every=10**7).validated()
+    dev = resolve_device(device)
     with tempfile.TemporaryDirectory(prefix="ganplay-bench-") as tmp:
-        runs = {}
-        for label, every in zip(results, (0, eval_every)):
-            cfg = make_config(preset, device=device, steps=10**8, eval_every=every, sample_every=10**7,
-                              checkpoint_every=10**7).validated()
-            runs[label] = Run(Path(tmp) / f"eval-{every}", cfg)
-            runs[label].prepare()
-        dev = resolve_device(device)
-        cfg = next(iter(runs.values())).config
-        print(f"{preset} ({cfg.arch}, batch {cfg.batch_size}), {describe_device(dev)}; {windows} alternating "
-              f"windows of {eval_every} steps; median images/s")
-        for run in runs.values():
-            _timed(run.advance, 20, dev)  # warm-up, off the eval_every boundary
+        run = Run(Path(tmp) / "eval", cfg)
+        run.prepare()
+        if run._live_eval is None:
+            raise ValueError(f"{preset}: {run._eval_note}")
+        print(f"{preset} ({cfg.arch}, batch {cfg.batch_size}), {describe_device(dev)}; medians of {windows} timings")
+        steps = eval_every - 1  # stop short of the scoring step: these are training alone
+        train, score, save = [], [], []
         for _ in range(windows):
-            for label, run in runs.items():
-                steps = eval_every - run.trainer.step % eval_every  # up to and including the next scoring step
-                results[label].append(steps * cfg.batch_size / _timed(run.advance, steps, dev))
-        for run in runs.values():
-            run.flush_metrics()
-    medians = {label: statistics.median(values) for label, values in results.items()}
-    for label, value in medians.items():
-        print(f"  {label:28} {value:10,.1f} images/s  (windows: {', '.join(f'{v:,.0f}' for v in results[label])})")
-    off, on = medians.values()
-    print(f"  with live eval / without = {on / off:.1%}")
-    return {**medians, "ratio": on / off}
+            train.append(_timed(run.advance, steps, dev))
+            score.append(_timed(lambda: run._live_eval.score(run.trainer), 1, dev))
+            save.append(_timed(lambda: save_checkpoint(Path(tmp) / "best.pt", run.trainer.state_dict(), cfg,
+                                                       data_meta(run.data)), 1, dev))
+            run.advance()  # the scoring step itself, so the next window starts on the boundary again
+        run.flush_metrics()
+    train_s = statistics.median(train) * eval_every / steps  # scaled to a full stretch between two scores
+    score_s, save_s = statistics.median(score), statistics.median(save)
+    typical, worst = score_s / (train_s + score_s), (score_s + save_s) / (train_s + score_s + save_s)
+    print(f"  {eval_every} training steps     {train_s:8.2f} s  ({eval_every * cfg.batch_size / train_s:,.0f} images/s)")
+    print(f"  one live score          {score_s:8.3f} s")
+    print(f"  one best.pt save        {save_s:8.3f} s  (only when the score improves)")
+    print(f"  share of training time  {typical:8.1%}  ({worst:.1%} when every score saves a best.pt)")
+    return {"train_seconds": train_s, "score_seconds": score_s, "save_seconds": save_s, "cost": typical,
+            "worst_cost": worst}

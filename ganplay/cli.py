@@ -388,7 +388,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from ganplay.bench import run_bench, run_eval_bench
 
     if args.eval:
-        run_eval_bench(device=args.device)
+        run_eval_bench(windows=args.windows, device=args.device)
         return 0
     run_bench(batch_size=args.batch_size, window=args.window, windows=args.windows, device=args.device)
     return 0

@@ -94,8 +94,8 @@ def test_fixed_noise_makes_the_score_repeatable(tmp_path):
     assert run._live_eval.score(run.trainer) == first
 
 
-def test_eval_bench_compares_the_same_run_with_scoring_off_and_on(capsys):
+def test_eval_bench_times_training_and_scoring_apart(capsys):
     from ganplay.bench import run_eval_bench
 
-    result = run_eval_bench("quick-cpu-demo", eval_every=20, windows=1, device="cpu")
-    assert result["ratio"] > 0 and "with live eval / without" in capsys.readouterr().out
+    result = run_eval_bench("quick-cpu-demo", eval_every=20, windows=2, device="cpu")
+    assert 0 < result["cost"] <= result["worst_cost"] < 1 and "share of training time" in capsys.readouterr().out
