@@ -14,6 +14,21 @@ from ganplay.trainer import describe_device, resolve_device
 SHIPPED_MODELS = Path(__file__).resolve().parent.parent / "checkpoints"
 
 
+def use_the_router() -> None:
+    """Run every page through app.py's st.navigation, even when a fresh server's first visitor deep-links.
+
+    Streamlit decides once per server whether the app uses the legacy pages/ folder. If the first
+    request is /train, it runs pages/train.py on its own and lists every file of pages/ (helpers
+    included) in the sidebar, for every later visitor too. Clearing that flag and rerunning sends
+    the request through app.py, which picks the same page by its URL.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def registry() -> RunRegistry:
     return get_registry()  # process-wide: every tab and every rerun sees the same runs
 

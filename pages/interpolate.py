@@ -5,7 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from ganplay import imaging, plots, sampling
-from pages.common import class_choice, load_model, pick_checkpoint
+from pages.common import class_choice, load_model, pick_checkpoint, use_the_router
+
+use_the_router()
 
 CANDIDATES = 16
 PATHS = ("between keyframes", "four-corner plane", "class to class")

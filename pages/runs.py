@@ -9,7 +9,9 @@ import streamlit as st
 from ganplay import live_eval, plots
 from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME
 from ganplay.runs import RunState
-from pages.common import is_active, registry
+from pages.common import is_active, registry, use_the_router
+
+use_the_router()
 
 RESUMABLE = (RunState.STOPPED, RunState.INTERRUPTED, RunState.FINISHED, RunState.FAILED)
 TRAINING_CURVES = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "images_per_sec")

@@ -8,7 +8,9 @@ import torch
 
 from ganplay import imaging, plots, sampling
 from ganplay.data import DatasetError, load_dataset, to_float
-from pages.common import class_choice, load_model, pick_checkpoint
+from pages.common import class_choice, load_model, pick_checkpoint, use_the_router
+
+use_the_router()
 
 NEIGHBOURS = 5
 

@@ -12,8 +12,10 @@ from ganplay.checkpoints import CHECKPOINT_NAME, CheckpointError
 from ganplay.data import dataset_info, load_dataset
 from ganplay.metrics import toy_mode_stats
 from ganplay.toylab import toy_view_from_checkpoint
-from pages.common import is_active, pick_run, registry
+from pages.common import is_active, pick_run, registry, use_the_router
 from pages.live import progress_ui, refresh_ui
+
+use_the_router()
 
 REAL_POINTS = 500
 

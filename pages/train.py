@@ -9,8 +9,10 @@ from ganplay.data import DATASETS, DatasetError, default_data_dir
 from ganplay.runs import RunState
 from ganplay.uploads import unpack_image_zip
 from pages import live
-from pages.common import pick_run, registry
+from pages.common import pick_run, registry, use_the_router
 from pages.train_form import config_form_ui
+
+use_the_router()
 
 FOLDER, UPLOAD = "an image folder on this machine", "a zip of images (upload)"
 

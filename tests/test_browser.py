@@ -183,3 +183,20 @@ def test_train_watch_sample_interpolate_in_chromium(server, tmp_path):
             page.screenshot(path=str(shots / "runs.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_a_deep_link_as_the_first_request_still_goes_through_the_router(server):
+    """A fresh server whose first visitor opens /samples must show ganplay's navigation, not the pages/ files."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{server}/samples")
+            page.get_by_role("heading", name="Samples").wait_for(timeout=60_000)
+            nav = page.get_by_test_id("stSidebarNav")
+            nav.get_by_text("Toy 2-D lab").wait_for(timeout=30_000)
+            assert "common" not in nav.inner_text() and "train form" not in nav.inner_text()
+        finally:
+            browser.close()
