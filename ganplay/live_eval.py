@@ -46,9 +46,8 @@ class LiveMetric:
         return old is None or (new < old if self.lower_is_better else new > old)
 
 
-FD_METRIC = LiveMetric("fd", f"FD in the evaluator's features ({LIVE_SAMPLES} samples; lower is better)",
-                       lower_is_better=True)
-TOY_METRIC = LiveMetric("mode_score", "modes covered x high-quality share (1 is best)", lower_is_better=False)
+FD_METRIC = LiveMetric("fd", "Live FD (lower is better)", lower_is_better=True)
+TOY_METRIC = LiveMetric("mode_score", "Live mode score (1 is best)", lower_is_better=False)
 
 
 def metric_of(rows: list[dict[str, float]]) -> LiveMetric | None:

@@ -105,7 +105,7 @@ def _live_body(name: str, was_active: bool) -> None:
     picture, step = latest_picture(snap)
     left, right = st.columns(2)
     if picture is not None:
-        left.image(picture, caption=f"fixed-noise samples at step {step:,}", width=min(420, picture.shape[1] * 2))
+        left.image(picture, caption=f"fixed-noise samples at step {step:,}", width="stretch")
     with right:
         quality_ui(snap)
     timelapse_ui(snap)
