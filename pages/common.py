@@ -20,13 +20,20 @@ def use_the_router() -> None:
     Streamlit decides once per server whether the app uses the legacy pages/ folder. If the first
     request is /train, it runs pages/train.py on its own and lists every file of pages/ (helpers
     included) in the sidebar, for every later visitor too. Clearing that flag and rerunning sends
-    the request through app.py, which picks the same page by its URL.
+    the request through app.py, which picks the same page by its URL. Only a session's first run
+    reruns: a later run may carry a button click, which a rerun would drop (AppTest, which sets the
+    flag again before every run, relies on that).
     """
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        if not st.session_state.get(ROUTED_KEY):
+            st.session_state[ROUTED_KEY] = True
+            st.rerun()
+
+
+ROUTED_KEY = "_ganplay_routed"
 
 
 def registry() -> RunRegistry:
