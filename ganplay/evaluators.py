@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from ganplay import __version__
 from ganplay.checkpoints import CheckpointError, atomic_write_bytes
 from ganplay.data import _generator, load_dataset, to_float
+from ganplay.models import seeded_global_rng
 
 EVALUATOR_FORMAT = "ganplay-evaluator"
 FEATURES = 128  # size of the feature vector used by the distances
@@ -162,7 +163,8 @@ def load_evaluator(path: str | Path, device: str | torch.device = "cpu") -> Eval
         raise CheckpointError(f"{path}: not a readable evaluator ({type(err).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != EVALUATOR_FORMAT:
         raise CheckpointError(f"{path}: not a ganplay evaluator file")
-    net = ClassifierNet(payload["channels"], len(payload["class_names"]))
+    with seeded_global_rng(0):  # its random init is overwritten, but must not draw from a run's global RNG
+        net = ClassifierNet(payload["channels"], len(payload["class_names"]))
     net.load_state_dict(payload["state_dict"])
     return Evaluator(net.to(device).eval(), payload["dataset"], payload["image_size"], payload["channels"],
                      tuple(payload["class_names"]), float(payload["holdout_accuracy"]), payload.get("command", ""))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import TYPE_CHECKING, Callable
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -33,11 +34,22 @@ def build_models(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, d
 _GLOBAL_RNG_LOCK = threading.Lock()
 
 
+@contextmanager
+def seeded_global_rng(seed: int) -> Iterator[None]:
+    """The global RNG seeded for the block and restored after it, one thread at a time.
+
+    Module constructors draw their initial weights from the global RNG. Every construction in a run
+    thread goes through here, so two runs that start together cannot shift each other's weights.
+    """
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
 def build_models_seeded(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, seed: int,
                         data_scale: float = 1.0) -> ModelPair:
     """build_models with init weights fixed by `seed`, leaving the global RNG as it was, safe across threads."""
-    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_global_rng(seed):
         return build_models(cfg, shape, num_classes, data_scale)
 
 

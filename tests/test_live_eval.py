@@ -99,3 +99,13 @@ def test_eval_bench_times_training_and_scoring_apart(capsys):
 
     result = run_eval_bench("quick-cpu-demo", eval_every=20, windows=2, device="cpu")
     assert 0 < result["cost"] <= result["worst_cost"] < 1 and "share of training time" in capsys.readouterr().out
+
+
+def test_setting_up_live_eval_leaves_the_global_rng_alone():
+    """Runs start in threads at once; a draw from the global RNG in one would shift another's initial weights."""
+    from ganplay.evaluators import load_evaluator
+    from ganplay.live_eval import evaluator_path_for
+
+    before = torch.get_rng_state()
+    load_evaluator(evaluator_path_for("mnist-bundled"))
+    assert torch.equal(torch.get_rng_state(), before)

@@ -67,9 +67,12 @@ def _weights(folder):
 @pytest.mark.parametrize("make", [tiny_image_config,
                                   lambda **kw: tiny_toy_config(d_dropout=0.2, lr_decay="none", **kw)])
 def test_resume_is_exact(registry, make):
+    # one after the other: two runs training at once share the cores, and oneDNN may then split a
+    # reduction differently, which changes the last bits (seen once on the 2-core CI box)
     whole = registry.start(make(steps=8, checkpoint_every=100), name="whole")
+    assert whole.wait(60)
     half = registry.start(make(steps=4, checkpoint_every=100), name="half")
-    assert whole.wait(60) and half.wait(60)
+    assert half.wait(60)
     resumed = registry.resume("half", steps=8)
     assert resumed.wait(60)
     assert resumed.snapshot().state == RunState.FINISHED
