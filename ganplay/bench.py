@@ -98,14 +98,13 @@ def run_eval_bench(preset: str = "mnist-quick", eval_every: int = 250, windows: 
     with tempfile.TemporaryDirectory(prefix="ganplay-bench-") as tmp:
         run = Run(Path(tmp) / "eval", cfg)
         run.prepare()
-        if run._live_eval is None:
-            raise ValueError(f"{preset}: {run._eval_note}")
+        run.score()  # fails early, with the reason, where this dataset has nothing to score with
         print(f"{preset} ({cfg.arch}, batch {cfg.batch_size}), {describe_device(dev)}; medians of {windows} timings")
         steps = eval_every - 1  # stop short of the scoring step: these are training alone
         train, score, save = [], [], []
         for _ in range(windows):
             train.append(_timed(run.advance, steps, dev))
-            score.append(_timed(lambda: run._live_eval.score(run.trainer), 1, dev))
+            score.append(_timed(run.score, 1, dev))
             save.append(_timed(lambda: save_checkpoint(Path(tmp) / "best.pt", run.trainer.state_dict(), cfg,
                                                        data_meta(run.data)), 1, dev))
             run.advance()  # the scoring step itself, so the next window starts on the boundary again

@@ -343,10 +343,16 @@ class Run:
         if self._live_eval is not None and (step % cfg.eval_every == 0 or last):
             self.evaluate()
 
+    def score(self) -> dict[str, float]:
+        """The live quality score of the generator now, without recording it (benchmarks, checks)."""
+        if self._live_eval is None:
+            raise ValueError(f"{self.name}: {self._eval_note or 'live quality is not set up (call prepare first)'}")
+        return self._live_eval.score(self.trainer)
+
     def evaluate(self) -> dict[str, float]:
         """Score the generator; a new best is saved as best.pt. The row records what the score cost."""
         start = time.perf_counter()
-        row = {"step": self.trainer.step, **self._live_eval.score(self.trainer)}
+        row = {"step": self.trainer.step, **self.score()}
         metric = self._live_eval.metric
         if metric.better(row[metric.key], self._best[metric.key] if self._best else None):
             self.flush_metrics()  # raises on NaN first: never keep a diverged model as the best
