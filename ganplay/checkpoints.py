@@ -38,12 +38,22 @@ def atomic_write_bytes(path: str | Path, payload: bytes) -> Path:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; others should read checkpoints as usual
         os.replace(tmp, path)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
         raise OSError(err.errno, f"could not write {path}: {err.strerror or err}") from err
     _fsync_dir(path.parent)
     return path
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it; done once, at import, before any thread starts
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:

@@ -84,3 +84,11 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
         atomic_write_bytes(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]  # no temp file left behind
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    """mkstemp makes 0600 files: checkpoints and exports must stay readable by others, as any file would."""
+    import ganplay.checkpoints as checkpoints
+
+    path = atomic_write_bytes(tmp_path / "model.pt", b"x")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~checkpoints._UMASK

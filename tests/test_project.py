@@ -44,6 +44,6 @@ def test_shipped_models_are_small_loadable_and_say_how_they_were_made():
         assert path.stat().st_size <= 5 * 1024 * 1024
         record = json.loads(path.with_suffix(".json").read_text())
         assert record["commands"][0].startswith(("python -m ganplay train", "OMP_NUM_THREADS=1 python -m ganplay train"))
-        assert record["commands"][-1].startswith("python -m ganplay export")
+        assert any(c.startswith("python -m ganplay export") for c in record["commands"][1:])
         generator, ckpt = load_generator(path)
         assert ckpt["generator_only"] and ckpt["step"] == record["step"]
