@@ -36,6 +36,8 @@ class TrainConfig:
     spectral_norm: bool = _f(False, "spectral normalisation on every discriminator layer")
     d_dropout: float = _f(0.0, "dropout probability after each discriminator activation")
     pac: int = _f(1, "PacGAN packing: D judges pac samples at once (1, 2 or 4)")
+    augment: str = _f("none", "differentiable augmentation of all D sees (DiffAugment): none, translation, "
+                              "cutout or translation+cutout; keeps D from memorising a small dataset")
     # the game
     loss: str = _f("nsgan", "loss: nsgan, minimax, lsgan, hinge, wgan-gp")
     gp_weight: float = _f(10.0, "gradient penalty weight (wgan-gp only)")
@@ -172,6 +174,7 @@ def validate(cfg: TrainConfig) -> dict[str, str]:
     _range(errors, "mlp_hidden", cfg.mlp_hidden, 4, 8192)
     _range(errors, "mlp_layers", cfg.mlp_layers, 1, 16)
     _range(errors, "d_dropout", cfg.d_dropout, 0.0, 0.9, float)
+    _check_augment(cfg, info, errors)
     if cfg.pac not in (1, 2, 4):
         errors["pac"] = f"pac must be 1, 2 or 4, got {cfg.pac!r}"
     _range(errors, "gp_weight", cfg.gp_weight, 0.0, 1000.0, float)
@@ -196,6 +199,18 @@ def validate(cfg: TrainConfig) -> dict[str, str]:
     if info is not None:
         _check_against_dataset(cfg, info, errors)
     return errors
+
+
+def _check_augment(cfg: TrainConfig, info: dict[str, Any] | None, errors: dict[str, str]) -> None:
+    from ganplay.augment import NO_AUGMENT, parse_policy
+
+    try:
+        parse_policy(cfg.augment)
+    except ValueError as err:
+        errors["augment"] = f"{err} (or none, or names joined by '+')"
+        return
+    if cfg.augment != NO_AUGMENT and info is not None and info["kind"] != "image":
+        errors["augment"] = f"augmentation shifts and blanks image pixels; {cfg.dataset} is 2-D points: use none"
 
 
 def _check_against_dataset(cfg: TrainConfig, info: dict[str, Any], errors: dict[str, str]) -> None:

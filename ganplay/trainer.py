@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ganplay.augment import make_augmenter
 from ganplay.config import TrainConfig
 from ganplay.data import DataSource
 from ganplay.latent import z_from_seed
@@ -61,6 +62,7 @@ class GANTrainer:
         for module in self.D.modules():
             if isinstance(module, SeededDropout):
                 module.generator = self.noise
+        self.augment = make_augmenter(cfg.augment, self.noise)  # identity for "none"
         self.fixed_z = z_from_seed(cfg.seed, cfg.num_samples, cfg.z_dim).to(device)  # (S, z_dim)
         self.fixed_y = (torch.arange(cfg.num_samples) % self.num_classes).to(device) if self.num_classes else None
         self.step = 0  # generator updates done
@@ -91,11 +93,11 @@ class GANTrainer:
     def _update_d(self, real: Tensor, real_y: Tensor | None, fake: Tensor, fake_y: Tensor | None) -> dict[str, Tensor]:
         # (1) Update D: maximize log D(x) + log(1 - D(G(z))) (or the chosen loss's equivalent)
         self.opt_d.zero_grad(set_to_none=True)
-        d_real = self.D(real, real_y)
-        d_fake = self.D(fake, fake_y)
+        d_real = self.D(self.augment(real), real_y)
+        d_fake = self.D(self.augment(fake), fake_y)
         loss_d = self.loss.d_loss(d_real, d_fake)
         if self.loss.gradient_penalty:
-            penalty = gradient_penalty(lambda x: self.D(x, real_y), real, fake, self.noise)
+            penalty = gradient_penalty(lambda x: self.D(self.augment(x), real_y), real, fake, self.noise)
             loss_d = loss_d + self.cfg.gp_weight * penalty
         loss_d.backward()
         grad_norm_d = _grad_norm(self.D)
@@ -107,7 +109,7 @@ class GANTrainer:
         # (2) Update G: make D call G(z) real; D's own weights need no gradient here
         self.D.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
-        loss_g = self.loss.g_loss(self.D(fake, fake_y))
+        loss_g = self.loss.g_loss(self.D(self.augment(fake), fake_y))
         loss_g.backward()
         self.D.requires_grad_(True)
         grad_norm_g = _grad_norm(self.G)

@@ -6,18 +6,19 @@ from typing import Any
 
 import streamlit as st
 
+from ganplay.augment import policy_choices
 from ganplay.config import D_NORMS, DEVICES, LR_DECAYS, field_help, make_config
 from ganplay.losses import LOSSES
 from ganplay.models import ARCHS
 
 CHOICES: dict[str, list[Any]] = {"arch": ARCHS.names(), "loss": LOSSES.names(), "device": list(DEVICES),
                                  "d_norm": list(D_NORMS), "lr_decay": list(LR_DECAYS), "channels": [0, 1, 3],
-                                 "pac": [1, 2, 4]}
+                                 "pac": [1, 2, 4], "augment": policy_choices()}
 MAIN_FIELDS = ("arch", "loss", "conditional", "z_dim", "image_size", "batch_size", "lr_g", "lr_d", "betas",
                "d_steps", "steps", "seed", "device", "ema")
 ADVANCED_FIELDS = ("channels", "ngf", "ndf", "mlp_hidden", "mlp_layers", "d_norm", "spectral_norm", "d_dropout",
-                   "pac", "gp_weight", "lr_decay", "ema_decay", "log_every", "sample_every", "checkpoint_every",
-                   "num_samples", "data_dir")
+                   "pac", "augment", "gp_weight", "lr_decay", "ema_decay", "log_every", "sample_every", "checkpoint_every",
+                   "eval_every", "num_samples", "data_dir")
 FLOAT_FORMATS = {"lr_g": "%.1e", "lr_d": "%.1e", "ema_decay": "%.4f", "d_dropout": "%.2f", "gp_weight": "%.1f"}
 
 

@@ -10,6 +10,13 @@ going at the deadline gets Ctrl-C (it saves a checkpoint); best.pt, kept by the 
 Then each run's best.pt and last checkpoint are exported (generator only) and, unless --no-score, scored with
 `python -m ganplay eval` (5,000 samples), and OUT gets summary.json, results.tar.gz (logs, metrics,
 scores, grids) and models-N.tar (the exported generators, at most 15 MB each).
+
+The shipped models came from two rounds on one NVIDIA H200, scored afterwards on a CPU with --score-only:
+    python scripts/pretrain.py --out $OUT --total 450 --no-score --only u-classic u-classic-b128 u-lsgan \
+        u-hinge u-hinge-b128 c-classic c-classic-b128 c-hinge
+    python scripts/pretrain.py --out $OUT --total 265 --post 30 --no-score --only u-hinge-b128-t \
+        u-hinge-b128-tc u-hinge-b128-t-ndf128 u-classic-b128-t u-classic-b128-tc u-hinge-b256
+    python scripts/pretrain.py --work /tmp/pretrain --score-only
 """
 
 from __future__ import annotations
@@ -39,6 +46,17 @@ CANDIDATES: dict[str, list[str]] = {
     "c-classic": ["--preset", "dcgan-classic", "--conditional", "--lr-decay", "linear"],
     "c-classic-b128": ["--preset", "dcgan-classic", "--conditional", "--lr-decay", "linear", "--batch-size", "128"],
     "c-hinge": ["--preset", "hinge-sn", "--conditional", "--lr-decay", "linear"],
+    # second round, after the first showed the unconditional models' weak spot: D memorising 10k digits
+    "u-hinge-b128-t": ["--preset", "hinge-sn", "--lr-decay", "linear", "--batch-size", "128", "--augment", "translation"],
+    "u-hinge-b128-tc": ["--preset", "hinge-sn", "--lr-decay", "linear", "--batch-size", "128",
+                        "--augment", "translation+cutout"],
+    "u-hinge-b128-t-ndf128": ["--preset", "hinge-sn", "--lr-decay", "linear", "--batch-size", "128",
+                              "--augment", "translation", "--ndf", "128"],
+    "u-classic-b128-t": ["--preset", "dcgan-classic", "--lr-decay", "linear", "--batch-size", "128",
+                         "--augment", "translation"],
+    "u-classic-b128-tc": ["--preset", "dcgan-classic", "--lr-decay", "linear", "--batch-size", "128",
+                          "--augment", "translation+cutout"],
+    "u-hinge-b256": ["--preset", "hinge-sn", "--lr-decay", "linear", "--batch-size", "256"],
 }
 BATCH = {name: int(flags[flags.index("--batch-size") + 1]) if "--batch-size" in flags else 64
          for name, flags in CANDIDATES.items()}

@@ -78,6 +78,22 @@ def test_bad_form_values_show_errors_and_start_nothing(app_registry):
     assert app_registry.list_runs() == []
 
 
+def test_form_offers_every_config_field_and_checks_augmentation(app_registry):
+    from dataclasses import fields
+
+    from ganplay.config import TrainConfig
+
+    at = open_page("pages/train.py")
+    scope = "cfg:quick-cpu-demo|ring8:"
+    widgets = [*at.selectbox, *at.number_input, *at.checkbox, *at.text_input]
+    offered = {w.key.removeprefix(scope).split(":")[0] for w in widgets if w.key and w.key.startswith(scope)}
+    assert offered == {f.name for f in fields(TrainConfig)} - {"dataset"}  # the dataset has its own picker
+    at.selectbox(key=scope + "augment").set_value("translation")
+    at.button[-1].click().run()
+    assert any("2-D points" in e.value for e in at.error)
+    assert app_registry.list_runs() == []
+
+
 def test_missing_image_folder_is_rejected(app_registry):
     at = open_page("pages/train.py")
     at.selectbox(key="dataset_choice").set_value("an image folder on this machine").run()

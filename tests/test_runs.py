@@ -64,7 +64,7 @@ def _weights(folder):
 
 # lr_decay "linear" is scheduled over the configured steps, so extending a run changes its schedule;
 # a stop and resume at the same total (next test) stays exact with it.
-@pytest.mark.parametrize("make", [tiny_image_config,
+@pytest.mark.parametrize("make", [lambda **kw: tiny_image_config(augment="translation+cutout", **kw),
                                   lambda **kw: tiny_toy_config(d_dropout=0.2, lr_decay="none", **kw)])
 def test_resume_is_exact(registry, make):
     # one after the other: two runs training at once share the cores, and oneDNN may then split a
