@@ -10,9 +10,10 @@ not comparable with the 5,000-sample figure of `python -m ganplay eval`.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
@@ -20,6 +21,9 @@ from torch import Tensor
 
 from ganplay.data import DataSource, to_float
 from ganplay.metrics import class_stats, frechet_from_stats, gaussian_stats, toy_mode_stats
+
+if TYPE_CHECKING:
+    from ganplay.evaluators import Evaluator
 
 LIVE_SAMPLES = 500  # generated images per live score
 LIVE_REFERENCE = 2000  # real images whose features are the reference
@@ -107,17 +111,31 @@ def _toy_evaluator(data: DataSource, z_dim: int) -> tuple[LiveEvaluator | None, 
     return evaluator, protocol
 
 
-def _image_evaluator(data: DataSource, z_dim: int, conditional: bool, path: Path) -> LiveEvaluator:
+# Scoring the reference digits takes about a second on a CPU: done once per process, not per run.
+_REFERENCES: dict[tuple[str, int, str, int, str], tuple["Evaluator", tuple[Tensor, Tensor], dict[str, float]]] = {}
+_REFERENCES_LOCK = threading.Lock()
+
+
+def _reference(data: DataSource, path: Path) -> tuple["Evaluator", tuple[Tensor, Tensor], dict[str, float]]:
+    """(evaluator on the data's device, Gaussian stats of the reference features, the floor), cached."""
     from ganplay.evaluators import load_evaluator
 
-    # On the training device: on a GPU, a classifier on the CPU made each score cost 5% of training.
-    evaluator = load_evaluator(path, data.device)
-    images = to_float(data.images)
-    perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(0)).to(images.device)
-    _, ref = evaluator.predict(images[perm[:LIVE_REFERENCE]])
-    _, other = evaluator.predict(images[perm[LIVE_REFERENCE:LIVE_REFERENCE + LIVE_SAMPLES]])
-    ref_stats = gaussian_stats(ref)
-    floor = {"fd_floor": frechet_from_stats(gaussian_stats(other), ref_stats)}
+    key = (str(path), path.stat().st_mtime_ns, data.name, len(data.images), str(data.device))  # a retrained file counts anew
+    with _REFERENCES_LOCK:
+        if key not in _REFERENCES:
+            # On the training device: on a GPU, a classifier on the CPU made each score cost 5% of training.
+            evaluator = load_evaluator(path, data.device)
+            images = to_float(data.images)
+            perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(0)).to(images.device)
+            _, ref = evaluator.predict(images[perm[:LIVE_REFERENCE]])
+            _, other = evaluator.predict(images[perm[LIVE_REFERENCE:LIVE_REFERENCE + LIVE_SAMPLES]])
+            ref_stats = gaussian_stats(ref)
+            _REFERENCES[key] = evaluator, ref_stats, {"fd_floor": frechet_from_stats(gaussian_stats(other), ref_stats)}
+        return _REFERENCES[key]
+
+
+def _image_evaluator(data: DataSource, z_dim: int, conditional: bool, path: Path) -> LiveEvaluator:
+    evaluator, ref_stats, floor = _reference(data, path)
     labels = torch.arange(LIVE_SAMPLES) % data.num_classes if conditional else None
 
     def scorer(images: Tensor) -> dict[str, float]:

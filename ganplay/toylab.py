@@ -42,7 +42,7 @@ def toy_view(generator: nn.Module, discriminator: nn.Module, probabilistic: bool
         xs = np.linspace(-extent, extent, resolution, dtype=np.float32)
         grid = torch.from_numpy(np.stack(np.meshgrid(xs, xs), -1).reshape(-1, 2)).to(device)  # (R*R, 2), row = y
         d_values = _discriminator_field(discriminator, grid, pac, probabilistic, modes)
-        manifold = generator(_noise_grid(lines, z_dim, device), *_labels_for(generator, lines * lines, modes))
+        manifold = generator(_noise_grid(lines, z_dim, device), *_labels_for(generator, lines * lines))
     finally:
         generator.train(was_training[0])
         discriminator.train(was_training[1])
@@ -71,7 +71,7 @@ def _noise_grid(lines: int, z_dim: int, device: torch.device | str) -> Tensor:
     return z.to(device)  # (L*L, z_dim); the other dimensions stay at their mean, 0
 
 
-def _labels_for(generator: nn.Module, n: int, modes: np.ndarray | None) -> tuple[Tensor, ...]:
+def _labels_for(generator: nn.Module, n: int) -> tuple[Tensor, ...]:
     """A conditional G maps the grid for class 0; an unconditional one takes no labels."""
     if not getattr(generator, "num_classes", 0):
         return ()

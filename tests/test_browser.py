@@ -198,5 +198,10 @@ def test_a_deep_link_as_the_first_request_still_goes_through_the_router(server):
             nav = page.get_by_test_id("stSidebarNav")
             nav.get_by_text("Toy 2-D lab").wait_for(timeout=30_000)
             assert "common" not in nav.inner_text() and "train form" not in nav.inner_text()
+            # what a new user sees first on Samples: the shipped conditional model's digits
+            page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+            page.get_by_text("checkpoints/mnist-cdcgan.pt").first.wait_for(timeout=30_000)  # the model's caption
+            page.wait_for_timeout(1000)  # let plotly paint the image
+            page.screenshot(path=str(_shots() / "samples_pretrained.png"), full_page=True)
         finally:
             browser.close()

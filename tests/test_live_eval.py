@@ -111,3 +111,20 @@ def test_setting_up_live_eval_leaves_the_global_rng_alone():
     before = torch.get_rng_state()
     load_evaluator(evaluator_path_for("mnist-bundled"))
     assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_reference_digits_are_scored_once_per_process_and_again_for_a_retrained_evaluator(tmp_path):
+    import os
+    import shutil
+
+    from ganplay import live_eval
+    from ganplay.data import load_dataset
+
+    data = load_dataset("mnist-bundled", download=False)
+    path = tmp_path / "mnist.pt"
+    shutil.copyfile(live_eval.evaluator_path_for("mnist-bundled"), path)
+    first = live_eval._reference(data, path)
+    assert live_eval._reference(data, path) is first  # a second run starts without rescoring
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))  # as if retrained
+    again = live_eval._reference(data, path)
+    assert again is not first and again[2] == first[2]  # scored anew, to the same floor
