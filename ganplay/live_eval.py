@@ -120,7 +120,8 @@ def _reference(data: DataSource, path: Path) -> tuple["Evaluator", tuple[Tensor,
     """(evaluator on the data's device, Gaussian stats of the reference features, the floor), cached."""
     from ganplay.evaluators import load_evaluator
 
-    key = (str(path), path.stat().st_mtime_ns, data.name, len(data.images), str(data.device))  # a retrained file counts anew
+    # The file's time is in the key: an evaluator retrained while the app runs is scored anew.
+    key = (str(path), path.stat().st_mtime_ns, data.name, len(data.images), str(data.device))
     with _REFERENCES_LOCK:
         if key not in _REFERENCES:
             # On the training device: on a GPU, a classifier on the CPU made each score cost 5% of training.

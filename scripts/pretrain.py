@@ -47,7 +47,8 @@ CANDIDATES: dict[str, list[str]] = {
     "c-classic-b128": ["--preset", "dcgan-classic", "--conditional", "--lr-decay", "linear", "--batch-size", "128"],
     "c-hinge": ["--preset", "hinge-sn", "--conditional", "--lr-decay", "linear"],
     # second round, after the first showed the unconditional models' weak spot: D memorising 10k digits
-    "u-hinge-b128-t": ["--preset", "hinge-sn", "--lr-decay", "linear", "--batch-size", "128", "--augment", "translation"],
+    "u-hinge-b128-t": ["--preset", "hinge-sn", "--lr-decay", "linear", "--batch-size", "128",
+                       "--augment", "translation"],
     "u-hinge-b128-tc": ["--preset", "hinge-sn", "--lr-decay", "linear", "--batch-size", "128",
                         "--augment", "translation+cutout"],
     "u-hinge-b128-t-ndf128": ["--preset", "hinge-sn", "--lr-decay", "linear", "--batch-size", "128",
@@ -111,7 +112,8 @@ def overlap_rates(runs: Path, names: list[str]) -> dict[str, float]:
     end = min(r[-1]["time"] for r in rows.values())
     rates = {}
     for name, rs in rows.items():
-        inside = [r["images_per_sec"] for r in rs if start <= r["time"] <= end] or [r["images_per_sec"] for r in rs[len(rs) // 2:]]
+        inside = [r for r in rs if start <= r["time"] <= end] or rs[len(rs) // 2:]
+        inside = [r["images_per_sec"] for r in inside]
         rates[name] = statistics.median(inside) / BATCH[name]
     log(f"all runs overlapped for {end - start:.1f} s; steps/s: " + ", ".join(f"{n} {v:.0f}" for n, v in rates.items()))
     return rates
@@ -127,19 +129,15 @@ def pack(out: Path, work: Path, stage: Path) -> None:
         for path in sorted(work.rglob("*")):
             if path.is_file() and path.suffix != ".pt":
                 tar.add(path, arcname=str(path.relative_to(work)))
-    models = sorted(stage.glob("*.pt"))
-    part, size, index = [], 0, 1
-    for path in models + [None]:
-        if path is None or (part and size + path.stat().st_size > 15e6):
-            if part:
-                with tarfile.open(out / f"models-{index}.tar", "w") as tar:
-                    for p in part:
-                        tar.add(p, arcname=p.name)
-                index += 1
-            part, size = [], 0
-        if path is not None:
-            part.append(path)
-            size += path.stat().st_size
+    parts: list[list[Path]] = []  # the device tool brings back files of at most 16 MB
+    for path in sorted(stage.glob("*.pt")):
+        if not parts or sum(p.stat().st_size for p in parts[-1]) + path.stat().st_size > 15e6:
+            parts.append([])
+        parts[-1].append(path)
+    for index, part in enumerate(parts, 1):
+        with tarfile.open(out / f"models-{index}.tar", "w") as tar:
+            for path in part:
+                tar.add(path, arcname=path.name)
 
 
 def train_candidates(names: list[str], args: argparse.Namespace, began: float) -> dict:
@@ -179,7 +177,7 @@ def export_all(work: Path) -> None:
 def score_all(work: Path) -> list[dict]:
     stage = work / "stage"
     with ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) // 2)) as pool:
-        results = list(pool.map(lambda path: score(path), sorted(stage.glob("*.pt"))))
+        results = list(pool.map(score, sorted(stage.glob("*.pt"))))
     results.sort(key=lambda r: r.get(FD_KEY, float("inf")))
     for r in results:
         if "error" in r:
