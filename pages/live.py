@@ -60,18 +60,18 @@ def live_view(name: str) -> None:
 def poll(snap: RunSnapshot, body: Callable[[RunSnapshot], None]) -> None:
     """Draw the progress line and body(fresh snapshot), again every refresh period while the run is active.
 
-    When the run ends, one full rerun redraws the page without polling.
+    When the run changes state (queued to running, paused from another tab, finished...), one full
+    rerun redraws what lies outside the fragment: the buttons that depend on it and the run picker.
     """
-    was_active = is_active(snap)
-    every = refresh_ui(snap) if was_active else None
-    st.fragment(run_every=every)(_poll_once)(snap.name, was_active, body)
+    every = refresh_ui(snap) if is_active(snap) else None
+    st.fragment(run_every=every)(_poll_once)(snap.name, snap.state, body)
 
 
-def _poll_once(name: str, was_active: bool, body: Callable[[RunSnapshot], None]) -> None:
+def _poll_once(name: str, drawn_state: RunState, body: Callable[[RunSnapshot], None]) -> None:
     snap = registry().snapshot(name)
     if snap is None:
         return
-    if was_active and not is_active(snap):
+    if snap.state != drawn_state:
         st.rerun()
     progress_ui(snap)
     body(snap)

@@ -149,6 +149,11 @@ def test_train_watch_sample_interpolate_in_chromium(server, tmp_path):
             other = browser.new_page(viewport={"width": 1400, "height": 1000})
             other.goto(f"{server}/train")
             other.get_by_text("running ·").wait_for(timeout=60_000)
+            # Pausing in one tab enables Resume in the other, with no reload: a state change reruns the page.
+            other.get_by_role("button", name="Pause").click()
+            _wait_for(lambda: page.get_by_role("button", name="Resume").is_enabled(), what="Resume in the first tab")
+            page.get_by_role("button", name="Resume").click()
+            _wait_for(lambda: other.get_by_role("button", name="Pause").is_enabled(), what="Pause in the second tab")
             page.close()
             _wait_for(lambda: _chart_points(other) > 0, what="the chart in the second tab")
             seen = _chart_points(other)
