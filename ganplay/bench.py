@@ -11,9 +11,9 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from ganplay.checkpoints import data_meta, save_checkpoint
 from ganplay.config import make_config
 from ganplay.models import build_models_seeded
-from ganplay.checkpoints import data_meta
 from ganplay.runs import Run
 from ganplay.trainer import describe_device, make_adam, resolve_device
 
@@ -90,8 +90,6 @@ def run_eval_bench(preset: str = "mnist-quick", eval_every: int = 250, windows: 
 
     Timing the two parts apart avoids comparing two noisy throughputs whose difference is a few percent.
     """
-    from ganplay.checkpoints import save_checkpoint
-
     cfg = make_config(preset, device=device, steps=10**8, eval_every=eval_every, sample_every=10**7,
                       checkpoint_every=10**7).validated()
     dev = resolve_device(device)

@@ -149,16 +149,11 @@ def export_generator(source: str | Path, out: str | Path, use_ema: bool = True,
     key = "G_ema" if use_ema and ckpt.get("G_ema") is not None else "G"
     if ckpt.get(key) is None:
         raise CheckpointError(f"{ckpt['path']}: has no generator weights to export")
-    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "ganplay_version": ganplay.__version__,
-               "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "generator_only": True,
-               "config": ckpt["config"].to_dict(), "data": ckpt["data"], "step": ckpt["step"],
-               key: {name: tensor.detach().clone() for name, tensor in ckpt[key].items()},
-               "commands": list(commands or [])}
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    out = atomic_write_bytes(out, buffer.getvalue())
+    history = [*ckpt.get("commands", []), *(commands or [])]  # an export of an export keeps the whole story
+    state = {"step": ckpt["step"], "generator_only": True, "commands": history, key: ckpt[key]}
+    out = save_checkpoint(out, state, ckpt["config"], ckpt["data"])
     record = {"file": out.name, "bytes": out.stat().st_size, "step": ckpt["step"], "weights": key,
-              "exported_from": str(ckpt["path"]), "commands": payload["commands"], "metrics": metrics or {}}
+              "exported_from": str(ckpt["path"]), "commands": state["commands"], "metrics": metrics or {}}
     atomic_write_text(out.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
     return out
 

@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--windows", type=int, default=5, help="timed windows per method (median reported)")
     bench.add_argument("--device", default="auto")
     bench.add_argument("--eval", action="store_true",
-                       help="instead: images/s of mnist-quick with live quality scoring off and on")
+                       help="instead: what live quality scoring costs against training (mnist-quick)")
     bench.set_defaults(handler=cmd_bench)
     ev = sub.add_parser("eval", help="every quality metric of a checkpoint, as JSON")
     ev.add_argument("--checkpoint", required=True, help="a checkpoint file, or a run folder")

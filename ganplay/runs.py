@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from ganplay import imaging
-from ganplay.checkpoints import CHECKPOINT_NAME, BEST_CHECKPOINT_NAME, atomic_write_text, data_meta, load_checkpoint, save_checkpoint
+from ganplay.checkpoints import (BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, atomic_write_text, data_meta, load_checkpoint,
+                                 save_checkpoint)
 from ganplay.config import TrainConfig
 from ganplay.data import load_dataset
 from ganplay.health import ROWS_NEEDED, Alarm, check_health
@@ -616,12 +617,13 @@ def snapshot_from_disk(folder: Path) -> RunSnapshot:
     evals = _history_from_disk(folder / EVALS_FILE).rows()
     metric = metric_of(evals)
     best = _best_row(evals, metric) if metric and (folder / BEST_CHECKPOINT_NAME).exists() else None
-    return RunSnapshot(evals=evals, eval_metric=metric, best=best,name=folder.name, folder=str(folder), state=state, step=int(status.get("step", 0)),
+    return RunSnapshot(name=folder.name, folder=str(folder), state=state, step=int(status.get("step", 0)),
                        total_steps=int(status.get("total_steps", config.get("steps", 0))), config=config,
                        history=rows, latest=rows[-1] if rows else {},
                        error=status.get("error", ""), device=status.get("device", ""),
                        alarms=check_health(rows[-ROWS_NEEDED:], status.get("error", "")),
-                       data_title=status.get("data_title", ""), created_at=status.get("created_at", ""))
+                       data_title=status.get("data_title", ""), created_at=status.get("created_at", ""),
+                       evals=evals, eval_metric=metric, best=best)
 
 
 def _process_alive(pid: Any) -> bool:

@@ -90,14 +90,18 @@ class GANTrainer:
         self.step += 1
         return stats
 
+    def judge(self, x: Tensor, y: Tensor | None) -> Tensor:
+        """D's logits for images as D sees them in training: through the run's augmentation, if any."""
+        return self.D(self.augment(x), y)
+
     def _update_d(self, real: Tensor, real_y: Tensor | None, fake: Tensor, fake_y: Tensor | None) -> dict[str, Tensor]:
         # (1) Update D: maximize log D(x) + log(1 - D(G(z))) (or the chosen loss's equivalent)
         self.opt_d.zero_grad(set_to_none=True)
-        d_real = self.D(self.augment(real), real_y)
-        d_fake = self.D(self.augment(fake), fake_y)
+        d_real = self.judge(real, real_y)
+        d_fake = self.judge(fake, fake_y)
         loss_d = self.loss.d_loss(d_real, d_fake)
         if self.loss.gradient_penalty:
-            penalty = gradient_penalty(lambda x: self.D(self.augment(x), real_y), real, fake, self.noise)
+            penalty = gradient_penalty(lambda x: self.judge(x, real_y), real, fake, self.noise)
             loss_d = loss_d + self.cfg.gp_weight * penalty
         loss_d.backward()
         grad_norm_d = _grad_norm(self.D)
@@ -109,7 +113,7 @@ class GANTrainer:
         # (2) Update G: make D call G(z) real; D's own weights need no gradient here
         self.D.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
-        loss_g = self.loss.g_loss(self.D(self.augment(fake), fake_y))
+        loss_g = self.loss.g_loss(self.judge(fake, fake_y))
         loss_g.backward()
         self.D.requires_grad_(True)
         grad_norm_g = _grad_norm(self.G)

@@ -16,7 +16,7 @@ from pages.common import format_seconds, is_active, registry
 
 # Seconds between live refreshes. Each refresh costs the browser about 0.4 s of CPU (mostly redrawing the
 # plotly charts). When training also runs on the CPU, the browser takes that from training: on a 2-core box
-# a 1 s refresh kept 61-70% of the unwatched images/s, 2 s kept 96% (scripts/live_overhead.py). So CPU runs
+# a 1 s refresh kept 59-70% of the unwatched images/s, 2 s kept 94-96% (scripts/live_overhead.py). So CPU runs
 # refresh every 2 s unless asked otherwise; GPU runs, whose training barely uses the CPU, every second.
 REFRESH_CHOICES = (1, 2, 5, 10)
 CPU_DEFAULT_REFRESH, GPU_DEFAULT_REFRESH = 2, 1

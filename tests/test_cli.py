@@ -151,5 +151,9 @@ def test_export_writes_a_generator_only_file_with_its_commands(tmp_path, capsys)
     assert main(["sample", "--checkpoint", str(out), "--out", str(tmp_path / "grid.png"), "--n", "4"]) == 0
     with pytest.raises(CheckpointError, match="keeps just the EMA generator"):
         load_generator(out, use_ema=False)
+    again = tmp_path / "again.pt"  # an export of the export keeps the commands that made it
+    assert main(["export", str(out), "--out", str(again)]) == 0
+    assert json.loads(again.with_suffix(".json").read_text())["commands"] == [
+        *record["commands"], f"python -m ganplay export {out} --out {again}"]
     assert main(["export", str(tmp_path / "nothing"), "--out", str(out)]) == 2
     assert "no such checkpoint" in capsys.readouterr().err
