@@ -230,6 +230,19 @@ def _generator_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--truncation", type=float, default=None, help="resample |z| above this (truncation trick)")
     p.add_argument("--raw", action="store_true", help="use the raw generator instead of its EMA copy")
     p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    p.add_argument("--code", type=_code, default=None,
+                   help="InfoGAN models: a code for every sample, or 'each' for codes in turn (default: as drawn)")
+
+
+def _code(text: str) -> int | str:
+    from ganplay.sampling import EACH_CODE
+
+    if text == EACH_CODE:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a code number or {EACH_CODE!r}, got {text!r}") from None
 
 
 def _sample_parser(sub: Any) -> None:
@@ -268,8 +281,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     _check_suffix(args.out, sampling.OUTPUT_SUFFIXES["sample"])
     generator, ckpt = _load(args)
-    samples = sampling.sample(generator, ckpt, args.n, args.seed, args.truncation, args.class_id)
-    out = sampling.write_samples(samples, ckpt["data"], args.out)
+    samples = sampling.sample(generator, ckpt, args.n, args.seed, args.truncation, args.class_id, args.code)
+    columns = ckpt["config"].info_codes if args.code == sampling.EACH_CODE else None  # one column per code
+    out = sampling.write_samples(samples, ckpt["data"], args.out, nrow=columns)
     print(f"wrote {args.n} samples of {ckpt['path']} (step {ckpt['step']}) to {out}")
     return 0
 
@@ -283,7 +297,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     generator, ckpt = _load(args)
     seeds = args.seeds or [args.seed, args.seed + 1]
     frames = sampling.interpolation(generator, ckpt, args.frames, args.mode, seeds, args.truncation, args.class_id,
-                                    args.class_from, args.class_to, args.loop)
+                                    args.class_from, args.class_to, args.loop, args.code)
     out = sampling.write_interpolation(frames, ckpt["data"], args.out, fps=args.fps)
     print(f"wrote {args.frames} frames ({args.mode}) to {out}")
     return 0

@@ -38,6 +38,10 @@ class TrainConfig:
     pac: int = _f(1, "PacGAN packing: D judges pac samples at once (1, 2 or 4)")
     augment: str = _f("none", "differentiable augmentation of all D sees (DiffAugment): none, translation, "
                               "cutout or translation+cutout; keeps D from memorising a small dataset")
+    info_codes: int = _f(0, "InfoGAN: a categorical code with this many values, read from z's first entries, "
+                            "that D must recover from each generated image; an unconditional G then makes one "
+                            "distinct kind of sample per code (often one digit) instead of blends (0: off)")
+    info_weight: float = _f(1.0, "weight of InfoGAN's code loss for G and D (info_codes > 0)")
     # the game
     loss: str = _f("nsgan", "loss: nsgan, minimax, lsgan, hinge, wgan-gp")
     gp_weight: float = _f(10.0, "gradient penalty weight (wgan-gp only)")
@@ -192,6 +196,7 @@ def validate(cfg: TrainConfig) -> dict[str, str]:
     _range(errors, "checkpoint_every", cfg.checkpoint_every, 1, 10_000_000)
     _range(errors, "eval_every", cfg.eval_every, 0, 10_000_000)
     _range(errors, "num_samples", cfg.num_samples, 1, 4096)
+    _check_info_codes(cfg, errors)
     if "batch_size" not in errors and "pac" not in errors and cfg.batch_size % cfg.pac:
         errors["pac"] = f"batch_size ({cfg.batch_size}) must be a multiple of pac ({cfg.pac})"
     if cfg.loss == "wgan-gp" and cfg.d_norm == "batch" and cfg.arch == "dcgan":
@@ -199,6 +204,22 @@ def validate(cfg: TrainConfig) -> dict[str, str]:
     if info is not None:
         _check_against_dataset(cfg, info, errors)
     return errors
+
+
+def _check_info_codes(cfg: TrainConfig, errors: dict[str, str]) -> None:
+    _range(errors, "info_weight", cfg.info_weight, 0.0, 100.0, float)
+    _range(errors, "info_codes", cfg.info_codes, 0, 1024)
+    if "info_codes" in errors or cfg.info_codes == 0:
+        return
+    if cfg.info_codes == 1:
+        errors["info_codes"] = "a code with one value says nothing: use 0 (off) or 2 or more"
+    elif isinstance(cfg.z_dim, int) and cfg.info_codes > cfg.z_dim:
+        errors["info_codes"] = (f"info_codes ({cfg.info_codes}) needs z_dim of at least {cfg.info_codes}: "
+                                f"the code is read from z's first entries (z_dim is {cfg.z_dim})")
+    elif cfg.conditional:
+        errors["info_codes"] = "a conditional model is told its class; InfoGAN finds classes without labels: use one"
+    elif cfg.pac != 1:
+        errors["info_codes"] = f"InfoGAN's code head reads one sample at a time; pac {cfg.pac} packs them: use pac 1"
 
 
 def _check_augment(cfg: TrainConfig, info: dict[str, Any] | None, errors: dict[str, str]) -> None:

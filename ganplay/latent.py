@@ -97,3 +97,17 @@ def class_path(class_from: int, class_to: int, num_classes: int, frames: int) ->
     b = torch.nn.functional.one_hot(torch.tensor(class_to), num_classes).float()
     t = torch.linspace(0, 1, frames)[:, None]  # (frames, 1)
     return a + (b - a) * t
+
+
+def with_codes(z: Tensor, codes: Tensor, num_codes: int) -> Tensor:
+    """z with row i's InfoGAN code set to codes[i] (see models.latent_code).
+
+    The row's largest code entry swaps places with entry codes[i]: the row keeps its values, so apart
+    from the code it is the same draw, and for a seed's z every code shows the same noise.
+    """
+    z = z.clone()
+    rows = torch.arange(z.shape[0])
+    top = z[:, :num_codes].argmax(1)
+    largest, target = z[rows, top].clone(), z[rows, codes].clone()
+    z[rows, codes], z[rows, top] = largest, target
+    return z

@@ -183,6 +183,11 @@ def evaluate_image_checkpoint(generator: torch.nn.Module, ckpt: dict, evaluator,
     if ckpt["config"].conditional:
         result["conditional accuracy (asked for class k, classified as k)"] = conditional_accuracy(
             generator, ckpt, evaluator, per_class=max(1, n // ckpt["data"]["num_classes"]), seed=seed)
+    if ckpt["config"].info_codes:
+        purity, found = code_purity(generator, ckpt, evaluator, per_code=max(1, n // ckpt["config"].info_codes),
+                                    seed=seed)
+        result["InfoGAN code purity (share of a code's samples in its most common class)"] = purity
+        result["InfoGAN classes found (distinct most common classes of the codes)"] = found
     return result
 
 
@@ -199,3 +204,21 @@ def conditional_accuracy(generator: torch.nn.Module, ckpt: dict, evaluator, per_
         hits += int((probs.argmax(1) == k).sum())
         total += per_class
     return hits / total
+
+
+def code_purity(generator: torch.nn.Module, ckpt: dict, evaluator, per_code: int = 500,
+                seed: int = 12345) -> tuple[float, int]:
+    """How well an InfoGAN's codes found the classes, unsupervised: (mean purity, distinct classes found).
+
+    A code's purity is the share of its samples the evaluator puts in the code's most common class;
+    1.0 and as many classes as codes means every code makes one class and no two codes the same one.
+    """
+    from ganplay.sampling import sample
+
+    purities, majorities = [], set()
+    for code in range(ckpt["config"].info_codes):
+        probs, _ = evaluator.predict(sample(generator, ckpt, per_code, seed=seed + code, code=code))
+        counts = torch.bincount(probs.argmax(1), minlength=probs.shape[1])
+        purities.append(float(counts.max()) / per_code)
+        majorities.add(int(counts.argmax()))
+    return sum(purities) / len(purities), len(majorities)

@@ -66,6 +66,34 @@ def label_vectors(y: Tensor | None, num_classes: int, batch: int, device: torch.
     return y.to(device=device, dtype=torch.float32)
 
 
+def latent_code(z: Tensor, codes: int) -> Tensor:
+    """InfoGAN's categorical code, read from z: the index of the largest of its first `codes` entries.
+
+    The argmax of iid Gaussians is uniform over the entries, so a plain z ~ N(0, I) carries a uniform
+    code, and every sampler, seed and interpolation of z works unchanged (a walk may switch code).
+    """
+    return z[:, :codes].argmax(1)
+
+
+def generator_input(z: Tensor, y: Tensor | None, num_classes: int, info_codes: int) -> Tensor:
+    """What G's first layer reads: z (its code entries as a one-hot when InfoGAN), then any class one-hot."""
+    if info_codes:
+        code = F.one_hot(latent_code(z, info_codes), info_codes).to(z.dtype)
+        z = torch.cat([code, z[:, info_codes:]], 1)  # (B, z_dim): a hard switch G can jump on
+    onehot = label_vectors(y, num_classes, z.shape[0], z.device)
+    return z if onehot is None else torch.cat([z, onehot], 1)  # (B, z_dim + K)
+
+
+def judged(features: Tensor, head: nn.Module, code_head: nn.Module | None, with_code: bool) -> Tensor | tuple[Tensor, Tensor]:
+    """D's logits from its last features; with_code adds InfoGAN's code logits (B, codes) from the same features."""
+    logits = head(features).view(-1)
+    if not with_code:
+        return logits
+    if code_head is None:
+        raise ValueError("this discriminator has no InfoGAN code head (info_codes is 0)")
+    return logits, code_head(features)
+
+
 def pack(x: Tensor, pac: int) -> Tensor:
     """PacGAN: (B, F...) -> (B/pac, pac*F...) so D judges pac samples jointly."""
     if pac == 1:
@@ -107,9 +135,9 @@ def dcgan_init(module: nn.Module) -> None:
 
 class MLPGenerator(nn.Module):
     def __init__(self, z_dim: int, shape: tuple[int, ...], hidden: int, layers: int, num_classes: int,
-                 data_scale: float = 1.0):
+                 data_scale: float = 1.0, info_codes: int = 0):
         super().__init__()
-        self.z_dim, self.shape, self.num_classes = z_dim, tuple(shape), num_classes
+        self.z_dim, self.shape, self.num_classes, self.info_codes = z_dim, tuple(shape), num_classes, info_codes
         # Outputs are produced in units of data_scale: with Adam's fixed step sizes, grid25's +-4
         # coordinates otherwise train far worse than ring8's unit circle. A buffer, so checkpoints keep it.
         self.register_buffer("data_scale", torch.tensor(float(data_scale)))
@@ -125,14 +153,13 @@ class MLPGenerator(nn.Module):
         self.net = nn.Sequential(*blocks)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        onehot = label_vectors(y, self.num_classes, z.shape[0], z.device)
-        h = z if onehot is None else torch.cat([z, onehot], 1)  # (B, z_dim + K)
+        h = generator_input(z, y, self.num_classes, self.info_codes)  # (B, z_dim + K)
         return self.net(h).view(z.shape[0], *self.shape) * self.data_scale
 
 
 class MLPDiscriminator(nn.Module):
     def __init__(self, shape: tuple[int, ...], hidden: int, layers: int, num_classes: int, pac: int,
-                 dropout: float, use_sn: bool, data_scale: float = 1.0):
+                 dropout: float, use_sn: bool, data_scale: float = 1.0, info_codes: int = 0):
         super().__init__()
         self.num_classes, self.pac = num_classes, pac
         self.register_buffer("data_scale", torch.tensor(float(data_scale)))
@@ -146,20 +173,22 @@ class MLPDiscriminator(nn.Module):
             width = hidden
         blocks.append(sn(nn.Linear(width, 1)))
         self.net = nn.Sequential(*blocks)
+        self.code_head = nn.Linear(width, info_codes) if info_codes else None
 
-    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, y: Tensor | None = None, with_code: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         h = x.flatten(1) / self.data_scale  # (B, F)
         onehot = label_vectors(y, self.num_classes, x.shape[0], x.device)
         if onehot is not None:
             h = torch.cat([h, onehot], 1)
-        return self.net(pack(h, self.pac)).view(-1)  # (B / pac,) logits
+        features = self.net[:-1](pack(h, self.pac))  # (B / pac, hidden)
+        return judged(features, self.net[-1], self.code_head, with_code)  # (B / pac,) logits
 
 
 @ARCHS.register("mlp", title="MLP (fully connected)", kinds=("toy", "image"))
 def build_mlp(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
-    g = MLPGenerator(cfg.z_dim, shape, cfg.mlp_hidden, cfg.mlp_layers, num_classes, data_scale)
+    g = MLPGenerator(cfg.z_dim, shape, cfg.mlp_hidden, cfg.mlp_layers, num_classes, data_scale, cfg.info_codes)
     d = MLPDiscriminator(shape, cfg.mlp_hidden, cfg.mlp_layers, num_classes, cfg.pac, cfg.d_dropout,
-                         cfg.spectral_norm, data_scale)
+                         cfg.spectral_norm, data_scale, cfg.info_codes)
     return g, d
 
 
@@ -180,9 +209,9 @@ def upsampling_plan(size: int) -> tuple[int, int]:
 class DCGANGenerator(nn.Module):
     """z -> linear to (ngf*2^(n-1), base, base) -> n stride-2 transposed convs -> (C, size, size)."""
 
-    def __init__(self, z_dim: int, shape: tuple[int, int, int], ngf: int, num_classes: int):
+    def __init__(self, z_dim: int, shape: tuple[int, int, int], ngf: int, num_classes: int, info_codes: int = 0):
         super().__init__()
-        self.z_dim, self.num_classes = z_dim, num_classes
+        self.z_dim, self.num_classes, self.info_codes = z_dim, num_classes, info_codes
         channels, size, _ = shape
         self.base, doublings = upsampling_plan(size)
         width = ngf * 2 ** (doublings - 1)
@@ -198,9 +227,7 @@ class DCGANGenerator(nn.Module):
         self.apply(dcgan_init)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        onehot = label_vectors(y, self.num_classes, z.shape[0], z.device)
-        h = z if onehot is None else torch.cat([z, onehot], 1)
-        h = self.project(h).view(z.shape[0], self.width, self.base, self.base)  # (B, w, base, base)
+        h = self.project(generator_input(z, y, self.num_classes, self.info_codes)).view(z.shape[0], self.width, self.base, self.base)  # (B, w, base, base)
         return self.net(h)
 
 
@@ -216,7 +243,7 @@ class DCGANDiscriminator(nn.Module):
     """(C, size, size) -> stride-2 convs down to (ndf*2^(n-1), base, base) -> linear -> one logit."""
 
     def __init__(self, shape: tuple[int, int, int], ndf: int, num_classes: int, pac: int, norm: str,
-                 dropout: float, use_sn: bool):
+                 dropout: float, use_sn: bool, info_codes: int = 0):
         super().__init__()
         self.num_classes, self.pac = num_classes, pac
         channels, size, _ = shape
@@ -233,23 +260,26 @@ class DCGANDiscriminator(nn.Module):
             width *= 2
         self.features = nn.Sequential(*layers)
         self.head = sn(nn.Linear(width * base * base, 1))
+        # InfoGAN's Q shares D's features; only its own last layer is new.
+        self.code_head = nn.Linear(width * base * base, info_codes) if info_codes else None
         self.apply(dcgan_init)
 
-    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, y: Tensor | None = None, with_code: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         onehot = label_vectors(y, self.num_classes, x.shape[0], x.device)
         if onehot is not None:
             planes = onehot[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])  # (B, K, H, W)
             x = torch.cat([x, planes], 1)
-        h = self.features(pack(x, self.pac))
-        return self.head(h.flatten(1)).view(-1)  # (B / pac,) logits
+        h = self.features(pack(x, self.pac)).flatten(1)
+        return judged(h, self.head, self.code_head, with_code)  # (B / pac,) logits
 
 
 @ARCHS.register("dcgan", title="DCGAN (strided convolutions)", kinds=("image",))
 def build_dcgan(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
     if len(shape) != 3:
         raise ValueError(f"dcgan needs image data (C, H, W), got shape {shape}: use arch mlp")
-    g = DCGANGenerator(cfg.z_dim, shape, cfg.ngf, num_classes)
-    d = DCGANDiscriminator(shape, cfg.ndf, num_classes, cfg.pac, cfg.d_norm, cfg.d_dropout, cfg.spectral_norm)
+    g = DCGANGenerator(cfg.z_dim, shape, cfg.ngf, num_classes, cfg.info_codes)
+    d = DCGANDiscriminator(shape, cfg.ndf, num_classes, cfg.pac, cfg.d_norm, cfg.d_dropout, cfg.spectral_norm,
+                           cfg.info_codes)
     return g, d
 
 

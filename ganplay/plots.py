@@ -7,8 +7,10 @@ from typing import Any, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-LOSS_COLORS = {"loss_d": "#d62728", "loss_g": "#1f77b4", "d_real": "#2ca02c", "d_fake": "#ff7f0e"}
+LOSS_COLORS = {"loss_d": "#d62728", "loss_g": "#1f77b4", "d_real": "#2ca02c", "d_fake": "#ff7f0e",
+               "loss_info": "#9467bd"}
 LABELS = {"loss_d": "loss D", "loss_g": "loss G", "d_real": "D(x)", "d_fake": "D(G(z))",
+          "loss_info": "InfoGAN code loss (cross-entropy)",
           "grad_norm_d": "|grad D|", "grad_norm_g": "|grad G|", "images_per_sec": "images/s",
           "fd": "FD (live, evaluator features)", "mode_score": "modes covered x high quality",
           "confidence": "classifier confidence", "rarest_class": "rarest class share",
@@ -47,7 +49,9 @@ def curves_figure(history: list[dict[str, float]], keys: Sequence[str], title: s
 
 
 def loss_figure(history: list[dict[str, float]], smoothing: float = 0.0) -> go.Figure:
-    return curves_figure(history, ("loss_d", "loss_g"), "Losses", smoothing)
+    """Both players' losses, and InfoGAN's code loss for runs that have one (near 0: every code is readable)."""
+    info = ("loss_info",) if history and "loss_info" in history[-1] else ()
+    return curves_figure(history, ("loss_d", "loss_g", *info), "Losses", smoothing)
 
 
 def d_output_figure(history: list[dict[str, float]], smoothing: float = 0.0) -> go.Figure:

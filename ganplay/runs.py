@@ -30,7 +30,8 @@ from ganplay.toylab import ToyView, toy_view
 from ganplay.trainer import GANTrainer, describe_device, resolve_device
 
 EVALS_FILE = "eval.jsonl"  # live quality scores, one JSON row each
-METRIC_KEYS = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
+METRIC_KEYS = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")  # every run's
+INFO_KEY = "loss_info"  # InfoGAN runs also log their code loss
 HISTORY_CAPACITY = 2000  # points kept in memory per run; metrics.jsonl on disk keeps every one
 
 
@@ -375,17 +376,18 @@ class Run:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        values = torch.stack([torch.stack([row[k].float() for k in METRIC_KEYS]) for row in pending]).cpu()  # (n, K)
+        keys = METRIC_KEYS + ((INFO_KEY,) if self.config.info_codes else ())
+        values = torch.stack([torch.stack([row[k].float() for k in keys]) for row in pending]).cpu()  # (n, K)
         first_step = self.trainer.step - len(pending) + 1
         finite = torch.isfinite(values).all(dim=1)
         if not bool(finite.all()):
             bad = int((~finite).nonzero()[0])
-            raise Diverged(first_step + bad, dict(zip(METRIC_KEYS, values[bad].tolist())))
+            raise Diverged(first_step + bad, dict(zip(keys, values[bad].tolist())))
         now = time.perf_counter()
         steps = self.trainer.step - self._clock_step
         rate = steps * self.config.batch_size * self.config.d_steps / max(now - self._clock, 1e-9)
         self._clock, self._clock_step = now, self.trainer.step
-        row = {"step": self.trainer.step, **dict(zip(METRIC_KEYS, values.mean(0).tolist())),
+        row = {"step": self.trainer.step, **dict(zip(keys, values.mean(0).tolist())),
                "images_per_sec": rate, "time": time.time()}
         self._metrics_file.write(json.dumps(row) + "\n")
         self._metrics_file.flush()

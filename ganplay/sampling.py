@@ -10,9 +10,11 @@ import torch
 from torch import Tensor, nn
 
 from ganplay import imaging
-from ganplay.latent import class_path, corner_grid, keyframe_path, z_from_seed
+from ganplay.latent import class_path, corner_grid, keyframe_path, with_codes, z_from_seed
 
 OUTPUT_SUFFIXES = {"sample": (".png", ".npy"), "interpolate": (".png", ".gif")}
+EACH_CODE = "each"  # InfoGAN: row i of a batch gets code i mod K
+Code = int | str | None  # an InfoGAN code, EACH_CODE, or None: as z draws it (uniform)
 
 
 def class_labels(meta: dict[str, Any], config: Any, n: int, class_id: int | None) -> Tensor | None:
@@ -29,6 +31,20 @@ def class_labels(meta: dict[str, Any], config: Any, n: int, class_id: int | None
     return torch.full((n,), class_id, dtype=torch.long)
 
 
+def fix_code(z: Tensor, config: Any, code: Code) -> Tensor:
+    """z with its InfoGAN code set (one code for every row, or each in turn); unchanged for code None."""
+    k = config.info_codes
+    if code is None:
+        return z
+    if not k:
+        raise ValueError("this model has no InfoGAN code (info_codes is 0); it takes no code")
+    if code == EACH_CODE:
+        return with_codes(z, torch.arange(z.shape[0]) % k, k)
+    if isinstance(code, str) or not 0 <= code < k:
+        raise ValueError(f"code must be between 0 and {k - 1}, or {EACH_CODE!r}, got {code!r}")
+    return with_codes(z, torch.full((z.shape[0],), code, dtype=torch.long), k)
+
+
 @torch.no_grad()
 def generate(generator: nn.Module, z: Tensor, y: Tensor | None = None, batch: int = 256) -> Tensor:
     """Run G over z in chunks; returns CPU float32 ((N, C, H, W) in [-1, 1] or (N, 2) points)."""
@@ -41,17 +57,18 @@ def generate(generator: nn.Module, z: Tensor, y: Tensor | None = None, batch: in
 
 
 def sample(generator: nn.Module, ckpt: dict[str, Any], n: int, seed: int = 0, truncation: float | None = None,
-           class_id: int | None = None) -> Tensor:
+           class_id: int | None = None, code: Code = None) -> Tensor:
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     cfg = ckpt["config"]
-    z = z_from_seed(seed, n, cfg.z_dim, truncation)  # (n, z_dim)
+    z = fix_code(z_from_seed(seed, n, cfg.z_dim, truncation), cfg, code)  # (n, z_dim)
     return generate(generator, z, class_labels(ckpt["data"], cfg, n, class_id))
 
 
 def interpolation(generator: nn.Module, ckpt: dict[str, Any], frames: int, mode: str = "slerp",
                   seeds: list[int] | None = None, truncation: float | None = None, class_id: int | None = None,
-                  class_from: int | None = None, class_to: int | None = None, loop: bool = False) -> Tensor:
+                  class_from: int | None = None, class_to: int | None = None, loop: bool = False,
+                  code: Code = None) -> Tensor:
     """Frames along a path: through the latents of `seeds` (one z per seed), or from class_from to class_to."""
     cfg, meta = ckpt["config"], ckpt["data"]
     if (class_from is None) != (class_to is None):
@@ -64,13 +81,13 @@ def interpolation(generator: nn.Module, ckpt: dict[str, Any], frames: int, mode:
             if not 0 <= c < k:
                 raise ValueError(f"classes must be between 0 and {k - 1}, got {c}")
         seed = (seeds or [0])[0]
-        z = z_from_seed(seed, 1, cfg.z_dim, truncation).expand(frames, -1)  # one z, moving label
+        z = fix_code(z_from_seed(seed, 1, cfg.z_dim, truncation), cfg, code).expand(frames, -1)  # moving label
         return generate(generator, z, class_path(class_from, class_to, k, frames))
     seeds = seeds if seeds is not None else [0, 1]
     if len(seeds) < 2:
         raise ValueError(f"an interpolation needs at least two seeds, got {len(seeds)}")
     keys = seed_latents(seeds, cfg.z_dim, truncation)  # (K, z_dim)
-    z = keyframe_path(keys, frames, mode, loop=loop)  # (frames, z_dim)
+    z = fix_code(keyframe_path(keys, frames, mode, loop=loop), cfg, code)  # (frames, z_dim)
     return generate(generator, z, class_labels(meta, cfg, frames, class_id))
 
 
@@ -80,20 +97,21 @@ def seed_latents(seeds: list[int], z_dim: int, truncation: float | None = None) 
 
 
 def candidates(generator: nn.Module, ckpt: dict[str, Any], seeds: list[int], truncation: float | None = None,
-               class_id: int | None = None) -> Tensor:
+               class_id: int | None = None, code: Code = None) -> Tensor:
     """One sample per seed, so a user can pick keyframes by eye."""
     cfg = ckpt["config"]
-    z = seed_latents(seeds, cfg.z_dim, truncation)
+    z = fix_code(seed_latents(seeds, cfg.z_dim, truncation), cfg, code)
     return generate(generator, z, class_labels(ckpt["data"], cfg, len(seeds), class_id))
 
 
 def plane(generator: nn.Module, ckpt: dict[str, Any], corner_seeds: list[int], rows: int, cols: int,
-          mode: str = "slerp", truncation: float | None = None, class_id: int | None = None) -> Tensor:
+          mode: str = "slerp", truncation: float | None = None, class_id: int | None = None,
+          code: Code = None) -> Tensor:
     """(rows * cols, ...) samples on the plane between four corner latents (tl, tr, bl, br), row-major."""
     if len(corner_seeds) != 4:
         raise ValueError(f"a plane needs four corner seeds, got {len(corner_seeds)}")
     cfg = ckpt["config"]
-    z = corner_grid(seed_latents(corner_seeds, cfg.z_dim, truncation), rows, cols, mode)
+    z = fix_code(corner_grid(seed_latents(corner_seeds, cfg.z_dim, truncation), rows, cols, mode), cfg, code)
     return generate(generator, z, class_labels(ckpt["data"], cfg, rows * cols, class_id))
 
 
@@ -116,14 +134,14 @@ def frame_pictures(frames: Tensor, meta: dict[str, Any], scale: int = 1) -> list
             else imaging.image_grid(f[None], padding=0) for f in frames]
 
 
-def write_samples(samples: Tensor, meta: dict[str, Any], out: str | Path) -> Path:
+def write_samples(samples: Tensor, meta: dict[str, Any], out: str | Path, nrow: int | None = None) -> Path:
     out = Path(out)
     if out.suffix == ".npy":
         out.parent.mkdir(parents=True, exist_ok=True)
         np.save(out, samples.numpy().astype(np.float32))
         return out
     if out.suffix == ".png":
-        return imaging.save_png(picture(samples, meta), out)
+        return imaging.save_png(picture(samples, meta, nrow), out)
     raise ValueError(f"--out must end in .png (a grid) or .npy (the raw array), got {out.name}")
 
 

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganplay.augment import make_augmenter
@@ -13,7 +14,7 @@ from ganplay.config import TrainConfig
 from ganplay.data import DataSource
 from ganplay.latent import z_from_seed
 from ganplay.losses import LOSSES, gradient_penalty
-from ganplay.models import SeededDropout, build_models_seeded
+from ganplay.models import SeededDropout, build_models_seeded, latent_code
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
@@ -79,13 +80,14 @@ class GANTrainer:
             self.draws += 1
             real_y = real_y if self.num_classes else None
             z, fake_y = self.sample_latents(cfg.batch_size)
+            codes = latent_code(z, cfg.info_codes) if cfg.info_codes else None  # (B,) InfoGAN's targets
             if i == cfg.d_steps - 1:
                 fake = self.G(z, fake_y)  # kept with its graph: the G update reuses it
             else:
                 with torch.no_grad():
                     fake = self.G(z, fake_y)
-            stats = self._update_d(real, real_y, fake.detach(), fake_y)
-        stats.update(self._update_g(fake, fake_y))
+            stats = self._update_d(real, real_y, fake.detach(), fake_y, codes)
+        stats.update(self._update_g(fake, fake_y, codes))
         self._update_ema()
         self.step += 1
         return stats
@@ -94,31 +96,45 @@ class GANTrainer:
         """D's logits for images as D sees them in training: through the run's augmentation, if any."""
         return self.D(self.augment(x), y)
 
-    def _update_d(self, real: Tensor, real_y: Tensor | None, fake: Tensor, fake_y: Tensor | None) -> dict[str, Tensor]:
+    def judge_fake(self, fake: Tensor, fake_y: Tensor | None, codes: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """D's logits for generated images, and with InfoGAN the cross-entropy of D's guess of their codes."""
+        if codes is None:
+            return self.judge(fake, fake_y), None
+        logits, code_logits = self.D(self.augment(fake), fake_y, with_code=True)
+        return logits, F.cross_entropy(code_logits, codes)
+
+    def _update_d(self, real: Tensor, real_y: Tensor | None, fake: Tensor, fake_y: Tensor | None,
+                  codes: Tensor | None) -> dict[str, Tensor]:
         # (1) Update D: maximize log D(x) + log(1 - D(G(z))) (or the chosen loss's equivalent)
         self.opt_d.zero_grad(set_to_none=True)
         d_real = self.judge(real, real_y)
-        d_fake = self.judge(fake, fake_y)
+        d_fake, code_loss = self.judge_fake(fake, fake_y, codes)
         loss_d = self.loss.d_loss(d_real, d_fake)
         if self.loss.gradient_penalty:
             penalty = gradient_penalty(lambda x: self.judge(x, real_y), real, fake, self.noise)
             loss_d = loss_d + self.cfg.gp_weight * penalty
-        loss_d.backward()
+        # InfoGAN: D's code head learns to read the code from fakes (reported apart from the game's loss)
+        (loss_d if code_loss is None else loss_d + self.cfg.info_weight * code_loss).backward()
         grad_norm_d = _grad_norm(self.D)
         self.opt_d.step()
         return {"loss_d": loss_d.detach(), "d_real": self.loss.d_report(d_real.detach()),
                 "d_fake": self.loss.d_report(d_fake.detach()), "grad_norm_d": grad_norm_d}
 
-    def _update_g(self, fake: Tensor, fake_y: Tensor | None) -> dict[str, Tensor]:
+    def _update_g(self, fake: Tensor, fake_y: Tensor | None, codes: Tensor | None) -> dict[str, Tensor]:
         # (2) Update G: make D call G(z) real; D's own weights need no gradient here
         self.D.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
-        loss_g = self.loss.g_loss(self.judge(fake, fake_y))
-        loss_g.backward()
+        d_fake, code_loss = self.judge_fake(fake, fake_y, codes)
+        loss_g = self.loss.g_loss(d_fake)
+        # InfoGAN: G also makes its code easy to read, which is what ties each code to one kind of sample
+        (loss_g if code_loss is None else loss_g + self.cfg.info_weight * code_loss).backward()
         self.D.requires_grad_(True)
         grad_norm_g = _grad_norm(self.G)
         self.opt_g.step()
-        return {"loss_g": loss_g.detach(), "grad_norm_g": grad_norm_g}
+        stats = {"loss_g": loss_g.detach(), "grad_norm_g": grad_norm_g}
+        if code_loss is not None:
+            stats["loss_info"] = code_loss.detach()
+        return stats
 
     def lr_factor(self) -> float:
         """Multiplier of both base learning rates at this step; a function of the step, so resume is exact."""

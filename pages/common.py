@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from ganplay import sampling
 from ganplay.checkpoints import CHECKPOINT_NAME, CheckpointError, load_generator
 from ganplay.runs import ACTIVE_STATES, RunRegistry, RunSnapshot, get_registry
 from ganplay.trainer import describe_device, resolve_device
@@ -121,4 +122,17 @@ def class_choice(ckpt: dict[str, Any], key: str, label: str = "Class") -> int | 
     if not ckpt["config"].conditional or not names:
         return None
     options = [None, *range(len(names))]
-    return st.selectbox(label, options, key=key, format_func=lambda i: "random" if i is None else f"{i}: {names[i]}")
+    return st.selectbox(label, options, key=key,
+                        format_func=lambda i: "all, in turn" if i is None else f"{i}: {names[i]}")
+
+
+def code_choice(ckpt: dict[str, Any], key: str, each: bool = True) -> sampling.Code:
+    """An InfoGAN code select box (as drawn, each in turn, or one code); None for models without codes."""
+    codes = ckpt["config"].info_codes
+    if not codes:
+        return None
+    options = [None, *([sampling.EACH_CODE] if each else []), *range(codes)]
+    labels = {None: "as drawn", sampling.EACH_CODE: "each in turn (a column per code)"}
+    return st.selectbox("InfoGAN code", options, key=key, format_func=lambda c: labels.get(c, f"code {c}"),
+                        help="the discrete code this model learned to make distinct, unsupervised; "
+                             "a code often stands for one kind of sample (a digit, a toy's mode)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ganplay import imaging, plots, sampling
-from pages.common import class_choice, load_model, pick_checkpoint, use_the_router
+from pages.common import class_choice, code_choice, load_model, pick_checkpoint, use_the_router
 
 use_the_router()
 
@@ -13,7 +13,7 @@ CANDIDATES = 16
 PATHS = ("between keyframes", "four-corner plane", "class to class")
 
 
-def keyframes_ui(generator, ckpt, truncation, class_id) -> list[int]:
+def keyframes_ui(generator, ckpt, truncation, class_id, code) -> list[int]:
     """Keyframe seeds typed in, or picked from a grid of candidate samples."""
     how = st.radio("Choose keyframes", ("by seed", "from candidates"), horizontal=True, key="interp_how")
     if how == "by seed":
@@ -25,7 +25,7 @@ def keyframes_ui(generator, ckpt, truncation, class_id) -> list[int]:
             return []
     base = int(st.number_input("Candidate seeds start at", 0, 2**31 - 1 - CANDIDATES, 0, key="interp_base"))
     seeds = list(range(base, base + CANDIDATES))
-    samples = sampling.candidates(generator, ckpt, seeds, truncation, class_id)
+    samples = sampling.candidates(generator, ckpt, seeds, truncation, class_id, code)
     st.image(imaging.upscale(sampling.picture(samples, ckpt["data"], nrow=8), 2),
              caption=f"candidates: seeds {base} to {base + CANDIDATES - 1}, left to right, top to bottom")
     return st.multiselect("Keyframes, in order", seeds, default=seeds[:2], key=f"interp_pick:{base}")
@@ -62,15 +62,16 @@ if model is not None:
     truncation = cols[2].slider("Truncation (0: off)", 0.0, 3.0, 0.0, 0.1, key="interp_trunc") or None
     with cols[3]:
         class_id = class_choice(ckpt, key="interp_class") if kind != "class to class" else None
+        code = code_choice(ckpt, key="interp_code", each=False)  # a walk keeps one code, or switches as z does
 
     if kind == "between keyframes":
-        seeds = keyframes_ui(generator, ckpt, truncation, class_id)
+        seeds = keyframes_ui(generator, ckpt, truncation, class_id, code)
         loop = st.checkbox("Loop back to the first keyframe", key="interp_loop")
         if len(seeds) < 2:
             st.warning("Pick at least two keyframes.")
         else:
             show_path({mode: sampling.interpolation(generator, ckpt, frames, mode, seeds, truncation, class_id,
-                                                    loop=loop) for mode in ("lerp", "slerp")}, meta, fps)
+                                                    loop=loop, code=code) for mode in ("lerp", "slerp")}, meta, fps)
     elif kind == "four-corner plane":
         text = st.text_input("Corner seeds: top-left, top-right, bottom-left, bottom-right", "0, 1, 2, 3",
                              key="interp_corners")
@@ -78,7 +79,7 @@ if model is not None:
         mode = st.radio("Mode", ("slerp", "lerp"), horizontal=True, key="interp_plane_mode")
         try:
             corners = [int(s) for s in text.replace(" ", "").split(",") if s]
-            samples = sampling.plane(generator, ckpt, corners, size, size, mode, truncation, class_id)
+            samples = sampling.plane(generator, ckpt, corners, size, size, mode, truncation, class_id, code)
         except ValueError as err:
             st.error(f"{err} (as in: 0, 1, 2, 3)")
         else:

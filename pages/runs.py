@@ -84,7 +84,8 @@ st.subheader("Compare curves")
 chosen = st.multiselect("Runs", names, default=names[:2], key="runs_overlay")
 cols = st.columns([2, 1])
 scored = [k for k in QUALITY_CURVES if any(k in row for n in chosen for row in by_name[n].evals)]
-metric = cols[0].selectbox("Metric", [*TRAINING_CURVES, *scored], format_func=lambda k: plots.LABELS.get(k, k),
+info = ["loss_info"] if any(by_name[n].config.get("info_codes") for n in chosen) else []  # InfoGAN runs
+metric = cols[0].selectbox("Metric", [*TRAINING_CURVES, *info, *scored], format_func=lambda k: plots.LABELS.get(k, k),
                            help="Training curves come from every logged step, quality ones from the live scores.")
 smoothing = cols[1].slider("Smoothing", 0.0, 0.95, 0.6, 0.05, key="runs_smoothing")
 if chosen:

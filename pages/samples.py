@@ -1,4 +1,4 @@
-"""Samples: draw from a checkpoint with a seed, truncation and class; zoom in; download the grid."""
+"""Samples: draw from a checkpoint with a seed, truncation, class or InfoGAN code; zoom in; download the grid."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 
 from ganplay import imaging, plots, sampling
 from ganplay.data import DatasetError, load_dataset, to_float
-from pages.common import class_choice, load_model, pick_checkpoint, use_the_router
+from pages.common import class_choice, code_choice, load_model, pick_checkpoint, use_the_router
 
 use_the_router()
 
@@ -57,6 +57,7 @@ if model is not None:
                                 help="resample latent entries with |z| above this: sharper, less varied samples")
     with cols[3]:
         class_id = class_choice(ckpt, key="samples_class")
+        code = code_choice(ckpt, key="samples_code")
     has_ema, has_raw = ckpt.get("G_ema") is not None, ckpt.get("G") is not None
     cols[4].toggle("EMA generator", value=has_ema, key="samples_ema", disabled=not (has_ema and has_raw),
                    help="the exponential moving average of G's weights (smoother); off: the raw G. "
@@ -65,8 +66,8 @@ if model is not None:
     if st.button("Resample (next seed)"):
         st.session_state["samples_seed"] = int(seed) + 1
         st.rerun()
-    samples = sampling.sample(generator, ckpt, int(n), int(seed), truncation or None, class_id)
-    picture = sampling.picture(samples, meta)
+    samples = sampling.sample(generator, ckpt, int(n), int(seed), truncation or None, class_id, code)
+    picture = sampling.picture(samples, meta, nrow=ckpt["config"].info_codes if code == sampling.EACH_CODE else None)
     st.plotly_chart(plots.image_figure(picture, f"{int(n)} samples, seed {int(seed)}"), width="stretch",
                     key="samples_grid")
     st.download_button("Download PNG", imaging.png_bytes(picture), file_name=f"samples-seed{int(seed)}.png",

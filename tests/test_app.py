@@ -205,3 +205,26 @@ def test_samples_page_memorization_check(trained):
     assert not at.exception
     assert any("to the 5 nearest of 10,000 training images" in c.value for c in at.caption)
     assert len(at.get("image")) == 4  # the first four samples, each beside its nearest training images
+
+
+def test_an_infogan_run_on_samples_interpolate_and_runs(app_registry):
+    run = app_registry.start(tiny_image_config(steps=4, info_codes=5, z_dim=16), name="codes")
+    assert run.wait(60)
+    at = open_page("pages/samples.py")
+    options = at.selectbox(key="samples_ckpt").options
+    at.selectbox(key="samples_ckpt").set_value(next(o for o in options if "codes" in o)).run()
+    code = at.selectbox(key="samples_code")
+    assert code.options == ["as drawn", "each in turn (a column per code)", *[f"code {i}" for i in range(5)]]
+    at.number_input(key="samples_n").set_value(10)
+    code.set_value("each").run()
+    assert not at.exception
+    pixels = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["z"]
+    assert pixels["shape"] == f"{2 * 30 + 2}, {5 * 30 + 2}, 3"  # a column per code: 2 rows of 5 digits
+    at = open_page("pages/interpolate.py")
+    at.selectbox(key="interp_ckpt").set_value(next(o for o in options if "codes" in o)).run()
+    assert "each in turn (a column per code)" not in at.selectbox(key="interp_code").options
+    at.selectbox(key="interp_code").set_value(2).run()
+    assert not at.exception and len(at.get("plotly_chart")) == 2
+    at = open_page("pages/runs.py")
+    metric = next(s for s in at.selectbox if s.label == "Metric")
+    assert "InfoGAN code loss (cross-entropy)" in metric.options
