@@ -77,6 +77,8 @@ def data_meta(data: Any) -> dict[str, Any]:
     """What a checkpoint needs to rebuild G and label its samples without loading the dataset."""
     meta = {"name": data.name, "title": data.title, "kind": data.kind, "shape": list(data.shape),
             "num_classes": data.num_classes, "class_names": list(data.class_names), "scale": data.scale}
+    if data.label_prior:
+        meta["label_prior"] = list(data.label_prior)  # clusters: how often each is drawn when none is asked for
     if data.kind == "toy":
         from ganplay.data import toy_modes
 

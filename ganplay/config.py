@@ -27,6 +27,9 @@ class TrainConfig:
     # the networks
     arch: str = _f("dcgan", "architecture: mlp or dcgan")
     conditional: bool = _f(False, "feed the class label to G and D (needs a labelled dataset)")
+    clusters: int = _f(0, "self-conditioning: condition G and D on K k-means clusters of the training images "
+                          "instead of labels (none are used), drawn at their real shares; G then switches "
+                          "between kinds of image instead of blending them (0: off)")
     z_dim: int = _f(100, "size of the noise vector z")
     ngf: int = _f(64, "DCGAN generator width (channels of its last hidden layer)")
     ndf: int = _f(64, "DCGAN discriminator width (channels of its first layer)")
@@ -197,6 +200,7 @@ def validate(cfg: TrainConfig) -> dict[str, str]:
     _range(errors, "eval_every", cfg.eval_every, 0, 10_000_000)
     _range(errors, "num_samples", cfg.num_samples, 1, 4096)
     _check_info_codes(cfg, errors)
+    _check_clusters(cfg, info, errors)
     if "batch_size" not in errors and "pac" not in errors and cfg.batch_size % cfg.pac:
         errors["pac"] = f"batch_size ({cfg.batch_size}) must be a multiple of pac ({cfg.pac})"
     if cfg.loss == "wgan-gp" and cfg.d_norm == "batch" and cfg.arch == "dcgan":
@@ -220,6 +224,20 @@ def _check_info_codes(cfg: TrainConfig, errors: dict[str, str]) -> None:
         errors["info_codes"] = "a conditional model is told its class; InfoGAN finds classes without labels: use one"
     elif cfg.pac != 1:
         errors["info_codes"] = f"InfoGAN's code head reads one sample at a time; pac {cfg.pac} packs them: use pac 1"
+
+
+def _check_clusters(cfg: TrainConfig, info: dict[str, Any] | None, errors: dict[str, str]) -> None:
+    _range(errors, "clusters", cfg.clusters, 0, 10_000)
+    if "clusters" in errors or cfg.clusters == 0:
+        return
+    if cfg.clusters == 1:
+        errors["clusters"] = "one cluster is no condition: use 0 (off) or 2 or more"
+    elif cfg.conditional:
+        errors["clusters"] = "clusters stand in for labels: use conditional or clusters, not both"
+    elif cfg.info_codes:
+        errors["clusters"] = "InfoGAN codes and clusters both split the data: use one"
+    elif info is not None and info["kind"] != "image":
+        errors["clusters"] = f"clusters group a fixed set of images; {cfg.dataset} draws fresh 2-D points"
 
 
 def _check_augment(cfg: TrainConfig, info: dict[str, Any] | None, errors: dict[str, str]) -> None:

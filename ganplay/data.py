@@ -7,9 +7,9 @@ import math
 import os
 import socket
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -62,6 +62,8 @@ class DataSource:
     scale: float = 1.0  # typical coordinate size (images: 1, pixels in [-1, 1]; grid25: 4)
     seed: int = 0
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    # Self-conditioning: each label's share of the data, so fake labels follow the real ones; () is uniform.
+    label_prior: tuple[float, ...] = ()
 
     def batch(self, draw: int, batch_size: int) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
@@ -199,6 +201,68 @@ class ImageTensorData(DataSource):
             index = torch.randint(len(self), (n,), generator=_generator(self.seed, seed, 0x5EED))
         index = index.to(self.images.device)
         return to_float(self.images[index]).cpu(), self.labels[index].cpu()
+
+
+# -- self-conditioning: k-means clusters stand in for labels ---------------------------------------------
+
+KMEANS_ROUNDS = 3  # restarts; the one with the smallest within-cluster sum of squares wins
+KMEANS_ITERATIONS = 40
+
+
+def kmeans(points: Tensor, k: int, seed: int = 0) -> Tensor:
+    """(N,) cluster indices of (N, F) float points: Lloyd's k-means, best of KMEANS_ROUNDS seeded restarts.
+
+    Deterministic for a seed on the CPU, so a resumed run clusters its data exactly as before.
+    """
+    if not 2 <= k <= len(points):
+        raise DatasetError(f"cannot make {k} clusters of {len(points)} images: use 2 to {len(points)}")
+    best, best_cost = None, math.inf
+    for restart in range(KMEANS_ROUNDS):
+        centers = points[torch.randperm(len(points), generator=_generator(seed, restart, 0xC1))[:k]].clone()
+        assign = torch.full((len(points),), -1)
+        for _ in range(KMEANS_ITERATIONS):
+            new = torch.cdist(points, centers).argmin(1)  # (N,)
+            if torch.equal(new, assign):
+                break
+            assign = new
+            sums = torch.zeros_like(centers).index_add_(0, assign, points)
+            counts = torch.bincount(assign, minlength=k)
+            filled = counts > 0  # an empty cluster keeps its old center
+            centers[filled] = sums[filled] / counts[filled, None]
+        cost = float((torch.cdist(points, centers).min(1).values ** 2).sum())
+        if cost < best_cost:
+            best, best_cost = assign, cost
+    return best
+
+
+def self_conditioned(data: DataSource, k: int) -> DataSource:
+    """The same images labelled by k-means clusters of their pixels, with the clusters' shares as prior.
+
+    Self-conditioned GAN (Liu et al., CVPR 2020): G and D are conditioned on clusters found without
+    any labels, so G can switch between distinct kinds of image instead of blending them.
+    """
+    if not isinstance(data, ImageTensorData):
+        raise DatasetError(f"clusters need a fixed set of images; {data.name} draws fresh 2-D points")
+    pixels = to_float(data.images.cpu()).flatten(1)  # (N, C*H*W)
+    labels = kmeans(pixels, k, data.seed)
+    shares = torch.bincount(labels, minlength=k).double() / len(labels)
+    return replace(data, labels=labels.to(data.images.device), num_classes=k,
+                   class_names=tuple(f"cluster {i}" for i in range(k)), label_prior=tuple(shares.tolist()),
+                   _perms={})
+
+
+def load_training_data(cfg: Any, device: torch.device | str = "cpu") -> DataSource:
+    """What a run of `cfg` trains on: its dataset, labelled by clusters when cfg.clusters is set."""
+    data = load_dataset(cfg.dataset, image_size=cfg.image_size, channels=cfg.channels,
+                        data_dir=cfg.data_dir or None, seed=cfg.seed, device=device)
+    return self_conditioned(data, cfg.clusters) if cfg.clusters else data
+
+
+def prior_labels(prior: Sequence[float], n: int, generator: torch.Generator, device: torch.device | str = "cpu") -> Tensor:
+    """(n,) labels drawn from prior's shares by inverse CDF: row i is the same whatever n is."""
+    cdf = torch.tensor(prior, dtype=torch.float64, device=device).cumsum(0)
+    u = torch.rand(n, generator=generator, device=device, dtype=torch.float64) * cdf[-1]
+    return torch.searchsorted(cdf, u, right=True).clamp_(max=len(prior) - 1)
 
 
 def to_float(images: Tensor) -> Tensor:

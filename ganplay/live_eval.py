@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ganplay.data import DataSource, to_float
+from ganplay.data import DataSource, prior_labels, to_float
 from ganplay.metrics import class_stats, frechet_from_stats, gaussian_stats, toy_mode_stats
 
 if TYPE_CHECKING:
@@ -138,13 +138,15 @@ def _reference(data: DataSource, path: Path) -> tuple["Evaluator", tuple[Tensor,
 def _image_evaluator(data: DataSource, z_dim: int, conditional: bool, path: Path) -> LiveEvaluator:
     evaluator, ref_stats, floor = _reference(data, path)
     labels = torch.arange(LIVE_SAMPLES) % data.num_classes if conditional else None
+    if data.label_prior:  # clusters, at their real shares, as eval and Samples draw them
+        labels = prior_labels(data.label_prior, LIVE_SAMPLES, torch.Generator().manual_seed(2024))
 
     def scorer(images: Tensor) -> dict[str, float]:
         probs, feats = evaluator.predict(images)
         stats = class_stats(probs)
         row = {"fd": frechet_from_stats(gaussian_stats(feats), ref_stats), "classes_covered": stats.covered,
                "rarest_class": stats.min_share, "confidence": stats.mean_confidence, "class_kl": stats.kl_to_uniform}
-        if labels is not None:
+        if conditional:
             row["conditional_accuracy"] = float((probs.argmax(1) == labels).float().mean())
         return row
 

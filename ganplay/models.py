@@ -22,11 +22,11 @@ ARCHS: Registry[Callable[["TrainConfig", tuple[int, ...], int, float], ModelPair
 
 
 def build_models(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, data_scale: float = 1.0) -> ModelPair:
-    """(G, D) for data of `shape` ((2,) or (C, H, W)); num_classes > 0 only when cfg.conditional.
+    """(G, D) for data of `shape` ((2,) or (C, H, W)); labelled by class (conditional) or cluster (clusters).
 
     data_scale is the data's typical coordinate size (4 for grid25): toy models work in units of it.
     """
-    classes = num_classes if cfg.conditional else 0
+    classes = num_classes if cfg.conditional or cfg.clusters else 0
     return ARCHS.get(cfg.arch)(cfg, shape, classes, data_scale)
 
 
@@ -266,11 +266,30 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x: Tensor, y: Tensor | None = None, with_code: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         onehot = label_vectors(y, self.num_classes, x.shape[0], x.device)
-        if onehot is not None:
-            planes = onehot[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])  # (B, K, H, W)
-            x = torch.cat([x, planes], 1)
-        h = self.features(pack(x, self.pac)).flatten(1)
+        if onehot is not None and self.pac == 1:
+            h = self.features[1:](self._first_layer_with_labels(x, onehot)).flatten(1)
+        else:
+            if onehot is not None:
+                planes = onehot[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])  # (B, K, H, W)
+                x = torch.cat([x, planes], 1)
+            h = self.features(pack(x, self.pac)).flatten(1)
         return judged(h, self.head, self.code_head, with_code)  # (B / pac,) logits
+
+    def _first_layer_with_labels(self, x: Tensor, onehot: Tensor) -> Tensor:
+        """The first conv of [x, label planes], computed as conv(x) plus a per-class map.
+
+        Constant planes make the label's share of the conv a fixed (C_out, H', W') map per class, so it
+        is convolved once per call for the K classes, not for every image: with 50 clusters the planes
+        made D's first layer 50 times dearer than the image's own channel. Same weights, same result.
+        """
+        conv: nn.Conv2d = self.features[0]
+        weight, channels = conv.weight, x.shape[1]  # (C_out, C + K, 4, 4); spectral norm applied on access
+        out = F.conv2d(x, weight[:, :channels], conv.bias, conv.stride, conv.padding)  # (B, C_out, H', W')
+        label_weight = weight[:, channels:].transpose(0, 1).reshape(-1, 1, *weight.shape[2:])  # (K * C_out, 1, 4, 4)
+        ones = x.new_ones(1, 1, *x.shape[2:])
+        maps = F.conv2d(ones, label_weight, None, conv.stride, conv.padding)  # (1, K * C_out, H', W')
+        maps = maps.view(onehot.shape[1], weight.shape[0], *out.shape[2:])  # (K, C_out, H', W')
+        return out + torch.einsum("bk,kchw->bchw", onehot, maps)
 
 
 @ARCHS.register("dcgan", title="DCGAN (strided convolutions)", kinds=("image",))

@@ -22,7 +22,7 @@ from ganplay import imaging
 from ganplay.checkpoints import (BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, atomic_write_text, data_meta, load_checkpoint,
                                  save_checkpoint)
 from ganplay.config import TrainConfig
-from ganplay.data import load_dataset
+from ganplay.data import load_training_data
 from ganplay.health import ROWS_NEEDED, Alarm, check_health
 from ganplay.live_eval import LiveEvaluator, LiveMetric, live_evaluator_for, metric_of
 from ganplay.metrics import toy_mode_stats
@@ -304,8 +304,7 @@ class Run:
         cfg = self.config
         self.folder.mkdir(parents=True, exist_ok=True)
         device = resolve_device(cfg.device)
-        self.data = load_dataset(cfg.dataset, image_size=cfg.image_size, channels=cfg.channels,
-                                 data_dir=cfg.data_dir or None, seed=cfg.seed, device=device)
+        self.data = load_training_data(cfg, device)
         trainer = GANTrainer(cfg, self.data, device)
         if self._resume:
             ckpt = load_checkpoint(self.folder / CHECKPOINT_NAME)

@@ -7,28 +7,49 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganplay import imaging
+from ganplay.data import prior_labels
 from ganplay.latent import class_path, corner_grid, keyframe_path, with_codes, z_from_seed
 
 OUTPUT_SUFFIXES = {"sample": (".png", ".npy"), "interpolate": (".png", ".gif")}
 EACH_CODE = "each"  # InfoGAN: row i of a batch gets code i mod K
 Code = int | str | None  # an InfoGAN code, EACH_CODE, or None: as z draws it (uniform)
+CLUSTER_SEED_OFFSET = 2**31  # cluster draws use their own stream, not z's
 
 
-def class_labels(meta: dict[str, Any], config: Any, n: int, class_id: int | None) -> Tensor | None:
-    """Labels for a conditional generator: one class, or all classes in turn; None when unconditional."""
-    if not config.conditional:
+def class_labels(meta: dict[str, Any], config: Any, n: int, class_id: int | None, seed: int = 0) -> Tensor | None:
+    """Labels for a conditional or self-conditioned generator; None when unconditional.
+
+    With no class asked for: all classes in turn, or for clusters a draw at their real shares fixed by
+    `seed` (row i the same whatever n is, like z).
+    """
+    prior = meta.get("label_prior")
+    if not (config.conditional or prior):
         if class_id is not None:
             raise ValueError("this model is not conditional; it takes no class")
         return None
     k = meta["num_classes"]
     if class_id is None:
-        return torch.arange(n) % k
+        return prior_labels(prior, n, torch.Generator().manual_seed(seed + CLUSTER_SEED_OFFSET)) if prior \
+            else torch.arange(n) % k
     if not 0 <= class_id < k:
         raise ValueError(f"class must be between 0 and {k - 1}, got {class_id}")
     return torch.full((n,), class_id, dtype=torch.long)
+
+
+def seed_labels(meta: dict[str, Any], config: Any, seeds: list[int], class_id: int | None) -> Tensor | None:
+    """One label per seed, each the one `sample(..., n=1, seed=s)` uses (clusters), else as class_labels."""
+    if class_id is not None or not meta.get("label_prior"):
+        return class_labels(meta, config, len(seeds), class_id)
+    return torch.cat([class_labels(meta, config, 1, None, seed=s) for s in seeds])
+
+
+def _soft(labels: Tensor | None, meta: dict[str, Any]) -> Tensor | None:
+    """Keyframe labels as one-hot rows, so a walk or a plane can move between clusters as z does."""
+    return None if labels is None else F.one_hot(labels, meta["num_classes"]).float()
 
 
 def fix_code(z: Tensor, config: Any, code: Code) -> Tensor:
@@ -62,7 +83,7 @@ def sample(generator: nn.Module, ckpt: dict[str, Any], n: int, seed: int = 0, tr
         raise ValueError(f"n must be at least 1, got {n}")
     cfg = ckpt["config"]
     z = fix_code(z_from_seed(seed, n, cfg.z_dim, truncation), cfg, code)  # (n, z_dim)
-    return generate(generator, z, class_labels(ckpt["data"], cfg, n, class_id))
+    return generate(generator, z, class_labels(ckpt["data"], cfg, n, class_id, seed))
 
 
 def interpolation(generator: nn.Module, ckpt: dict[str, Any], frames: int, mode: str = "slerp",
@@ -74,8 +95,8 @@ def interpolation(generator: nn.Module, ckpt: dict[str, Any], frames: int, mode:
     if (class_from is None) != (class_to is None):
         raise ValueError("give both class_from and class_to for a class-to-class path")
     if class_from is not None:
-        if not cfg.conditional:
-            raise ValueError("class-to-class paths need a conditional model")
+        if not (cfg.conditional or cfg.clusters):
+            raise ValueError("class-to-class paths need a conditional or self-conditioned (clusters) model")
         k = meta["num_classes"]
         for c in (class_from, class_to):
             if not 0 <= c < k:
@@ -88,6 +109,9 @@ def interpolation(generator: nn.Module, ckpt: dict[str, Any], frames: int, mode:
         raise ValueError(f"an interpolation needs at least two seeds, got {len(seeds)}")
     keys = seed_latents(seeds, cfg.z_dim, truncation)  # (K, z_dim)
     z = fix_code(keyframe_path(keys, frames, mode, loop=loop), cfg, code)  # (frames, z_dim)
+    if meta.get("label_prior") and class_id is None:  # clusters: from each keyframe's cluster to the next
+        return generate(generator, z, keyframe_path(_soft(seed_labels(meta, cfg, seeds, None), meta), frames,
+                                                    "lerp", loop=loop))
     return generate(generator, z, class_labels(meta, cfg, frames, class_id))
 
 
@@ -101,7 +125,7 @@ def candidates(generator: nn.Module, ckpt: dict[str, Any], seeds: list[int], tru
     """One sample per seed, so a user can pick keyframes by eye."""
     cfg = ckpt["config"]
     z = fix_code(seed_latents(seeds, cfg.z_dim, truncation), cfg, code)
-    return generate(generator, z, class_labels(ckpt["data"], cfg, len(seeds), class_id))
+    return generate(generator, z, seed_labels(ckpt["data"], cfg, seeds, class_id))
 
 
 def plane(generator: nn.Module, ckpt: dict[str, Any], corner_seeds: list[int], rows: int, cols: int,
@@ -112,7 +136,11 @@ def plane(generator: nn.Module, ckpt: dict[str, Any], corner_seeds: list[int], r
         raise ValueError(f"a plane needs four corner seeds, got {len(corner_seeds)}")
     cfg = ckpt["config"]
     z = fix_code(corner_grid(seed_latents(corner_seeds, cfg.z_dim, truncation), rows, cols, mode), cfg, code)
-    return generate(generator, z, class_labels(ckpt["data"], cfg, rows * cols, class_id))
+    meta = ckpt["data"]
+    if meta.get("label_prior") and class_id is None:  # clusters: blended between the corners' clusters
+        return generate(generator, z, corner_grid(_soft(seed_labels(meta, cfg, corner_seeds, None), meta), rows,
+                                                  cols, "lerp"))
+    return generate(generator, z, class_labels(meta, cfg, rows * cols, class_id))
 
 
 def picture(samples: Tensor, meta: dict[str, Any], nrow: int | None = None) -> np.ndarray:

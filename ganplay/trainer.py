@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from ganplay.augment import make_augmenter
 from ganplay.config import TrainConfig
-from ganplay.data import DataSource
+from ganplay.data import DataSource, prior_labels
 from ganplay.latent import z_from_seed
 from ganplay.losses import LOSSES, gradient_penalty
 from ganplay.models import SeededDropout, build_models_seeded, latent_code
@@ -50,7 +50,9 @@ class GANTrainer:
     def __init__(self, cfg: TrainConfig, data: DataSource, device: torch.device):
         self.cfg, self.data, self.device = cfg, data, device
         self.loss = LOSSES.get(cfg.loss)
-        self.num_classes = data.num_classes if cfg.conditional else 0
+        if cfg.clusters and len(data.label_prior) != cfg.clusters:
+            raise ValueError(f"clusters {cfg.clusters}: label the data with data.load_training_data first")
+        self.num_classes = data.num_classes if cfg.conditional or cfg.clusters else 0
         g, d = build_models_seeded(cfg, data.shape, data.num_classes, cfg.seed, data.scale)
         self.G, self.D = g.to(device), d.to(device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema else None
@@ -170,7 +172,9 @@ class GANTrainer:
     def sample_latents(self, n: int) -> tuple[Tensor, Tensor | None]:
         z = torch.randn(n, self.cfg.z_dim, device=self.device, generator=self.noise)  # (n, z_dim)
         y = None
-        if self.num_classes:
+        if self.data.label_prior:  # clusters: fake ones as often as real ones
+            y = prior_labels(self.data.label_prior, n, self.noise, self.device)
+        elif self.num_classes:
             y = torch.randint(self.num_classes, (n,), device=self.device, generator=self.noise)
         return z, y
 

@@ -117,13 +117,19 @@ def load_model(path: Path, use_ema: bool = True) -> tuple[Any, dict[str, Any]] |
 
 
 def class_choice(ckpt: dict[str, Any], key: str, label: str = "Class") -> int | None:
-    """A class select box for conditional models; None (random classes) for the others."""
+    """A class (conditional) or cluster (self-conditioned) select box; None: all in turn, or clusters drawn."""
     names = ckpt["data"].get("class_names") or []
-    if not ckpt["config"].conditional or not names:
+    clusters = bool(ckpt["config"].clusters)
+    if not (ckpt["config"].conditional or clusters) or not names:
         return None
-    options = [None, *range(len(names))]
-    return st.selectbox(label, options, key=key,
-                        format_func=lambda i: "all, in turn" if i is None else f"{i}: {names[i]}")
+    every = "drawn at their real shares" if clusters else "all, in turn"
+
+    def shown(i: int | None) -> str:
+        return every if i is None else names[i] if clusters else f"{i}: {names[i]}"
+
+    return st.selectbox("Cluster" if clusters else label, [None, *range(len(names))], key=key, format_func=shown,
+                        help="self-conditioned: k-means clusters of the training images stand in for labels"
+                             if clusters else None)
 
 
 def code_choice(ckpt: dict[str, Any], key: str, each: bool = True) -> sampling.Code:

@@ -17,8 +17,8 @@ CHOICES: dict[str, list[Any]] = {"arch": ARCHS.names(), "loss": LOSSES.names(), 
 MAIN_FIELDS = ("arch", "loss", "conditional", "z_dim", "image_size", "batch_size", "lr_g", "lr_d", "betas",
                "d_steps", "steps", "seed", "device", "ema")
 ADVANCED_FIELDS = ("channels", "ngf", "ndf", "mlp_hidden", "mlp_layers", "d_norm", "spectral_norm", "d_dropout",
-                   "pac", "augment", "info_codes", "info_weight", "gp_weight", "lr_decay", "ema_decay", "log_every", "sample_every",
-                   "checkpoint_every", "eval_every", "num_samples", "data_dir")
+                   "pac", "augment", "clusters", "info_codes", "info_weight", "gp_weight", "lr_decay", "ema_decay",
+                   "log_every", "sample_every", "checkpoint_every", "eval_every", "num_samples", "data_dir")
 FLOAT_FORMATS = {"lr_g": "%.1e", "lr_d": "%.1e", "ema_decay": "%.4f", "d_dropout": "%.2f", "gp_weight": "%.1f"}
 
 
