@@ -249,7 +249,8 @@ def _sample_parser(sub: Any) -> None:
     p = sub.add_parser("sample", help="draw samples from a checkpoint")
     _generator_args(p)
     p.add_argument("--n", type=int, default=64, help="number of samples")
-    p.add_argument("--class", dest="class_id", type=int, default=None, help="class (conditional models)")
+    p.add_argument("--class", dest="class_id", type=int, default=None,
+                   help="class (conditional models) or cluster (--clusters models; default: drawn at their shares)")
     p.add_argument("--out", required=True, help=".png: a grid (a scatter plot for 2-D data); .npy: the raw array")
     p.set_defaults(handler=cmd_sample)
 
@@ -261,7 +262,8 @@ def _interpolate_parser(sub: Any) -> None:
     p.add_argument("--mode", choices=("lerp", "slerp"), default="slerp")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="keyframe seeds (default: SEED and SEED+1)")
     p.add_argument("--loop", action="store_true", help="return to the first keyframe")
-    p.add_argument("--class", dest="class_id", type=int, default=None, help="class for every frame (conditional)")
+    p.add_argument("--class", dest="class_id", type=int, default=None,
+                   help="class (conditional) or cluster (--clusters) for every frame")
     p.add_argument("--class-from", type=int, default=None, help="class-to-class path: start class")
     p.add_argument("--class-to", type=int, default=None, help="class-to-class path: end class")
     p.add_argument("--fps", type=float, default=12.0)

@@ -58,6 +58,8 @@ CANDIDATES: dict[str, list[str]] = {
     "u-classic-b128-tc": ["--preset", "dcgan-classic", "--lr-decay", "linear", "--batch-size", "128",
                           "--augment", "translation+cutout"],
     "u-hinge-b256": ["--preset", "hinge-sn", "--lr-decay", "linear", "--batch-size", "256"],
+    # self-conditioned on k-means clusters (no labels); the shipped mnist-dcgan was trained so on 2 CPU cores
+    "u-hinge-sc50": ["--preset", "hinge-sn", "--lr-decay", "linear", "--clusters", "50"],
 }
 BATCH = {name: int(flags[flags.index("--batch-size") + 1]) if "--batch-size" in flags else 64
          for name, flags in CANDIDATES.items()}
