@@ -116,6 +116,14 @@ def load_model(path: Path, use_ema: bool = True) -> tuple[Any, dict[str, Any]] |
         return None
 
 
+def model_caption(ckpt: dict[str, Any]) -> str:
+    """Dataset, architecture, loss, what G is told (class, clusters, codes) and the step."""
+    cfg, meta = ckpt["config"], ckpt["data"]
+    told = ("conditional" if cfg.conditional else f"self-conditioned on {cfg.clusters} clusters" if cfg.clusters
+            else f"InfoGAN, {cfg.info_codes} codes" if cfg.info_codes else "unconditional")
+    return f"{meta['title']} · {cfg.arch} · {cfg.loss} · {told} · step {ckpt['step']:,}"
+
+
 def class_choice(ckpt: dict[str, Any], key: str, label: str = "Class") -> int | None:
     """A class (conditional) or cluster (self-conditioned) select box; None: all in turn, or clusters drawn."""
     names = ckpt["data"].get("class_names") or []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ganplay import imaging, plots, sampling
-from pages.common import class_choice, code_choice, load_model, pick_checkpoint, use_the_router
+from pages.common import class_choice, code_choice, load_model, model_caption, pick_checkpoint, use_the_router
 
 use_the_router()
 
@@ -53,7 +53,7 @@ model = load_model(path) if path else None
 if model is not None:
     generator, ckpt = model
     cfg, meta = ckpt["config"], ckpt["data"]
-    st.caption(f"{meta['title']} · {cfg.arch} · step {ckpt['step']:,}")
+    st.caption(model_caption(ckpt))
     paths = PATHS if cfg.conditional or cfg.clusters else PATHS[:2]
     kind = st.radio("Path", paths, horizontal=True, key="interp_kind")
     cols = st.columns(4)

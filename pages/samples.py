@@ -8,7 +8,7 @@ import torch
 
 from ganplay import imaging, plots, sampling
 from ganplay.data import DatasetError, load_dataset, to_float
-from pages.common import class_choice, code_choice, load_model, pick_checkpoint, use_the_router
+from pages.common import class_choice, code_choice, load_model, model_caption, pick_checkpoint, use_the_router
 
 use_the_router()
 
@@ -47,7 +47,7 @@ model = load_model(path, use_ema=st.session_state.get("samples_ema", True)) if p
 if model is not None:
     generator, ckpt = model
     meta = ckpt["data"]
-    st.caption(f"{meta['title']} · {ckpt['config'].arch} · {ckpt['config'].loss} · step {ckpt['step']:,} · {path}")
+    st.caption(f"{model_caption(ckpt)} · {path}")
     cols = st.columns(5)
     n = cols[0].number_input("Samples", 1, 1024, 64 if meta["kind"] == "image" else 1000, key="samples_n")
     if "samples_seed" not in st.session_state:

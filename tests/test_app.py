@@ -213,6 +213,7 @@ def test_an_infogan_run_on_samples_interpolate_and_runs(app_registry):
     at = open_page("pages/samples.py")
     options = at.selectbox(key="samples_ckpt").options
     at.selectbox(key="samples_ckpt").set_value(next(o for o in options if "codes" in o)).run()
+    assert any("InfoGAN, 5 codes" in c.value for c in at.caption)
     code = at.selectbox(key="samples_code")
     assert code.options == ["as drawn", "each in turn (a column per code)", *[f"code {i}" for i in range(5)]]
     at.number_input(key="samples_n").set_value(10)
