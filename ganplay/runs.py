@@ -30,8 +30,6 @@ from ganplay.toylab import ToyView, toy_view
 from ganplay.trainer import GANTrainer, describe_device, resolve_device
 
 EVALS_FILE = "eval.jsonl"  # live quality scores, one JSON row each
-METRIC_KEYS = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")  # every run's
-INFO_KEY = "loss_info"  # InfoGAN runs also log their code loss
 HISTORY_CAPACITY = 2000  # points kept in memory per run; metrics.jsonl on disk keeps every one
 
 
@@ -375,7 +373,7 @@ class Run:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        keys = METRIC_KEYS + ((INFO_KEY,) if self.config.info_codes else ())
+        keys = tuple(pending[0])  # what the step reports: the losses, D's outputs, gradients (+ InfoGAN's code loss)
         values = torch.stack([torch.stack([row[k].float() for k in keys]) for row in pending]).cpu()  # (n, K)
         first_step = self.trainer.step - len(pending) + 1
         finite = torch.isfinite(values).all(dim=1)
