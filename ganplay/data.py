@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import math
 import os
 import socket
 import struct
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -243,12 +245,32 @@ def self_conditioned(data: DataSource, k: int) -> DataSource:
     """
     if not isinstance(data, ImageTensorData):
         raise DatasetError(f"clusters need a fixed set of images; {data.name} draws fresh 2-D points")
-    pixels = to_float(data.images.cpu()).flatten(1)  # (N, C*H*W)
-    labels = kmeans(pixels, k, data.seed)
+    labels = _clusters_of(data.images.cpu(), k, data.seed)
     shares = torch.bincount(labels, minlength=k).double() / len(labels)
     return replace(data, labels=labels.to(data.images.device), num_classes=k,
                    class_names=tuple(f"cluster {i}" for i in range(k)), label_prior=tuple(shares.tolist()),
                    _perms={})
+
+
+_CLUSTERS: dict[tuple[str, int, int], Tensor] = {}  # (pixels' digest, k, seed) -> labels; small, newest last
+_CLUSTERS_KEPT = 4
+_CLUSTERS_LOCK = threading.Lock()
+
+
+def _clusters_of(images: Tensor, k: int, seed: int) -> Tensor:
+    """kmeans of these uint8 images, remembered for the process: k-means of 10k digits takes seconds, and
+    every start or resume of a run, in the app or in tests, would otherwise redo the same sums. Keyed by
+    the pixels themselves, so a folder whose images changed is clustered afresh."""
+    key = (hashlib.blake2b(images.contiguous().numpy().tobytes(), digest_size=16).hexdigest(), k, seed)
+    with _CLUSTERS_LOCK:
+        if key in _CLUSTERS:
+            return _CLUSTERS[key].clone()
+    labels = kmeans(to_float(images).flatten(1), k, seed)  # deterministic: a race only computes it twice
+    with _CLUSTERS_LOCK:
+        _CLUSTERS[key] = labels
+        while len(_CLUSTERS) > _CLUSTERS_KEPT:
+            del _CLUSTERS[next(iter(_CLUSTERS))]
+    return labels.clone()
 
 
 def load_training_data(cfg: Any, device: torch.device | str = "cpu") -> DataSource:

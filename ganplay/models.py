@@ -266,30 +266,32 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x: Tensor, y: Tensor | None = None, with_code: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         onehot = label_vectors(y, self.num_classes, x.shape[0], x.device)
-        if onehot is not None and self.pac == 1:
-            h = self.features[1:](self._first_layer_with_labels(x, onehot)).flatten(1)
-        else:
-            if onehot is not None:
-                planes = onehot[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])  # (B, K, H, W)
-                x = torch.cat([x, planes], 1)
+        if onehot is None:
             h = self.features(pack(x, self.pac)).flatten(1)
+        else:
+            h = self.features[1:](self._first_layer_with_labels(x, onehot)).flatten(1)
         return judged(h, self.head, self.code_head, with_code)  # (B / pac,) logits
 
     def _first_layer_with_labels(self, x: Tensor, onehot: Tensor) -> Tensor:
-        """The first conv of [x, label planes], computed as conv(x) plus a per-class map.
+        """The first conv of the packed [x, label planes], computed as conv(pixels) plus per-class maps.
 
-        Constant planes make the label's share of the conv a fixed (C_out, H', W') map per class, so it
-        is convolved once per call for the K classes, not for every image: with 50 clusters the planes
+        Constant planes make the label's share of the conv a fixed (C_out, H', W') map per class and
+        packed slot, so it is convolved once per call, not for every image: with 50 clusters the planes
         made D's first layer 50 times dearer than the image's own channel. Same weights, same result.
         """
         conv: nn.Conv2d = self.features[0]
-        weight, channels = conv.weight, x.shape[1]  # (C_out, C + K, 4, 4); spectral norm applied on access
-        out = F.conv2d(x, weight[:, :channels], conv.bias, conv.stride, conv.padding)  # (B, C_out, H', W')
-        label_weight = weight[:, channels:].transpose(0, 1).reshape(-1, 1, *weight.shape[2:])  # (K * C_out, 1, 4, 4)
+        pac, channels, k = self.pac, x.shape[1], onehot.shape[1]
+        c_out, kernel = conv.out_channels, conv.kernel_size
+        # (C_out, pac, C + K, kh, kw): each packed image's pixels, then its label planes (spectral norm on access)
+        weight = conv.weight.reshape(c_out, pac, channels + k, *kernel)
+        pixel_weight = weight[:, :, :channels].reshape(c_out, pac * channels, *kernel)
+        out = F.conv2d(pack(x, pac), pixel_weight, conv.bias, conv.stride, conv.padding)  # (B/pac, C_out, H', W')
+        label_weight = weight[:, :, channels:].permute(1, 2, 0, 3, 4).reshape(-1, 1, *kernel)  # (pac*K*C_out, 1, ..)
         ones = x.new_ones(1, 1, *x.shape[2:])
-        maps = F.conv2d(ones, label_weight, None, conv.stride, conv.padding)  # (1, K * C_out, H', W')
-        maps = maps.view(onehot.shape[1], weight.shape[0], *out.shape[2:])  # (K, C_out, H', W')
-        return out + torch.einsum("bk,kchw->bchw", onehot, maps)
+        maps = F.conv2d(ones, label_weight, None, conv.stride, conv.padding)  # (1, pac * K * C_out, H', W')
+        maps = maps.view(pac, k, c_out, *out.shape[2:])
+        slots = onehot.reshape(-1, pac, k)  # (B/pac, pac, K): the labels of each group's images
+        return out + torch.einsum("bjk,jkchw->bchw", slots, maps)
 
 
 @ARCHS.register("dcgan", title="DCGAN (strided convolutions)", kinds=("image",))

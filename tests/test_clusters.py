@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from conftest import tiny_image_config
+from ganplay import data as data_module
 from ganplay.checkpoints import data_meta, load_generator, save_checkpoint
 from ganplay.config import make_config
-from ganplay.data import DatasetError, kmeans, load_dataset, load_training_data, prior_labels
+from ganplay.data import DatasetError, kmeans, load_dataset, load_training_data, prior_labels, self_conditioned
 from ganplay.live_eval import live_evaluator_for
-from ganplay.models import DCGANDiscriminator, label_vectors
+from ganplay.models import DCGANDiscriminator, label_vectors, pack
 from ganplay.sampling import class_labels, interpolation, plane, sample, seed_labels
 from ganplay.trainer import GANTrainer
 
@@ -59,6 +62,21 @@ def test_the_bundled_digits_cluster_by_shape(clustered):
     assert torch.equal(load_training_data(cfg).labels, data.labels)  # a resumed run clusters the same way
 
 
+def test_clusters_are_remembered_per_set_of_pixels(monkeypatch):
+    """A second start on the same images reuses the clusters; changed images are clustered afresh."""
+    full = load_dataset("mnist-bundled")
+    few = replace(full, images=full.images[:300].clone(), labels=full.labels[:300], _perms={})
+    first = self_conditioned(few, 5)
+    monkeypatch.setattr(data_module, "kmeans", lambda *a, **k: pytest.fail("the same pixels were clustered again"))
+    assert torch.equal(self_conditioned(few, 5).labels, first.labels)
+    calls = []
+    monkeypatch.setattr(data_module, "kmeans", lambda points, k, seed: calls.append(k) or torch.arange(len(points)) % k)
+    changed = replace(few, images=few.images.flip(-1), _perms={})
+    self_conditioned(changed, 5)
+    self_conditioned(few, 6)  # another k is another clustering
+    assert calls == [5, 6]
+
+
 def test_fake_labels_follow_the_cluster_shares(clustered):
     cfg, data = clustered
     trainer = GANTrainer(cfg, data, torch.device("cpu"))
@@ -103,15 +121,17 @@ def test_live_scores_draw_clusters_at_their_shares(clustered):
     assert "fd" in row and "conditional_accuracy" not in row
 
 
-def test_the_label_map_shortcut_equals_label_planes():
-    """D's first layer adds a per-class map instead of convolving K constant planes: the same numbers."""
-    d = DCGANDiscriminator((1, 28, 28), 16, 50, 1, "none", 0.0, use_sn=False)
+@pytest.mark.parametrize("pac", [1, 2])
+def test_the_label_map_shortcut_equals_label_planes(pac):
+    """D's first layer adds per-class maps instead of convolving K constant planes: the same numbers."""
+    d = DCGANDiscriminator((1, 28, 28), 16, 50, pac, "none", 0.0, use_sn=False)
     x = torch.randn(8, 1, 28, 28)
+
+    def by_planes(labels):
+        planes = labels[:, :, None, None].expand(-1, -1, 28, 28)
+        return d.head(d.features(pack(torch.cat([x, planes], 1), pac)).flatten(1)).view(-1)
+
     y = torch.randint(50, (8,))
-    planes = label_vectors(y, 50, 8, x.device)[:, :, None, None].expand(-1, -1, 28, 28)
-    by_planes = d.head(d.features(torch.cat([x, planes], 1)).flatten(1)).view(-1)
-    assert torch.allclose(d(x, y), by_planes, atol=1e-5)
+    assert torch.allclose(d(x, y), by_planes(label_vectors(y, 50, 8, x.device)), atol=1e-5)
     soft = torch.softmax(torch.randn(8, 50), 1)  # soft labels take the same road
-    soft_planes = soft[:, :, None, None].expand(-1, -1, 28, 28)
-    assert torch.allclose(d(x, soft), d.head(d.features(torch.cat([x, soft_planes], 1)).flatten(1)).view(-1),
-                          atol=1e-5)
+    assert torch.allclose(d(x, soft), by_planes(soft), atol=1e-5)
