@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -47,9 +47,17 @@ def seed_labels(meta: dict[str, Any], config: Any, seeds: list[int], class_id: i
     return torch.cat([class_labels(meta, config, 1, None, seed=s) for s in seeds])
 
 
-def _soft(labels: Tensor | None, meta: dict[str, Any]) -> Tensor | None:
-    """Keyframe labels as one-hot rows, so a walk or a plane can move between clusters as z does."""
-    return None if labels is None else F.one_hot(labels, meta["num_classes"]).float()
+def _labels_along(meta: dict[str, Any], config: Any, seeds: list[int], class_id: int | None, n: int,
+                  blend: Callable[[Tensor], Tensor]) -> Tensor | None:
+    """Labels for n points on a path or plane through the seeds' latents.
+
+    Clusters with no class asked for: each seed's own cluster, as one-hot rows blended by `blend` just as
+    the latents are, so the path moves between clusters as z does. Otherwise as class_labels.
+    """
+    if meta.get("label_prior") and class_id is None:
+        keys = F.one_hot(seed_labels(meta, config, seeds, None), meta["num_classes"]).float()
+        return blend(keys)
+    return class_labels(meta, config, n, class_id)
 
 
 def fix_code(z: Tensor, config: Any, code: Code) -> Tensor:
@@ -109,10 +117,8 @@ def interpolation(generator: nn.Module, ckpt: dict[str, Any], frames: int, mode:
         raise ValueError(f"an interpolation needs at least two seeds, got {len(seeds)}")
     keys = seed_latents(seeds, cfg.z_dim, truncation)  # (K, z_dim)
     z = fix_code(keyframe_path(keys, frames, mode, loop=loop), cfg, code)  # (frames, z_dim)
-    if meta.get("label_prior") and class_id is None:  # clusters: from each keyframe's cluster to the next
-        return generate(generator, z, keyframe_path(_soft(seed_labels(meta, cfg, seeds, None), meta), frames,
-                                                    "lerp", loop=loop))
-    return generate(generator, z, class_labels(meta, cfg, frames, class_id))
+    labels = _labels_along(meta, cfg, seeds, class_id, frames, lambda keys: keyframe_path(keys, frames, "lerp", loop=loop))
+    return generate(generator, z, labels)
 
 
 def seed_latents(seeds: list[int], z_dim: int, truncation: float | None = None) -> Tensor:
@@ -136,11 +142,9 @@ def plane(generator: nn.Module, ckpt: dict[str, Any], corner_seeds: list[int], r
         raise ValueError(f"a plane needs four corner seeds, got {len(corner_seeds)}")
     cfg = ckpt["config"]
     z = fix_code(corner_grid(seed_latents(corner_seeds, cfg.z_dim, truncation), rows, cols, mode), cfg, code)
-    meta = ckpt["data"]
-    if meta.get("label_prior") and class_id is None:  # clusters: blended between the corners' clusters
-        return generate(generator, z, corner_grid(_soft(seed_labels(meta, cfg, corner_seeds, None), meta), rows,
-                                                  cols, "lerp"))
-    return generate(generator, z, class_labels(meta, cfg, rows * cols, class_id))
+    labels = _labels_along(ckpt["data"], cfg, corner_seeds, class_id, rows * cols,
+                           lambda keys: corner_grid(keys, rows, cols, "lerp"))
+    return generate(generator, z, labels)
 
 
 def picture(samples: Tensor, meta: dict[str, Any], nrow: int | None = None) -> np.ndarray:
