@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 import ganplay
 from ganplay.config import ConfigError, TrainConfig
@@ -160,21 +160,39 @@ def export_generator(source: str | Path, out: str | Path, use_ema: bool = True,
     return out
 
 
-def load_generator(path: str | Path, device: str | torch.device = "cpu", use_ema: bool = True) -> tuple[nn.Module, dict[str, Any]]:
-    """(G in eval mode, checkpoint payload). EMA weights when present and asked for, else the raw G."""
+def _built_models(ckpt: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
     from ganplay.models import build_models_seeded
 
-    ckpt = load_checkpoint(path)
     cfg, data = ckpt["config"], ckpt["data"]
-    generator, _ = build_models_seeded(cfg, tuple(data["shape"]), data["num_classes"], cfg.seed,
-                                        data.get("scale", 1.0))
+    return build_models_seeded(cfg, tuple(data["shape"]), data["num_classes"], cfg.seed, data.get("scale", 1.0))
+
+
+def _load_weights(module: nn.Module, weights: dict[str, Tensor], what: str, ckpt: dict[str, Any],
+                  device: str | torch.device) -> nn.Module:
+    try:
+        module.load_state_dict(weights)
+    except RuntimeError as err:
+        raise CheckpointError(f"{ckpt['path']}: {what} weights do not match its config ({_short(err)})") from None
+    return module.to(device).eval().requires_grad_(False)
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu", use_ema: bool = True) -> tuple[nn.Module, dict[str, Any]]:
+    """(G in eval mode, checkpoint payload). EMA weights when present and asked for, else the raw G."""
+    ckpt = load_checkpoint(path)
     weights = ckpt.get("G_ema") if use_ema and ckpt.get("G_ema") is not None else ckpt.get("G")
     if weights is None and ckpt.get("generator_only"):
         raise CheckpointError(f"{ckpt['path']}: a generator-only export keeps just the EMA generator; use EMA")
     if weights is None:
         raise CheckpointError(f"{ckpt['path']}: has no {'EMA ' if use_ema else ''}generator weights")
-    try:
-        generator.load_state_dict(weights)
-    except RuntimeError as err:
-        raise CheckpointError(f"{ckpt['path']}: generator weights do not match its config ({_short(err)})") from None
-    return generator.to(device).eval().requires_grad_(False), ckpt
+    generator, _ = _built_models(ckpt)
+    return _load_weights(generator, weights, "generator", ckpt, device), ckpt
+
+
+def load_models(path: str | Path, device: str | torch.device = "cpu",
+                use_ema: bool = True) -> tuple[nn.Module, nn.Module, dict[str, Any]]:
+    """(G, D, checkpoint payload), both in eval mode, for views of what D learned too (the 2-D lab)."""
+    generator, ckpt = load_generator(path, device, use_ema)
+    if ckpt.get("D") is None:
+        raise CheckpointError(f"{ckpt['path']}: keeps only the generator; D's view needs a run's own checkpoint")
+    _, discriminator = _built_models(ckpt)
+    return generator, _load_weights(discriminator, ckpt["D"], "discriminator", ckpt, device), ckpt

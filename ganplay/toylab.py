@@ -88,23 +88,15 @@ def _nearest_mode(points: Tensor, modes: np.ndarray | None, num_classes: int) ->
 
 def toy_view_from_checkpoint(path: str | Path, num_points: int = 1000, seed: int = 0) -> tuple[ToyView, np.ndarray]:
     """The lab's views of a saved toy model (no live run needed): the view and `num_points` samples."""
-    from ganplay.checkpoints import CheckpointError, load_checkpoint
-    from ganplay.latent import z_from_seed
+    from ganplay.checkpoints import CheckpointError, load_models
     from ganplay.losses import LOSSES
-    from ganplay.models import build_models_seeded
+    from ganplay.sampling import sample
 
-    ckpt = load_checkpoint(path)
+    generator, discriminator, ckpt = load_models(path)
     cfg, meta = ckpt["config"], ckpt["data"]
     if meta["kind"] != "toy":
         raise CheckpointError(f"{ckpt['path']}: the 2-D lab needs a model of 2-D points; this one makes images")
-    generator, discriminator = build_models_seeded(cfg, tuple(meta["shape"]), meta["num_classes"], cfg.seed,
-                                                   meta.get("scale", 1.0))
-    generator.load_state_dict(ckpt["G_ema"] if ckpt.get("G_ema") is not None else ckpt["G"])
-    discriminator.load_state_dict(ckpt["D"])
     modes = np.asarray(meta["modes"]) if "modes" in meta else None
     view = toy_view(generator, discriminator, LOSSES.get(cfg.loss).probabilistic, cfg.z_dim, cfg.pac,
                     meta.get("scale", 1.0), modes)
-    labels = (torch.arange(num_points) % meta["num_classes"],) if cfg.conditional else ()
-    with torch.no_grad():
-        points = generator.eval()(z_from_seed(seed, num_points, cfg.z_dim), *labels).numpy()
-    return view, points
+    return view, sample(generator, ckpt, num_points, seed).numpy()

@@ -8,7 +8,7 @@ import torch
 
 from conftest import tiny_toy_config
 from ganplay import plots
-from ganplay.checkpoints import save_checkpoint, data_meta
+from ganplay.checkpoints import CheckpointError, data_meta, export_generator, save_checkpoint
 from ganplay.data import load_dataset
 from ganplay.toylab import plane_extent, toy_view, toy_view_from_checkpoint
 from ganplay.trainer import GANTrainer
@@ -59,3 +59,6 @@ def test_toy_view_of_a_live_trainer_and_of_its_checkpoint(tmp_path):
     assert points.shape == (50, 2) and saved.d_values.shape == (64, 64)
     fig = plots.toy_figure(points, points, data.modes.numpy(), (saved.xs, saved.ys, saved.d_values), saved.manifold)
     assert [t.name for t in fig.data] == ["D(x)", "G(noise grid)", "real", "generated", "modes"]
+    export = export_generator(path, tmp_path / "toy-g.pt")  # generator only: nothing to draw D's view from
+    with pytest.raises(CheckpointError, match="keeps only the generator"):
+        toy_view_from_checkpoint(export)
