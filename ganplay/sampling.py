@@ -117,7 +117,8 @@ def interpolation(generator: nn.Module, ckpt: dict[str, Any], frames: int, mode:
         raise ValueError(f"an interpolation needs at least two seeds, got {len(seeds)}")
     keys = seed_latents(seeds, cfg.z_dim, truncation)  # (K, z_dim)
     z = fix_code(keyframe_path(keys, frames, mode, loop=loop), cfg, code)  # (frames, z_dim)
-    labels = _labels_along(meta, cfg, seeds, class_id, frames, lambda keys: keyframe_path(keys, frames, "lerp", loop=loop))
+    labels = _labels_along(meta, cfg, seeds, class_id, frames,
+                           lambda keys: keyframe_path(keys, frames, "lerp", loop=loop))
     return generate(generator, z, labels)
 
 
