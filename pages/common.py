@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -135,9 +136,17 @@ def class_choice(ckpt: dict[str, Any], key: str, label: str = "Class") -> int | 
     def shown(i: int | None) -> str:
         return every if i is None else names[i] if clusters else f"{i}: {names[i]}"
 
-    return st.selectbox("Cluster" if clusters else label, [None, *range(len(names))], key=key, format_func=shown,
+    # Classes keep their pick across models with the same class names; a cluster means something only in
+    # its own model (digit 7 of one model is not cluster 7 of another), so its pick starts afresh.
+    widget_key = _meaning_key(key, ckpt["path"] if clusters else "|".join(names))
+    return st.selectbox("Cluster" if clusters else label, [None, *range(len(names))], key=widget_key, format_func=shown,
                         help="self-conditioned: k-means clusters of the training images stand in for labels"
                              if clusters else None)
+
+
+def _meaning_key(key: str, meaning: str) -> str:
+    """A widget key that changes with what its values mean, so a pick never carries over to a new meaning."""
+    return f"{key}:{zlib.crc32(meaning.encode()):08x}"
 
 
 def code_choice(ckpt: dict[str, Any], key: str, each: bool = True) -> sampling.Code:
@@ -147,6 +156,7 @@ def code_choice(ckpt: dict[str, Any], key: str, each: bool = True) -> sampling.C
         return None
     options = [None, *([sampling.EACH_CODE] if each else []), *range(codes)]
     labels = {None: "as drawn", sampling.EACH_CODE: "each in turn (a column per code)"}
-    return st.selectbox("InfoGAN code", options, key=key, format_func=lambda c: labels.get(c, f"code {c}"),
+    return st.selectbox("InfoGAN code", options, key=_meaning_key(key, ckpt["path"]),  # codes: their model's own
+                        format_func=lambda c: labels.get(c, f"code {c}"),
                         help="the discrete code this model learned to make distinct, unsupervised; "
                              "a code often stands for one kind of sample (a digit, a toy's mode)")

@@ -34,6 +34,12 @@ def open_page(page: str | None = None) -> AppTest:
     return at
 
 
+def picker(at: AppTest, label: str):
+    """The one select box with this label (class, cluster and code pickers key themselves per model)."""
+    [box] = [s for s in at.selectbox if s.label == label]
+    return box
+
+
 def texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [c.value for c in at.caption]
     parts += [i.value for i in at.info] + [w.value for w in at.warning]
@@ -157,6 +163,16 @@ def test_pages_open_on_a_shipped_model_before_any_training(app_registry, page, k
     assert at.selectbox(key=key).value == "pretrained: mnist-cdcgan" and at.get("plotly_chart")
 
 
+def test_a_class_picked_for_one_model_is_not_carried_to_a_clustered_one(app_registry):
+    """Digit 7 of the conditional model is not cluster 7 of the self-conditioned one: the pick starts afresh."""
+    at = open_page("pages/samples.py")
+    picker(at, "Class").set_value(7).run()
+    at.selectbox(key="samples_ckpt").set_value("pretrained: mnist-dcgan").run()
+    cluster = picker(at, "Cluster")
+    assert cluster.value is None and cluster.options[:2] == ["drawn at their real shares", "cluster 0"]
+    assert not at.exception
+
+
 def test_samples_page_draws_from_a_checkpoint(trained):
     at = open_page("pages/samples.py")
     at.selectbox(key="samples_ckpt").set_value(next(o for o in at.selectbox(key="samples_ckpt").options
@@ -166,7 +182,7 @@ def test_samples_page_draws_from_a_checkpoint(trained):
     assert charts, "the sample grid is missing"
     figure = json.loads(charts[0].proto.spec)
     assert figure["data"][0]["type"] == "image"
-    at.selectbox(key="samples_class").set_value(3).run()
+    picker(at, "Class").set_value(3).run()
     assert not at.exception
     assert len(at.get("download_button")) == 1
 
@@ -214,7 +230,7 @@ def test_an_infogan_run_on_samples_interpolate_and_runs(app_registry):
     options = at.selectbox(key="samples_ckpt").options
     at.selectbox(key="samples_ckpt").set_value(next(o for o in options if "codes" in o)).run()
     assert any("InfoGAN, 5 codes" in c.value for c in at.caption)
-    code = at.selectbox(key="samples_code")
+    code = picker(at, "InfoGAN code")
     assert code.options == ["as drawn", "each in turn (a column per code)", *[f"code {i}" for i in range(5)]]
     at.number_input(key="samples_n").set_value(10)
     code.set_value("each").run()
@@ -223,8 +239,8 @@ def test_an_infogan_run_on_samples_interpolate_and_runs(app_registry):
     assert pixels["shape"] == f"{2 * 30 + 2}, {5 * 30 + 2}, 3"  # a column per code: 2 rows of 5 digits
     at = open_page("pages/interpolate.py")
     at.selectbox(key="interp_ckpt").set_value(next(o for o in options if "codes" in o)).run()
-    assert "each in turn (a column per code)" not in at.selectbox(key="interp_code").options
-    at.selectbox(key="interp_code").set_value(2).run()
+    assert "each in turn (a column per code)" not in picker(at, "InfoGAN code").options
+    picker(at, "InfoGAN code").set_value(2).run()
     assert not at.exception and len(at.get("plotly_chart")) == 2
     at = open_page("pages/runs.py")
     metric = next(s for s in at.selectbox if s.label == "Metric")
