@@ -176,14 +176,20 @@ def _load_weights(module: nn.Module, weights: dict[str, Tensor], what: str, ckpt
     return module.to(device).eval().requires_grad_(False)
 
 
-def load_generator(path: str | Path, device: str | torch.device = "cpu", use_ema: bool = True) -> tuple[nn.Module, dict[str, Any]]:
-    """(G in eval mode, checkpoint payload). EMA weights when present and asked for, else the raw G."""
-    ckpt = load_checkpoint(path)
+def _generator_weights(ckpt: dict[str, Any], use_ema: bool) -> dict[str, Tensor]:
+    """EMA weights when present and asked for, else the raw G."""
     weights = ckpt.get("G_ema") if use_ema and ckpt.get("G_ema") is not None else ckpt.get("G")
     if weights is None and ckpt.get("generator_only"):
         raise CheckpointError(f"{ckpt['path']}: a generator-only export keeps just the EMA generator; use EMA")
     if weights is None:
         raise CheckpointError(f"{ckpt['path']}: has no {'EMA ' if use_ema else ''}generator weights")
+    return weights
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu", use_ema: bool = True) -> tuple[nn.Module, dict[str, Any]]:
+    """(G in eval mode, checkpoint payload). EMA weights when present and asked for, else the raw G."""
+    ckpt = load_checkpoint(path)
+    weights = _generator_weights(ckpt, use_ema)
     generator, _ = _built_models(ckpt)
     return _load_weights(generator, weights, "generator", ckpt, device), ckpt
 
@@ -191,8 +197,10 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu", use_ema
 def load_models(path: str | Path, device: str | torch.device = "cpu",
                 use_ema: bool = True) -> tuple[nn.Module, nn.Module, dict[str, Any]]:
     """(G, D, checkpoint payload), both in eval mode, for views of what D learned too (the 2-D lab)."""
-    generator, ckpt = load_generator(path, device, use_ema)
+    ckpt = load_checkpoint(path)
+    weights = _generator_weights(ckpt, use_ema)
     if ckpt.get("D") is None:
         raise CheckpointError(f"{ckpt['path']}: keeps only the generator; D's view needs a run's own checkpoint")
-    _, discriminator = _built_models(ckpt)
-    return generator, _load_weights(discriminator, ckpt["D"], "discriminator", ckpt, device), ckpt
+    generator, discriminator = _built_models(ckpt)
+    return (_load_weights(generator, weights, "generator", ckpt, device),
+            _load_weights(discriminator, ckpt["D"], "discriminator", ckpt, device), ckpt)

@@ -66,6 +66,11 @@ class TrainConfig:
     eval_every: int = _f(250, "steps between live quality scores, which also keep best.pt (0: off)")
     num_samples: int = _f(64, "fixed-noise samples in each snapshot")
 
+    @property
+    def takes_labels(self) -> bool:
+        """G and D are given a label: a class (conditional) or a k-means cluster (clusters)."""
+        return self.conditional or bool(self.clusters)
+
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

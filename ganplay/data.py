@@ -282,9 +282,17 @@ def load_training_data(cfg: Any, device: torch.device | str = "cpu") -> DataSour
 
 def prior_labels(prior: Sequence[float], n: int, generator: torch.Generator, device: torch.device | str = "cpu") -> Tensor:
     """(n,) labels drawn from prior's shares by inverse CDF: row i is the same whatever n is."""
-    cdf = torch.tensor(prior, dtype=torch.float64, device=device).cumsum(0)
-    u = torch.rand(n, generator=generator, device=device, dtype=torch.float64) * cdf[-1]
-    return torch.searchsorted(cdf, u, right=True).clamp_(max=len(prior) - 1)
+    return labels_from_cdf(label_cdf(prior, device), n, generator)
+
+
+def label_cdf(prior: Sequence[float], device: torch.device | str = "cpu") -> Tensor:
+    """(K,) float64 cumulative shares, made once by a trainer that draws labels at every step."""
+    return torch.tensor(prior, dtype=torch.float64, device=device).cumsum(0)
+
+
+def labels_from_cdf(cdf: Tensor, n: int, generator: torch.Generator) -> Tensor:
+    u = torch.rand(n, generator=generator, device=cdf.device, dtype=torch.float64) * cdf[-1]
+    return torch.searchsorted(cdf, u, right=True).clamp_(max=len(cdf) - 1)
 
 
 def to_float(images: Tensor) -> Tensor:

@@ -137,9 +137,11 @@ def _reference(data: DataSource, path: Path) -> tuple["Evaluator", tuple[Tensor,
 
 def _image_evaluator(data: DataSource, z_dim: int, conditional: bool, path: Path) -> LiveEvaluator:
     evaluator, ref_stats, floor = _reference(data, path)
-    labels = torch.arange(LIVE_SAMPLES) % data.num_classes if conditional else None
+    labels = None
     if data.label_prior:  # clusters, at their real shares, as eval and Samples draw them
         labels = prior_labels(data.label_prior, LIVE_SAMPLES, torch.Generator().manual_seed(2024))
+    elif conditional:
+        labels = torch.arange(LIVE_SAMPLES) % data.num_classes
 
     def scorer(images: Tensor) -> dict[str, float]:
         probs, feats = evaluator.predict(images)

@@ -26,7 +26,7 @@ def build_models(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, d
 
     data_scale is the data's typical coordinate size (4 for grid25): toy models work in units of it.
     """
-    classes = num_classes if cfg.conditional or cfg.clusters else 0
+    classes = num_classes if cfg.takes_labels else 0
     return ARCHS.get(cfg.arch)(cfg, shape, classes, data_scale)
 
 

@@ -27,7 +27,7 @@ def class_labels(meta: dict[str, Any], config: Any, n: int, class_id: int | None
     `seed` (row i the same whatever n is, like z).
     """
     prior = meta.get("label_prior")
-    if not (config.conditional or prior):
+    if not config.takes_labels:
         if class_id is not None:
             raise ValueError("this model is not conditional; it takes no class")
         return None
@@ -103,7 +103,7 @@ def interpolation(generator: nn.Module, ckpt: dict[str, Any], frames: int, mode:
     if (class_from is None) != (class_to is None):
         raise ValueError("give both class_from and class_to for a class-to-class path")
     if class_from is not None:
-        if not (cfg.conditional or cfg.clusters):
+        if not cfg.takes_labels:
             raise ValueError("class-to-class paths need a conditional or self-conditioned (clusters) model")
         k = meta["num_classes"]
         for c in (class_from, class_to):

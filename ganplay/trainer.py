@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from ganplay.augment import make_augmenter
 from ganplay.config import TrainConfig
-from ganplay.data import DataSource, prior_labels
+from ganplay.data import DataSource, label_cdf, labels_from_cdf
 from ganplay.latent import z_from_seed
 from ganplay.losses import LOSSES, gradient_penalty
 from ganplay.models import SeededDropout, build_models_seeded, latent_code
@@ -52,7 +52,8 @@ class GANTrainer:
         self.loss = LOSSES.get(cfg.loss)
         if cfg.clusters and len(data.label_prior) != cfg.clusters:
             raise ValueError(f"clusters {cfg.clusters}: label the data with data.load_training_data first")
-        self.num_classes = data.num_classes if cfg.conditional or cfg.clusters else 0
+        self.num_classes = data.num_classes if cfg.takes_labels else 0
+        self.fake_label_cdf = label_cdf(data.label_prior, device) if data.label_prior else None
         g, d = build_models_seeded(cfg, data.shape, data.num_classes, cfg.seed, data.scale)
         self.G, self.D = g.to(device), d.to(device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema else None
@@ -172,8 +173,8 @@ class GANTrainer:
     def sample_latents(self, n: int) -> tuple[Tensor, Tensor | None]:
         z = torch.randn(n, self.cfg.z_dim, device=self.device, generator=self.noise)  # (n, z_dim)
         y = None
-        if self.data.label_prior:  # clusters: fake ones as often as real ones
-            y = prior_labels(self.data.label_prior, n, self.noise, self.device)
+        if self.fake_label_cdf is not None:  # clusters: fake ones as often as real ones
+            y = labels_from_cdf(self.fake_label_cdf, n, self.noise)
         elif self.num_classes:
             y = torch.randint(self.num_classes, (n,), device=self.device, generator=self.noise)
         return z, y

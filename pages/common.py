@@ -129,7 +129,7 @@ def class_choice(ckpt: dict[str, Any], key: str, label: str = "Class") -> int | 
     """A class (conditional) or cluster (self-conditioned) select box; None: all in turn, or clusters drawn."""
     names = ckpt["data"].get("class_names") or []
     clusters = bool(ckpt["config"].clusters)
-    if not (ckpt["config"].conditional or clusters) or not names:
+    if not ckpt["config"].takes_labels or not names:
         return None
     every = "drawn at their real shares" if clusters else "all, in turn"
 

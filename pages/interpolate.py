@@ -54,7 +54,7 @@ if model is not None:
     generator, ckpt = model
     cfg, meta = ckpt["config"], ckpt["data"]
     st.caption(model_caption(ckpt))
-    paths = PATHS if cfg.conditional or cfg.clusters else PATHS[:2]
+    paths = PATHS if cfg.takes_labels else PATHS[:2]
     kind = st.radio("Path", paths, horizontal=True, key="interp_kind")
     cols = st.columns(4)
     frames = int(cols[0].number_input("Frames", 2, 120, 16, key="interp_frames"))
