@@ -8,9 +8,13 @@ st.set_page_config(page_title="ganplay", page_icon=":material/blur_on:", layout=
 
 from pages.common import device_text, is_active, registry, run_status_line  # noqa: E402
 
+# Less empty space above each page's title: at 1000 px high, Streamlit's default pushes the live picture
+# of a run below the fold.
+st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 2.5rem; }</style>")
+
 PAGES = {
     "train": st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
-    "toy": st.Page("pages/toy_lab.py", title="Toy 2-D lab", icon=":material/scatter_plot:", url_path="toy-lab"),
+    "toy": st.Page("pages/toy_lab.py", title="Toy 2-D lab", icon=":material/scatter_plot:", url_path="toy_lab"),
     "samples": st.Page("pages/samples.py", title="Samples", icon=":material/grid_view:", url_path="samples"),
     "interpolate": st.Page("pages/interpolate.py", title="Interpolate", icon=":material/animation:",
                            url_path="interpolate"),

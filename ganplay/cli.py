@@ -245,10 +245,15 @@ def _code(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"a code number or {EACH_CODE!r}, got {text!r}") from None
 
 
+DEFAULT_SAMPLES = {"image": 64, "toy": 1000}  # a grid of 64 images; 2-D points need many to show the shape
+
+
 def _sample_parser(sub: Any) -> None:
     p = sub.add_parser("sample", help="draw samples from a checkpoint")
     _generator_args(p)
-    p.add_argument("--n", type=int, default=64, help="number of samples")
+    p.add_argument("--n", type=int, default=None,
+                   help=f"number of samples (default: {DEFAULT_SAMPLES['image']} for images, "
+                        f"{DEFAULT_SAMPLES['toy']:,} for 2-D points)")
     p.add_argument("--class", dest="class_id", type=int, default=None,
                    help="class (conditional models) or cluster (--clusters models; default: drawn at their shares)")
     p.add_argument("--out", required=True, help=".png: a grid (a scatter plot for 2-D data); .npy: the raw array")
@@ -263,12 +268,22 @@ def _interpolate_parser(sub: Any) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="keyframe seeds (default: SEED and SEED+1)")
     p.add_argument("--loop", action="store_true", help="return to the first keyframe")
     p.add_argument("--class", dest="class_id", type=int, default=None,
-                   help="class (conditional) or cluster (--clusters) for every frame")
+                   help="class held on every frame (conditional models; default: class 0), or cluster (--clusters "
+                        "models; default: each keyframe's own, blended)")
     p.add_argument("--class-from", type=int, default=None, help="class-to-class path: start class")
     p.add_argument("--class-to", type=int, default=None, help="class-to-class path: end class")
     p.add_argument("--fps", type=float, default=12.0)
+    p.add_argument("--scale", type=_whole_number, default=None,
+                   help="enlarge image frames N times, pixels kept sharp (default: 4 for a .gif, so 28 px digits "
+                        "are 112 px; 1 for a .png strip)")
     p.add_argument("--out", required=True, help=".png: a strip of frames; .gif: an animation")
     p.set_defaults(handler=cmd_interpolate)
+
+
+def _whole_number(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
@@ -283,10 +298,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     _check_suffix(args.out, sampling.OUTPUT_SUFFIXES["sample"])
     generator, ckpt = _load(args)
-    samples = sampling.sample(generator, ckpt, args.n, args.seed, args.truncation, args.class_id, args.code)
+    n = args.n if args.n is not None else DEFAULT_SAMPLES[ckpt["data"]["kind"]]
+    samples = sampling.sample(generator, ckpt, n, args.seed, args.truncation, args.class_id, args.code)
     columns = ckpt["config"].info_codes if args.code == sampling.EACH_CODE else None  # one column per code
     out = sampling.write_samples(samples, ckpt["data"], args.out, nrow=columns)
-    print(f"wrote {args.n} samples of {ckpt['path']} (step {ckpt['step']}) to {out}")
+    print(f"wrote {n} samples of {ckpt['path']} (step {ckpt['step']}) to {out}")
     return 0
 
 
@@ -300,8 +316,11 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     seeds = args.seeds or [args.seed, args.seed + 1]
     frames = sampling.interpolation(generator, ckpt, args.frames, args.mode, seeds, args.truncation, args.class_id,
                                     args.class_from, args.class_to, args.loop, args.code)
-    out = sampling.write_interpolation(frames, ckpt["data"], args.out, fps=args.fps)
+    out = sampling.write_interpolation(frames, ckpt["data"], args.out, fps=args.fps, scale=args.scale)
     print(f"wrote {args.frames} frames ({args.mode}) to {out}")
+    if args.class_id is None and args.class_from is None and ckpt["config"].conditional:
+        print(f"held class {sampling.walk_class(ckpt, None)} on every frame, so only the style moves; --class K holds "
+              f"another, --class-from A --class-to B walks from class to class")
     return 0
 
 

@@ -25,37 +25,48 @@ class TrainConfig:
     image_size: int = _f(28, "image side in pixels (images are resized and center-cropped)")
     channels: int = _f(0, "0: the dataset's own, 1: grayscale, 3: RGB")
     # the networks
-    arch: str = _f("dcgan", "architecture: mlp or dcgan")
-    conditional: bool = _f(False, "feed the class label to G and D (needs a labelled dataset)")
+    arch: str = _f("dcgan", "the networks' kind: mlp (fully connected layers) or dcgan (convolutions, for images)")
+    conditional: bool = _f(False, "tell G and D each image's class, so you can ask G for a given digit "
+                                  "(needs a labelled dataset)")
     clusters: int = _f(0, "self-conditioning: condition G and D on K k-means clusters of the training images "
                           "instead of labels (none are used), drawn at their real shares; G then switches "
                           "between kinds of image instead of blending them (0: off)")
-    z_dim: int = _f(100, "size of the noise vector z")
-    ngf: int = _f(64, "DCGAN generator width (channels of its last hidden layer)")
-    ndf: int = _f(64, "DCGAN discriminator width (channels of its first layer)")
+    z_dim: int = _f(100, "size of the random noise vector z that G turns into a sample")
+    ngf: int = _f(64, "how wide G is: channels of its last hidden layer (DCGAN ngf); wider learns more, slower")
+    ndf: int = _f(64, "how wide D is: channels of its first layer (DCGAN ndf)")
     mlp_hidden: int = _f(256, "MLP hidden units per layer")
     mlp_layers: int = _f(3, "MLP hidden layers")
-    d_norm: str = _f("batch", "DCGAN discriminator normalisation: batch, layer or none")
-    spectral_norm: bool = _f(False, "spectral normalisation on every discriminator layer")
-    d_dropout: float = _f(0.0, "dropout probability after each discriminator activation")
-    pac: int = _f(1, "PacGAN packing: D judges pac samples at once (1, 2 or 4)")
-    augment: str = _f("none", "differentiable augmentation of all D sees (DiffAugment): none, translation, "
-                              "cutout or translation+cutout; keeps D from memorising a small dataset")
+    d_norm: str = _f("batch", "how D's layers are normalised: batch, layer or none (DCGAN only; WGAN-GP needs "
+                              "layer or none)")
+    spectral_norm: bool = _f(False, "keep each D layer from amplifying its input more than 1x, which steadies "
+                                    "training (spectral normalisation)")
+    d_dropout: float = _f(0.0, "share of D's activations dropped at random in each step, which slows D down "
+                               "(dropout)")
+    pac: int = _f(1, "how many samples D judges together (1, 2 or 4): seeing several at once, D notices when G "
+                     "makes the same thing again and again (PacGAN packing)")
+    augment: str = _f("none", "shift or blank parts of every image D sees, real and generated, so D cannot "
+                              "memorise a small dataset: none, translation, cutout or translation+cutout "
+                              "(DiffAugment)")
     info_codes: int = _f(0, "InfoGAN: a categorical code with this many values, read from z's first entries, "
                             "that D must recover from each generated image; an unconditional G then makes one "
                             "distinct kind of sample per code (often one digit) instead of blends (0: off)")
     info_weight: float = _f(1.0, "weight of InfoGAN's code loss for G and D (info_codes > 0)")
     # the game
-    loss: str = _f("nsgan", "loss: nsgan, minimax, lsgan, hinge, wgan-gp")
+    loss: str = _f("nsgan", "the rule each player is scored by: nsgan (the usual), minimax (the original, which "
+                            "stalls when D wins), lsgan (least squares), hinge, wgan-gp (Wasserstein with "
+                            "gradient penalty)")
     gp_weight: float = _f(10.0, "gradient penalty weight (wgan-gp only)")
-    d_steps: int = _f(1, "discriminator updates per generator update")
-    batch_size: int = _f(64, "real images per discriminator update")
-    lr_g: float = _f(2e-4, "generator Adam learning rate")
-    lr_d: float = _f(2e-4, "discriminator Adam learning rate")
-    betas: tuple[float, float] = _f((0.5, 0.999), "Adam betas (beta1 beta2)")
-    lr_decay: str = _f("none", "none, or linear: hold both learning rates for the first half, then decay to 0 at the last step")
-    ema: bool = _f(True, "keep an exponential moving average of G and sample from it")
-    ema_decay: float = _f(0.999, "EMA decay per generator step")
+    d_steps: int = _f(1, "how many times D learns for each time G learns (WGAN-GP usually 5)")
+    batch_size: int = _f(64, "real images (or points) D sees per update; G makes as many")
+    lr_g: float = _f(2e-4, "how big G's learning steps are (Adam learning rate)")
+    lr_d: float = _f(2e-4, "how big D's learning steps are (Adam learning rate); a D that learns faster than G "
+                           "often helps (two time-scale rule)")
+    betas: tuple[float, float] = _f((0.5, 0.999), "how much Adam's steps follow past gradients (beta1 beta2); "
+                                                  "GANs use 0.5 or 0 for beta1")
+    lr_decay: str = _f("none", "none, or linear: hold both learning rates for the first half, then lower them "
+                               "to 0 by the last step, which sharpens the samples")
+    ema: bool = _f(True, "sample from a slowly moving average of G's weights: steadier, cleaner samples (EMA)")
+    ema_decay: float = _f(0.999, "how slowly that average moves: 0.999 averages about the last 1,000 G steps")
     # the run
     steps: int = _f(5000, "generator steps to train")
     seed: int = _f(0, "random seed: same config and seed give the same run on CPU")
@@ -299,6 +310,20 @@ PRESETS: dict[str, dict[str, Any]] = {
                     lr_g=1e-4, lr_d=1e-4, betas=(0.0, 0.9), steps=3000),
     "toy-ring8": dict(dataset="ring8"),
     "toy-grid25": dict(dataset="grid25"),
+}
+
+
+# One line per preset for the form and `list`: what it is for, and how long it takes on a 2-core CPU
+# (measured with the CLI on such a machine; a machine shared with other work can take twice as long).
+PRESET_NOTES: dict[str, str] = {
+    "quick-cpu-demo": "8 Gaussians on a ring: watch G find all 8 clusters (2,000 steps, about TIME_QUICK on "
+                      "2 CPU cores)",
+    "mnist-quick": "a narrow DCGAN on the bundled digits: digit shapes within minutes (2,000 steps, about TIME_MQ)",
+    "dcgan-classic": "the DCGAN paper's recipe on the digits (3,000 steps, about TIME_DC on 2 CPU cores)",
+    "hinge-sn": "hinge loss and spectral norm, the shipped models' recipe (3,000 steps, about TIME_HS)",
+    "wgan-gp": "Wasserstein loss with gradient penalty, 5 D updates per G update (3,000 steps, about TIME_WG)",
+    "toy-ring8": "the tuned ring recipe: sharp clusters (8,000 steps, about TIME_R8 on 2 CPU cores)",
+    "toy-grid25": "25 Gaussians on a grid, a harder toy (20,000 steps, about TIME_G25 on 2 CPU cores)",
 }
 
 

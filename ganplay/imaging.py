@@ -13,9 +13,11 @@ from torch import Tensor
 
 from ganplay.checkpoints import atomic_write_bytes
 
-POINT_COLOR = (31, 119, 180)  # generated points
-REAL_COLOR = (190, 190, 190)  # real samples, drawn underneath
-MODE_COLOR = (214, 39, 40)  # the mixture's means
+# The 2-D lab's colours (plots.TOY_COLORS), so a picture and the lab's plot read the same way.
+POINT_COLOR = (213, 94, 0)  # generated points, orange, drawn last
+REAL_COLOR = (150, 190, 225)  # real samples, pale blue, drawn underneath
+MODE_COLOR = (0, 0, 0)  # the mixture's means: hollow rings under everything, so points on a mode stay visible
+MODE_RING_PX = 6  # ring radius: wider than a ring8 cluster (3 sigma is 3 px at 256 px), so its points sit inside
 
 
 def to_uint8_images(x: Tensor) -> np.ndarray:
@@ -50,7 +52,10 @@ def upscale(picture: np.ndarray, scale: int) -> np.ndarray:
 
 def scatter_image(points: np.ndarray, modes: np.ndarray | None = None, real: np.ndarray | None = None,
                   extent: float | None = None, size: int = 256) -> np.ndarray:
-    """A (size, size, 3) uint8 scatter plot of (N, 2) points over [-extent, extent]^2, modes as red crosses."""
+    """A (size, size, 3) uint8 scatter plot of (N, 2) points over [-extent, extent]^2.
+
+    Layers from the bottom: axes, the modes as hollow rings, real points, generated points; nothing covers a point.
+    """
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     if extent is None:
         ref = modes if modes is not None else points[np.isfinite(points).all(1)]
@@ -58,23 +63,23 @@ def scatter_image(points: np.ndarray, modes: np.ndarray | None = None, real: np.
         extent = max(extent, 1e-3)
     img = Image.new("RGB", (size, size), (255, 255, 255))
     draw = ImageDraw.Draw(img)
-    to_px = lambda p: ((p[:, 0] / extent + 1) * (size - 1) / 2, (1 - p[:, 1] / extent) * (size - 1) / 2)  # noqa: E731
+
+    def to_px(cloud: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (cloud[:, 0] / extent + 1) * (size - 1) / 2, (1 - cloud[:, 1] / extent) * (size - 1) / 2
+
     mid = (size - 1) / 2
     draw.line([(0, mid), (size, mid)], fill=(235, 235, 235))
     draw.line([(mid, 0), (mid, size)], fill=(235, 235, 235))
+    if modes is not None:
+        for x, y in zip(*to_px(np.asarray(modes, dtype=np.float64).reshape(-1, 2))):
+            r = MODE_RING_PX
+            draw.ellipse([x - r, y - r, x + r, y + r], outline=MODE_COLOR, width=1)
     for cloud, color in ((real, REAL_COLOR), (points, POINT_COLOR)):
         if cloud is None or not len(cloud):
             continue
         cloud = np.asarray(cloud, dtype=np.float64).reshape(-1, 2)
-        cloud = cloud[np.isfinite(cloud).all(1)]
-        xs, ys = to_px(cloud)
-        for x, y in zip(xs, ys):
+        for x, y in zip(*to_px(cloud[np.isfinite(cloud).all(1)])):
             draw.rectangle([x - 1, y - 1, x + 1, y + 1], fill=color)
-    if modes is not None:
-        xs, ys = to_px(np.asarray(modes, dtype=np.float64))
-        for x, y in zip(xs, ys):
-            draw.line([(x - 4, y), (x + 4, y)], fill=MODE_COLOR, width=2)
-            draw.line([(x, y - 4), (x, y + 4)], fill=MODE_COLOR, width=2)
     return np.asarray(img)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -73,6 +75,31 @@ def keyframe_path(keyframes: Tensor, frames: int, mode: str = "slerp", loop: boo
     index = positions.floor().long().clamp(max=segments - 1)
     t = positions - index
     return torch.stack([interpolate(keys[i], keys[i + 1], float(s), mode) for i, s in zip(index.tolist(), t)])
+
+
+def path_norms(keyframes: Tensor, frames: int, loop: bool = False) -> dict[str, Tensor]:
+    """{mode: (frames,) |z| at each frame} of the keyframe path, for lerp and for slerp.
+
+    Between two independent Gaussian latents a and b (nearly orthogonal in many dimensions), lerp's
+    midpoint (a + b) / 2 has only about 1/sqrt(2) of their norm; slerp keeps it.
+    """
+    return {mode: keyframe_path(keyframes, frames, mode, loop=loop).norm(dim=1) for mode in MODES}
+
+
+def typical_norm(z_dim: int, truncation: float | None = None) -> float:
+    """sqrt(E |z|^2) of the latents G was trained on: sqrt(z_dim), less with truncation t.
+
+    A standard normal cut to [-t, t] has variance 1 - 2 t pdf(t) / (cdf(t) - cdf(-t)) per coordinate.
+    """
+    if z_dim < 1:
+        raise ValueError(f"z_dim must be at least 1, got {z_dim}")
+    if truncation is None:
+        return math.sqrt(z_dim)
+    if truncation <= 0:
+        raise ValueError(f"truncation must be positive, got {truncation}")
+    inside = math.erf(truncation / math.sqrt(2))  # P(|z| <= t)
+    density = math.exp(-truncation**2 / 2) / math.sqrt(2 * math.pi)
+    return math.sqrt(z_dim * (1 - 2 * truncation * density / inside))
 
 
 def corner_grid(corners: Tensor, rows: int, cols: int, mode: str = "slerp") -> Tensor:

@@ -222,3 +222,19 @@ def code_purity(generator: torch.nn.Module, ckpt: dict, evaluator, per_code: int
         purities.append(float(counts.max()) / per_code)
         majorities.add(int(counts.argmax()))
     return sum(purities) / len(purities), len(majorities)
+
+
+def label_contents(generator: torch.nn.Module, ckpt: dict, evaluator, per_label: int = 40,
+                   seed: int = 0) -> list[tuple[int, float]]:
+    """What G makes for each of its labels, as the evaluator reads it: (majority class, its share) per label.
+
+    For a self-conditioned model this tells a user what cluster 7 holds ("mostly 3s") before picking it.
+    """
+    from ganplay.sampling import sample
+
+    contents = []
+    for label in range(ckpt["data"]["num_classes"]):
+        probs, _ = evaluator.predict(sample(generator, ckpt, per_label, seed=seed, class_id=label))
+        counts = torch.bincount(probs.argmax(1), minlength=probs.shape[1])
+        contents.append((int(counts.argmax()), float(counts.max()) / per_label))
+    return contents

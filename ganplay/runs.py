@@ -31,10 +31,14 @@ from ganplay.trainer import GANTrainer, describe_device, resolve_device
 
 EVALS_FILE = "eval.jsonl"  # live quality scores, one JSON row each
 HISTORY_CAPACITY = 2000  # points kept in memory per run; metrics.jsonl on disk keeps every one
+# The speed shown is measured over the last this many seconds of training (pauses and queueing excluded):
+# a single 10-step window swings several-fold on a toy run when it holds a snapshot or a live score.
+RATE_WINDOW_SECONDS = 10.0
 
 
 class RunState(str, Enum):
     QUEUED = "queued"  # waiting for a free training slot
+    STARTING = "starting"  # has a slot; loading the data and building the networks
     RUNNING = "running"
     PAUSED = "paused"
     STOPPING = "stopping"  # stop asked; saving a checkpoint
@@ -44,7 +48,7 @@ class RunState(str, Enum):
     INTERRUPTED = "interrupted"  # its process ended while it was active; can be resumed
 
 
-ACTIVE_STATES = {RunState.QUEUED, RunState.RUNNING, RunState.PAUSED, RunState.STOPPING}
+ACTIVE_STATES = {RunState.QUEUED, RunState.STARTING, RunState.RUNNING, RunState.PAUSED, RunState.STOPPING}
 
 
 class Diverged(RuntimeError):
@@ -152,7 +156,7 @@ class Run:
     """One training run in its own thread; pause, resume and stop act between two steps."""
 
     def __init__(self, folder: Path, config: TrainConfig, *, resume: bool = False,
-                 slots: TrainingSlots | None = None):
+                 slots: TrainingSlots | None = None, start_step: int = 0):
         self.folder = Path(folder)
         self.name = self.folder.name
         self.config = config
@@ -180,7 +184,9 @@ class Run:
         self.data = None
         self._pending: list[dict[str, torch.Tensor]] = []
         self._clock = time.perf_counter()
-        self._clock_step = 0
+        self._clock_step = start_step  # a resumed run shows its checkpoint's step before its trainer exists
+        self._training_seconds = 0.0  # time spent training, excluding pauses and the queue
+        self._rate_marks: list[tuple[float, int]] = []  # (training seconds, step) at each read-back
         self._checkpoint_step = -1
         self._metrics_file = None
         self._live_eval: LiveEvaluator | None = None
@@ -188,6 +194,10 @@ class Run:
         self._evals = MetricHistory()
         self._best: dict[str, float] | None = None
         self._eval_clock = time.perf_counter()
+        if resume:  # shown while the run waits for a slot and loads; prepare() reads them again, exactly
+            self._history = _history_from_disk(self.folder / "metrics.jsonl", upto=start_step, rewrite=False)
+            self._evals = _history_from_disk(self.folder / EVALS_FILE, upto=start_step, rewrite=False)
+            self._created_at = _read_json(self.folder / "status.json").get("created_at", self._created_at)
 
     # -- control (any thread) ------------------------------------------------------------------
     def start(self) -> "Run":
@@ -204,7 +214,7 @@ class Run:
     def stop(self) -> None:
         self._stop_event.set()
         with self._lock:
-            if self._state in (RunState.RUNNING, RunState.PAUSED, RunState.QUEUED):
+            if self._state in (RunState.RUNNING, RunState.PAUSED, RunState.QUEUED, RunState.STARTING):
                 self._state = RunState.STOPPING
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -224,9 +234,10 @@ class Run:
     def snapshot(self) -> RunSnapshot:
         with self._lock:
             step = self.trainer.step if self.trainer else self._clock_step
-            remaining = max(0, self.config.steps - step)
-            rate = self._images_per_sec / max(1, self.config.batch_size * self.config.d_steps)  # steps/s
-            eta = remaining / rate if rate > 0 and self._state in ACTIVE_STATES else None
+            running = self._state == RunState.RUNNING  # a paused, queued or ended run has no speed to show
+            images_per_sec = self._images_per_sec if running else 0.0
+            rate = images_per_sec / max(1, self.config.batch_size * self.config.d_steps)  # steps/s
+            eta = max(0, self.config.steps - step) / rate if rate > 0 else None
             rows = self._history.rows()
             return RunSnapshot(
                 name=self.name, folder=str(self.folder), state=self._state, step=step,
@@ -234,7 +245,7 @@ class Run:
                 latest=dict(self._latest), grid=self._grid, grid_step=self._grid_step, points=self._points,
                 toy_view=self._toy_view, toy_stats=self._toy_stats,
                 alarms=check_health(rows[-ROWS_NEEDED:], self._error, self._coverage, self._toy_stats),
-                images_per_sec=self._images_per_sec, eta_seconds=eta, error=self._error,
+                images_per_sec=images_per_sec, eta_seconds=eta, error=self._error,
                 device=self._device_text, data_title=self.data.title if self.data else "",
                 data_note=self.data.note if self.data else "", created_at=self._created_at, live=self.is_alive(),
                 evals=self._evals.rows(), eval_metric=self._live_eval.metric if self._live_eval else None,
@@ -247,6 +258,7 @@ class Run:
             self._write_status()
             acquired = self._wait_for_slot()
             if acquired:
+                self._set_state(RunState.STARTING)
                 self.prepare()
                 self._set_state(RunState.RUNNING)
                 self._loop()
@@ -380,10 +392,7 @@ class Run:
         if not bool(finite.all()):
             bad = int((~finite).nonzero()[0])
             raise Diverged(first_step + bad, dict(zip(keys, values[bad].tolist())))
-        now = time.perf_counter()
-        steps = self.trainer.step - self._clock_step
-        rate = steps * self.config.batch_size * self.config.d_steps / max(now - self._clock, 1e-9)
-        self._clock, self._clock_step = now, self.trainer.step
+        rate, smoothed = self._measure_speed()
         row = {"step": self.trainer.step, **dict(zip(keys, values.mean(0).tolist())),
                "images_per_sec": rate, "time": time.time()}
         self._metrics_file.write(json.dumps(row) + "\n")
@@ -391,7 +400,24 @@ class Run:
         with self._lock:
             self._history.append(row)
             self._latest = row
-            self._images_per_sec = rate
+            self._images_per_sec = smoothed
+
+    def _measure_speed(self) -> tuple[float, float]:
+        """(images/s since the last read-back, images/s over the last RATE_WINDOW_SECONDS of training)."""
+        now, step = time.perf_counter(), self.trainer.step
+        images_per_step = self.config.batch_size * self.config.d_steps
+        elapsed = max(now - self._clock, 1e-9)
+        rate = (step - self._clock_step) * images_per_step / elapsed
+        self._clock, self._clock_step = now, step
+        self._training_seconds += elapsed
+        marks = self._rate_marks
+        marks.append((self._training_seconds, step))
+        while len(marks) > 2 and marks[-1][0] - marks[1][0] >= RATE_WINDOW_SECONDS:
+            marks.pop(0)  # keep just over one window of training time
+        if len(marks) < 2:
+            return rate, rate
+        (t0, s0), (t1, s1) = marks[0], marks[-1]
+        return rate, (s1 - s0) * images_per_step / max(t1 - t0, 1e-9)
 
     def snapshot_samples(self) -> None:
         samples = self.trainer.fixed_samples().float().cpu()
@@ -407,6 +433,8 @@ class Run:
             picture = imaging.image_grid(samples)
         step = self.trainer.step
         imaging.save_png(picture, self.folder / "samples" / f"step_{step:08d}.png")
+        if view is not None:  # the lab's data too, so a finished run can be replayed step by step
+            view.save(self.folder / "samples" / f"step_{step:08d}.npz", points)
         coverage = stats["modes_covered"] / stats["num_modes"] if stats else sample_diversity(samples)
         with self._lock:
             self._grid, self._grid_step, self._points = picture, step, points
@@ -418,7 +446,7 @@ class Run:
         t = self.trainer
         generator = t.G_ema if t.G_ema is not None else t.G
         return toy_view(generator, t.D, t.loss.probabilistic, self.config.z_dim, self.config.pac, self.data.scale,
-                        modes, t.device)
+                        modes, t.device, loss=t.loss.name)
 
     def save_checkpoint(self) -> None:
         if self.trainer.step == self._checkpoint_step:
@@ -430,8 +458,11 @@ class Run:
 
     # -- state and status file --------------------------------------------------------------------
     def _restart_clock(self) -> None:
+        """After a pause or at the start: the time away is not training time, so no rate spans it."""
         self._clock = self._eval_clock = time.perf_counter()
-        self._clock_step = self.trainer.step if self.trainer else 0
+        self._clock_step = self.trainer.step if self.trainer else self._clock_step
+        if not self._rate_marks or self._rate_marks[-1][1] != self._clock_step:
+            self._rate_marks.append((self._training_seconds, self._clock_step))
 
     def _set_state(self, state: RunState) -> None:
         with self._lock:
@@ -489,8 +520,9 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _history_from_disk(path: Path, upto: int | None = None) -> MetricHistory:
-    """The history in metrics.jsonl; with `upto` (a resume), later lines, which the resumed run redoes, are dropped."""
+def _history_from_disk(path: Path, upto: int | None = None, rewrite: bool = True) -> MetricHistory:
+    """The history in metrics.jsonl; with `upto` (a resume), later lines, which the resumed run redoes, are
+    dropped (and, with `rewrite`, removed from the file)."""
     history, kept = MetricHistory(), []
     if not path.exists():
         return history
@@ -502,7 +534,7 @@ def _history_from_disk(path: Path, upto: int | None = None) -> MetricHistory:
         if upto is None or row.get("step", 0) <= upto:
             history.append(row)
             kept.append(line)
-    if upto is not None:
+    if upto is not None and rewrite:
         atomic_write_text(path, "".join(f"{line}\n" for line in kept))
     return history
 
@@ -539,11 +571,10 @@ class RunRegistry:
             live = self._runs.get(folder.name)
             if live is not None and live.is_alive():
                 raise ValueError(f"run {folder.name} is still active ({live.state.value}); stop it before resuming")
-            config = load_checkpoint(folder / CHECKPOINT_NAME)["config"]
-            if steps is not None:
-                config = replace(config, steps=steps)
+            ckpt = load_checkpoint(folder / CHECKPOINT_NAME)
+            config = ckpt["config"] if steps is None else replace(ckpt["config"], steps=steps)
             config.validated()
-            run = Run(folder, config, resume=True, slots=self._slots)
+            run = Run(folder, config, resume=True, slots=self._slots, start_step=ckpt["step"])
             self._runs[folder.name] = run
         return run.start()
 

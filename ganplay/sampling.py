@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganplay import imaging
+from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME
 from ganplay.data import prior_labels
 from ganplay.latent import class_path, corner_grid, keyframe_path, with_codes, z_from_seed
 
@@ -18,6 +22,8 @@ OUTPUT_SUFFIXES = {"sample": (".png", ".npy"), "interpolate": (".png", ".gif")}
 EACH_CODE = "each"  # InfoGAN: row i of a batch gets code i mod K
 Code = int | str | None  # an InfoGAN code, EACH_CODE, or None: as z draws it (uniform)
 CLUSTER_SEED_OFFSET = 2**31  # cluster draws use their own stream, not z's
+WALK_CLASS = 0  # the class a conditional model's walk holds when none is asked for
+GIF_SCALE = 4  # a GIF's default enlargement: 28 px digits become 112 px
 
 
 def class_labels(meta: dict[str, Any], config: Any, n: int, class_id: int | None, seed: int = 0) -> Tensor | None:
@@ -60,6 +66,15 @@ def _labels_along(meta: dict[str, Any], config: Any, seeds: list[int], class_id:
     return class_labels(meta, config, n, class_id)
 
 
+def walk_class(ckpt: dict[str, Any], class_id: int | None) -> int | None:
+    """The class a walk, its candidates or a plane hold: the one asked for, else WALK_CLASS for a conditional model.
+
+    "All classes in turn" would change the class at every frame, and the frames would show classes, not the
+    path. None stays None for clusters (each keyframe's own, blended) and for unconditional models.
+    """
+    return WALK_CLASS if class_id is None and ckpt["config"].conditional else class_id
+
+
 def fix_code(z: Tensor, config: Any, code: Code) -> Tensor:
     """z with its InfoGAN code set (one code for every row, or each in turn); unchanged for code None."""
     k = config.info_codes
@@ -98,28 +113,46 @@ def interpolation(generator: nn.Module, ckpt: dict[str, Any], frames: int, mode:
                   seeds: list[int] | None = None, truncation: float | None = None, class_id: int | None = None,
                   class_from: int | None = None, class_to: int | None = None, loop: bool = False,
                   code: Code = None) -> Tensor:
-    """Frames along a path: through the latents of `seeds` (one z per seed), or from class_from to class_to."""
+    """Frames along a path: through the latents of `seeds` (one z per seed), or from class_from to class_to.
+
+    A walk through latents holds one class (see walk_class); a class-to-class path holds z instead.
+    """
     cfg, meta = ckpt["config"], ckpt["data"]
     if (class_from is None) != (class_to is None):
         raise ValueError("give both class_from and class_to for a class-to-class path")
     if class_from is not None:
-        if not cfg.takes_labels:
-            raise ValueError("class-to-class paths need a conditional or self-conditioned (clusters) model")
-        k = meta["num_classes"]
-        for c in (class_from, class_to):
-            if not 0 <= c < k:
-                raise ValueError(f"classes must be between 0 and {k - 1}, got {c}")
-        seed = (seeds or [0])[0]
-        z = fix_code(z_from_seed(seed, 1, cfg.z_dim, truncation), cfg, code).expand(frames, -1)  # moving label
-        return generate(generator, z, class_path(class_from, class_to, k, frames))
+        if class_id is not None:
+            raise ValueError(f"a class-to-class path moves the class itself; it holds no class (got class {class_id})")
+        z = fix_code(z_from_seed((seeds or [0])[0], 1, cfg.z_dim, truncation), cfg, code)  # (1, z_dim)
+        return generate(generator, z.expand(frames, -1), _class_path_labels(meta, cfg, class_from, class_to, frames))
     seeds = seeds if seeds is not None else [0, 1]
     if len(seeds) < 2:
         raise ValueError(f"an interpolation needs at least two seeds, got {len(seeds)}")
     keys = seed_latents(seeds, cfg.z_dim, truncation)  # (K, z_dim)
     z = fix_code(keyframe_path(keys, frames, mode, loop=loop), cfg, code)  # (frames, z_dim)
-    labels = _labels_along(meta, cfg, seeds, class_id, frames,
+    labels = _labels_along(meta, cfg, seeds, walk_class(ckpt, class_id), frames,
                            lambda keys: keyframe_path(keys, frames, "lerp", loop=loop))
     return generate(generator, z, labels)
+
+
+def _class_path_labels(meta: dict[str, Any], config: Any, class_from: int, class_to: int, frames: int) -> Tensor:
+    """(frames, K) soft labels from one class to another, for a model that takes labels."""
+    if not config.takes_labels:
+        raise ValueError("class-to-class paths need a conditional or self-conditioned (clusters) model")
+    k = meta["num_classes"]
+    for c in (class_from, class_to):
+        if not 0 <= c < k:
+            raise ValueError(f"classes must be between 0 and {k - 1}, got {c}")
+    return class_path(class_from, class_to, k, frames)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0, 1, 5' -> [0, 1, 5]: seeds as a person types them."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    bad = [part for part in parts if not part.isdigit()]
+    if bad:
+        raise ValueError(f"seeds are whole numbers from 0, separated by commas, got {bad[0]!r}")
+    return [int(part) for part in parts]
 
 
 def seed_latents(seeds: list[int], z_dim: int, truncation: float | None = None) -> Tensor:
@@ -129,10 +162,10 @@ def seed_latents(seeds: list[int], z_dim: int, truncation: float | None = None) 
 
 def candidates(generator: nn.Module, ckpt: dict[str, Any], seeds: list[int], truncation: float | None = None,
                class_id: int | None = None, code: Code = None) -> Tensor:
-    """One sample per seed, so a user can pick keyframes by eye."""
+    """One sample per seed, each the keyframe it would be in a walk, so a user can pick keyframes by eye."""
     cfg = ckpt["config"]
     z = fix_code(seed_latents(seeds, cfg.z_dim, truncation), cfg, code)
-    return generate(generator, z, seed_labels(ckpt["data"], cfg, seeds, class_id))
+    return generate(generator, z, seed_labels(ckpt["data"], cfg, seeds, walk_class(ckpt, class_id)))
 
 
 def plane(generator: nn.Module, ckpt: dict[str, Any], corner_seeds: list[int], rows: int, cols: int,
@@ -143,7 +176,7 @@ def plane(generator: nn.Module, ckpt: dict[str, Any], corner_seeds: list[int], r
         raise ValueError(f"a plane needs four corner seeds, got {len(corner_seeds)}")
     cfg = ckpt["config"]
     z = fix_code(corner_grid(seed_latents(corner_seeds, cfg.z_dim, truncation), rows, cols, mode), cfg, code)
-    labels = _labels_along(ckpt["data"], cfg, corner_seeds, class_id, rows * cols,
+    labels = _labels_along(ckpt["data"], cfg, corner_seeds, walk_class(ckpt, class_id), rows * cols,
                            lambda keys: corner_grid(keys, rows, cols, "lerp"))
     return generate(generator, z, labels)
 
@@ -157,14 +190,27 @@ def picture(samples: Tensor, meta: dict[str, Any], nrow: int | None = None) -> n
 
 
 def frame_pictures(frames: Tensor, meta: dict[str, Any], scale: int = 1) -> list[np.ndarray]:
-    """One picture per frame; toys show the path so far as a growing trail of points."""
+    """One picture per frame, images enlarged `scale` times; toys show the path so far as a growing trail."""
+    _check_scale(scale, meta)
     if meta["kind"] == "toy":
         modes = np.asarray(meta["modes"]) if "modes" in meta else None
         pts = frames.numpy()
-        extent = max(1.0, float(np.abs(pts).max()) * 1.1, float(np.abs(modes).max()) * 1.1 if modes is not None else 0)
+        extent = toy_extent(pts, meta)
         return [imaging.scatter_image(pts[: i + 1], modes=modes, extent=extent) for i in range(len(pts))]
-    return [imaging.upscale(imaging.image_grid(f[None], padding=0), scale) if scale > 1
-            else imaging.image_grid(f[None], padding=0) for f in frames]
+    return [imaging.upscale(imaging.image_grid(f[None], padding=0), scale) for f in frames]
+
+
+def _check_scale(scale: int, meta: dict[str, Any]) -> None:
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a whole number of at least 1, got {scale!r}")
+    if meta["kind"] == "toy" and scale != 1:
+        raise ValueError(f"scale enlarges image frames; a 2-D toy's path is drawn as a plot and takes none (got {scale})")
+
+
+def toy_extent(points: np.ndarray, meta: dict[str, Any]) -> float:
+    """Half the width of the square a toy's path is drawn in: room for every point and every mode."""
+    modes = np.abs(np.asarray(meta["modes"])).max() * 1.1 if "modes" in meta else 0.0
+    return max(1.0, float(np.abs(points).max()) * 1.1, float(modes))
 
 
 def write_samples(samples: Tensor, meta: dict[str, Any], out: str | Path, nrow: int | None = None) -> Path:
@@ -178,15 +224,88 @@ def write_samples(samples: Tensor, meta: dict[str, Any], out: str | Path, nrow: 
     raise ValueError(f"--out must end in .png (a grid) or .npy (the raw array), got {out.name}")
 
 
-def write_interpolation(frames: Tensor, meta: dict[str, Any], out: str | Path, fps: float = 12.0) -> Path:
+def write_interpolation(frames: Tensor, meta: dict[str, Any], out: str | Path, fps: float = 12.0,
+                        scale: int | None = None) -> Path:
+    """A GIF (image frames enlarged `scale` times, GIF_SCALE unless given) or a PNG strip (1x unless given)."""
     out = Path(out)
+    toy = meta["kind"] == "toy"
     if out.suffix == ".gif":
-        return imaging.save_gif(frame_pictures(frames, meta, scale=4), out, fps=fps)
+        default = 1 if toy else GIF_SCALE
+        return imaging.save_gif(frame_pictures(frames, meta, default if scale is None else scale), out, fps=fps)
     if out.suffix == ".png":
-        if meta["kind"] == "toy":
-            return imaging.save_png(frame_pictures(frames, meta)[-1], out)
-        return imaging.save_png(imaging.image_strip(frames), out)
+        scale = 1 if scale is None else scale
+        if toy:
+            return imaging.save_png(frame_pictures(frames, meta, scale)[-1], out)
+        _check_scale(scale, meta)
+        return imaging.save_png(imaging.upscale(imaging.image_strip(frames), scale), out)
     raise ValueError(f"--out must end in .png (a strip) or .gif (an animation), got {out.name}")
+
+
+# Walks whose most different frames differ by less than this share of the pixel range look alike by eye.
+# Measured on the shipped models, seed pairs (s, s + 1) for s = 0, 2, ..., 58, 16 frames: mnist-cdcgan 1.4-5.3%
+# (median 2.7%), mnist-dcgan 1.2-7.5% (median 3.3%). Side by side, the default pair (2.7% and 2.4%) and
+# mnist-cdcgan's most different one (5.3%, seeds 30 and 31) looked the same; mnist-dcgan's 7.5% pair (seeds 42
+# and 43) visibly did not: lerp's middle frames turned from 2 to 6 later and messier. ring8-mlp's 2-D latents
+# give 0-55% (median 23%) of the plot's width: its two paths reach other modes at other frames.
+LOOK_ALIKE = 0.06
+# Below this dip of lerp's |z| (at most 10% short of slerp's), the two paths themselves nearly coincide.
+NEAR_PARALLEL_DIP = 0.1
+
+
+@dataclass(frozen=True)
+class ModeGap:
+    """How far lerp and slerp drift apart on one walk, in what G draws and in the norm of z."""
+
+    pixels: float  # the most different frame pair's mean |lerp - slerp|, as a share of the output's range
+    norm_dip: float  # lerp's largest shortfall in |z|: max over frames of 1 - |z_lerp| / |z_slerp|
+    unit: str  # what `pixels` is a share of, in words
+
+    @property
+    def look_alike(self) -> bool:
+        return self.pixels < LOOK_ALIKE
+
+    def explanation(self) -> str:
+        """Why the two look alike, or where to see them differ, with the numbers."""
+        differ = f"{self.pixels:.1%} of {self.unit} (the most different pair of frames)"
+        dips = f"lerp's |z| falls to {1 - self.norm_dip:.0%} of slerp's"
+        if not self.look_alike:
+            return f"lerp and slerp differ by up to {differ}, and {dips}: compare the middle frames."
+        if self.norm_dip < NEAR_PARALLEL_DIP:
+            return (f"lerp and slerp look alike: they differ by at most {differ}. The keyframes' latents are close "
+                    f"or nearly parallel ({dips} at the lowest), so the two paths nearly coincide; keyframes "
+                    f"further apart show more.")
+        return (f"lerp and slerp look alike: they differ by at most {differ}, though {dips} at its lowest. This "
+                f"generator changes little with the norm of z: its short latents mid-path draw much what the "
+                f"long ones do.")
+
+
+def mode_gap(lerp_frames: Tensor, slerp_frames: Tensor, norms: dict[str, Tensor], meta: dict[str, Any]) -> ModeGap:
+    """Measure a walk drawn both ways (same seeds, same frames); norms as latent.path_norms gives them."""
+    if lerp_frames.shape != slerp_frames.shape:
+        raise ValueError(f"lerp and slerp frames must match, got {tuple(lerp_frames.shape)} and "
+                         f"{tuple(slerp_frames.shape)}")
+    toy = meta["kind"] == "toy"
+    width = 2 * toy_extent(torch.cat([lerp_frames, slerp_frames]).numpy(), meta) if toy else 2.0  # [-1, 1]
+    per_frame = (lerp_frames - slerp_frames).abs().flatten(1).mean(1) / width  # (frames,)
+    dip = 1 - norms["lerp"] / norms["slerp"].clamp_min(1e-12)
+    return ModeGap(float(per_frame.max()), max(0.0, float(dip.max())),
+                   "the plot's width" if toy else "the pixel range")
+
+
+def model_name(ckpt: dict[str, Any]) -> str:
+    """'mnist-cdcgan' for checkpoints/mnist-cdcgan.pt; a run's checkpoint.pt is its run's name, best.pt NAME-best."""
+    path = Path(ckpt["path"])
+    names = {CHECKPOINT_NAME: path.parent.name, BEST_CHECKPOINT_NAME: f"{path.parent.name}-best"}
+    return names.get(path.name, path.stem)
+
+
+def file_stem(ckpt: dict[str, Any], *details: str, class_id: int | None = None, code: Code = None,
+              truncation: float | None = None) -> str:
+    """A download's name from the model and what made it: 'mnist-cdcgan_class3_seeds0-1_slerp_16f'."""
+    kind = "cluster" if ckpt["config"].clusters else "class"
+    tags = [model_name(ckpt), "" if class_id is None else f"{kind}{class_id}", *details,
+            "" if code is None else f"code{code}", f"trunc{truncation:g}" if truncation else ""]
+    return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", tag) for tag in tags if tag)  # "_" only between tags
 
 
 def nearest_real(samples: Tensor, real: Tensor, k: int = 5, batch: int = 256) -> tuple[Tensor, Tensor]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,19 +12,61 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ganplay.checkpoints import CheckpointError, atomic_write_bytes, load_checkpoint, load_generator, load_models
+from ganplay.losses import LOSSES
+from ganplay.sampling import sample
+
 HEATMAP_RESOLUTION = 64  # cells per side of the discriminator's heat map
 MANIFOLD_LINES = 21  # noise grid lines per side
 MANIFOLD_RANGE = 2.5  # the noise grid spans [-2.5, 2.5] in the first two latent dimensions
+SNAPSHOT_NAME = re.compile(r"^step_(\d{8})\.npz$")  # beside each snapshot's step_XXXXXXXX.png
+SNAPSHOT_KEYS = ("points", "xs", "ys", "manifold", "extent", "probabilistic", "loss")  # + d_values
 
 
 @dataclass(frozen=True)
 class ToyView:
     xs: np.ndarray  # (R,) heat-map column centres
     ys: np.ndarray  # (R,) heat-map row centres
-    d_values: np.ndarray  # (R, R) D's output: a probability for BCE losses, a raw score otherwise
+    d_values: np.ndarray | None  # (R, R) D's output (a probability for BCE losses, a raw score otherwise); None: no D
     probabilistic: bool
     manifold: np.ndarray  # (L, L, 2) G(z) for z on a regular grid in its first two dimensions
     extent: float  # the plane shown is [-extent, extent]^2
+    loss: str | None = None  # the run's loss, which says what D's values mean; None: not known
+
+    def save(self, path: str | Path, points: np.ndarray) -> Path:
+        """This view and the snapshot's fixed-noise points as a small compressed .npz (plain arrays, no pickle)."""
+        buffer = io.BytesIO()
+        heat = {"d_values": self.d_values} if self.d_values is not None else {}
+        np.savez_compressed(buffer, points=np.asarray(points, np.float32), xs=self.xs, ys=self.ys, **heat,
+                            manifold=self.manifold, extent=np.float32(self.extent),
+                            probabilistic=np.bool_(self.probabilistic), loss=np.str_(self.loss or ""))
+        return atomic_write_bytes(path, buffer.getvalue())  # a page may read it while the run writes the next
+
+
+def load_toy_snapshot(path: str | Path) -> tuple[ToyView, np.ndarray]:
+    """(view, fixed-noise points (N, 2)) saved by ToyView.save; a broken file raises ValueError naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = {key: saved[key] for key in saved.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path}: not a readable toy snapshot ({err})") from None
+    missing = [key for key in SNAPSHOT_KEYS if key not in arrays]
+    if missing:
+        raise ValueError(f"{path}: not a toy snapshot, missing {', '.join(missing)}")
+    view = ToyView(arrays["xs"], arrays["ys"], arrays.get("d_values"),
+                   bool(arrays["probabilistic"]), arrays["manifold"], float(arrays["extent"]),
+                   str(arrays["loss"]) or None)
+    return view, arrays["points"]
+
+
+def toy_snapshots(folder: str | Path) -> dict[int, Path]:
+    """step -> samples/step_XXXXXXXX.npz of a run folder, oldest first; empty for runs saved before these files."""
+    found = {}
+    for path in sorted((Path(folder) / "samples").glob("step_*.npz")):
+        match = SNAPSHOT_NAME.match(path.name)
+        if match:
+            found[int(match.group(1))] = path
+    return found
 
 
 def plane_extent(data_scale: float) -> float:
@@ -30,24 +75,31 @@ def plane_extent(data_scale: float) -> float:
 
 
 @torch.no_grad()
-def toy_view(generator: nn.Module, discriminator: nn.Module, probabilistic: bool, z_dim: int, pac: int,
+def toy_view(generator: nn.Module, discriminator: nn.Module | None, probabilistic: bool, z_dim: int, pac: int,
              data_scale: float, modes: np.ndarray | None = None, device: torch.device | str = "cpu",
-             resolution: int = HEATMAP_RESOLUTION, lines: int = MANIFOLD_LINES) -> ToyView:
-    """Both views in eval mode (no dropout, no batch-norm updates); training modes are restored after."""
+             resolution: int = HEATMAP_RESOLUTION, lines: int = MANIFOLD_LINES, loss: str | None = None) -> ToyView:
+    """Both views in eval mode (no dropout, no batch-norm updates); training modes are restored after.
+
+    Without a discriminator (a generator-only file) the view has G's noise grid and no heat map.
+    """
     extent = plane_extent(data_scale)
-    was_training = generator.training, discriminator.training
-    generator.eval()
-    discriminator.eval()
+    players = [m for m in (generator, discriminator) if m is not None]
+    was_training = [m.training for m in players]
+    for m in players:
+        m.eval()
     try:
         xs = np.linspace(-extent, extent, resolution, dtype=np.float32)
-        grid = torch.from_numpy(np.stack(np.meshgrid(xs, xs), -1).reshape(-1, 2)).to(device)  # (R*R, 2), row = y
-        d_values = _discriminator_field(discriminator, grid, pac, probabilistic, modes)
+        d_values = None
+        if discriminator is not None:
+            grid = torch.from_numpy(np.stack(np.meshgrid(xs, xs), -1).reshape(-1, 2)).to(device)  # (R*R, 2), row = y
+            d_values = _discriminator_field(discriminator, grid, pac, probabilistic, modes)
+            d_values = d_values.reshape(resolution, resolution).cpu().numpy()
         manifold = generator(_noise_grid(lines, z_dim, device), *_labels_for(generator, lines * lines))
     finally:
-        generator.train(was_training[0])
-        discriminator.train(was_training[1])
-    return ToyView(xs, xs.copy(), d_values.reshape(resolution, resolution).cpu().numpy(), probabilistic,
-                   manifold.reshape(lines, lines, 2).float().cpu().numpy(), extent)
+        for m, training in zip(players, was_training):
+            m.train(training)
+    return ToyView(xs, xs.copy(), d_values, probabilistic, manifold.reshape(lines, lines, 2).float().cpu().numpy(),
+                   extent, loss)
 
 
 def _discriminator_field(discriminator: nn.Module, points: Tensor, pac: int, probabilistic: bool,
@@ -87,16 +139,42 @@ def _nearest_mode(points: Tensor, modes: np.ndarray | None, num_classes: int) ->
 
 
 def toy_view_from_checkpoint(path: str | Path, num_points: int = 1000, seed: int = 0) -> tuple[ToyView, np.ndarray]:
-    """The lab's views of a saved toy model (no live run needed): the view and `num_points` samples."""
-    from ganplay.checkpoints import CheckpointError, load_models
-    from ganplay.losses import LOSSES
-    from ganplay.sampling import sample
+    """The lab's views of a saved toy model (no live run needed): the view and `num_points` samples.
 
+    A generator-only file keeps no D and raises; saved_toy_view shows G's half of such a file.
+    """
     generator, discriminator, ckpt = load_models(path)
+    return _view_and_points(generator, discriminator, ckpt, num_points, seed)
+
+
+def saved_toy_view(path: str | Path, num_points: int = 1000, seed: int = 0) -> tuple[ToyView, np.ndarray, dict]:
+    """(view, samples, checkpoint payload) of any saved 2-D model; a generator-only file (no D) gives a view
+    with no heat map (d_values None)."""
+    ckpt = load_checkpoint(path)
+    if ckpt.get("D") is not None:
+        return (*toy_view_from_checkpoint(path, num_points, seed), ckpt)
+    generator, ckpt = load_generator(path)
+    return (*_view_and_points(generator, None, ckpt, num_points, seed), ckpt)
+
+
+def _view_and_points(generator: nn.Module, discriminator: nn.Module | None, ckpt: dict, num_points: int,
+                     seed: int) -> tuple[ToyView, np.ndarray]:
     cfg, meta = ckpt["config"], ckpt["data"]
     if meta["kind"] != "toy":
         raise CheckpointError(f"{ckpt['path']}: the 2-D lab needs a model of 2-D points; this one makes images")
     modes = np.asarray(meta["modes"]) if "modes" in meta else None
     view = toy_view(generator, discriminator, LOSSES.get(cfg.loss).probabilistic, cfg.z_dim, cfg.pac,
-                    meta.get("scale", 1.0), modes)
+                    meta.get("scale", 1.0), modes, loss=cfg.loss)
     return view, sample(generator, ckpt, num_points, seed).numpy()
+
+
+def toy_models_in(folder: str | Path) -> list[Path]:
+    """The .pt files in `folder` that make 2-D points (shipped models: checkpoints/*.pt), by name."""
+    found = []
+    for path in sorted(Path(folder).glob("*.pt")):
+        try:
+            if load_checkpoint(path)["data"].get("kind") == "toy":
+                found.append(path)
+        except CheckpointError:
+            continue  # a broken file is reported where it is opened (Samples), not in the lab's list
+    return found

@@ -38,6 +38,22 @@ def use_the_router() -> None:
 ROUTED_KEY = "_ganplay_routed"
 
 
+def narrow_layout_css(key: str, below_px: int = 1100) -> None:
+    """Stack the side-by-side columns of the container `key` in windows narrower than `below_px`.
+
+    Streamlit stacks columns only below 640 px; at 700-1100 px a form in two-fifths of the page cuts its labels
+    and numbers ("bet a1", "0.5") and hides the +/- buttons.
+    """
+    st.html(f"""<style>
+    @media (max-width: {below_px}px) {{
+      .st-key-{key} > div > [data-testid="stHorizontalBlock"],
+      .st-key-{key} > [data-testid="stHorizontalBlock"] {{ flex-direction: column; }}
+      .st-key-{key} > div > [data-testid="stHorizontalBlock"] > [data-testid="stColumn"],
+      .st-key-{key} > [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {{
+        width: 100% !important; flex: 1 1 auto !important; min-width: 100% !important; }}
+    }}</style>""")
+
+
 def registry() -> RunRegistry:
     return get_registry()  # process-wide: every tab and every rerun sees the same runs
 
@@ -65,21 +81,29 @@ def run_status_line(snap: RunSnapshot) -> str:
 
 
 def pick_run(label: str, snaps: list[RunSnapshot], key: str, prefer: str | None = None) -> RunSnapshot | None:
-    """A select box of runs (newest first); remembers the choice across reruns and pages."""
+    """A select box of runs (newest first), each with its state; remembers the choice across reruns and pages."""
     if not snaps:
         return None
-    names = [s.name for s in snaps]
-    chosen = st.session_state.get(key)
-    if prefer in names:
-        st.session_state[key] = prefer
-    elif chosen not in names:
-        st.session_state[key] = names[0]
-    name = st.selectbox(label, names, key=key, format_func=lambda n: f"{n} ({_state_of(snaps, n)})")
+    name = pick_labelled(label, {s.name: f"{s.name} ({s.state.value})" for s in snaps}, key, prefer)
     return next(s for s in snaps if s.name == name)
 
 
-def _state_of(snaps: list[RunSnapshot], name: str) -> str:
-    return next(s.state.value for s in snaps if s.name == name)
+def pick_labelled(label: str, labels: dict[str, str], key: str, prefer: str | None = None) -> str:
+    """A select box of names shown by their labels; remembers the choice (in `key`) across reruns and pages.
+
+    The widget's key changes with the labels: a keyed select box whose option labels change while its value
+    stays keeps showing the old label (the run picker read "queued" while the run trained), so new labels
+    make a new widget, set to the remembered name.
+    """
+    chosen = prefer if prefer in labels else st.session_state.get(key)
+    if chosen not in labels:
+        chosen = next(iter(labels))
+    widget_key = _meaning_key(key, "|".join(labels.values()))
+    if prefer in labels or st.session_state.get(widget_key) not in labels:
+        st.session_state[widget_key] = chosen
+    name = st.selectbox(label, list(labels), key=widget_key, format_func=labels.get)
+    st.session_state[key] = name
+    return name
 
 
 def checkpoint_choices() -> dict[str, Path]:
@@ -125,23 +149,62 @@ def model_caption(ckpt: dict[str, Any]) -> str:
     return f"{meta['title']} · {cfg.arch} · {cfg.loss} · {told} · step {ckpt['step']:,}"
 
 
-def class_choice(ckpt: dict[str, Any], key: str, label: str = "Class") -> int | None:
-    """A class (conditional) or cluster (self-conditioned) select box; None: all in turn, or clusters drawn."""
+def class_choice(ckpt: dict[str, Any], key: str, label: str = "Class", walk: bool = False) -> int | None:
+    """A class (conditional) or cluster (self-conditioned) select box; None: all in turn, or clusters drawn.
+
+    With `walk` (a path through latents), a conditional model holds one class fixed (no "all, in turn",
+    which would change the digit at every frame), and None for clusters means each keyframe's own
+    cluster, blended along the path as z is.
+    """
     names = ckpt["data"].get("class_names") or []
     clusters = bool(ckpt["config"].clusters)
     if not ckpt["config"].takes_labels or not names:
         return None
-    every = "drawn at their real shares" if clusters else "all, in turn"
+    every = ("each keyframe's own, blended" if walk else "drawn at their real shares") if clusters else "all, in turn"
+    options = [*([None] if clusters or not walk else []), *range(len(names))]
+
+    hints = cluster_hints(ckpt) if clusters else None
 
     def shown(i: int | None) -> str:
-        return every if i is None else names[i] if clusters else f"{i}: {names[i]}"
+        return every if i is None else f"{names[i]}: {hints[i]}" if hints else class_name(names, i)
 
     # Classes keep their pick across models with the same class names; a cluster means something only in
     # its own model (digit 7 of one model is not cluster 7 of another), so its pick starts afresh.
-    widget_key = _meaning_key(key, ckpt["path"] if clusters else "|".join(names))
-    return st.selectbox("Cluster" if clusters else label, [None, *range(len(names))], key=widget_key, format_func=shown,
-                        help="self-conditioned: k-means clusters of the training images stand in for labels"
-                             if clusters else None)
+    widget_key = _meaning_key(f"{key}:walk" if walk else key, ckpt["path"] if clusters else "|".join(names))
+    if clusters:
+        helps = "self-conditioned: k-means clusters of the training images stand in for labels" + (
+            "; each is labelled with what the shipped digit classifier reads in 40 of its samples" if hints else "")
+    elif walk:
+        helps = "a walk holds one class fixed, so only the style moves; the class-to-class path moves the class"
+    else:
+        helps = "the class G is asked for; all, in turn: class i for sample i"
+    return st.selectbox("Cluster" if clusters else label, options, key=widget_key, format_func=shown, help=helps)
+
+
+def cluster_hints(ckpt: dict[str, Any]) -> list[str] | None:
+    """'mostly 3 (92%)' per cluster, by the dataset's shipped evaluator; None without one."""
+    path = Path(ckpt["path"])
+    return _cluster_hints(str(path), path.stat().st_mtime) if path.exists() else None
+
+
+@st.cache_resource(max_entries=8, show_spinner="Reading what each cluster makes...")
+def _cluster_hints(path: str, mtime: float) -> list[str] | None:
+    from ganplay.evaluators import load_evaluator
+    from ganplay.live_eval import evaluator_path_for
+    from ganplay.metrics import label_contents
+
+    generator, ckpt = _cached_generator(path, mtime, True)
+    where = evaluator_path_for(ckpt["data"]["name"])
+    if not where.exists():
+        return None
+    evaluator = load_evaluator(where)
+    return [f"{'mostly' if share >= 0.5 else 'mixed, most often'} {evaluator.class_names[majority]} ({share:.0%})"
+            for majority, share in label_contents(generator, ckpt, evaluator)]
+
+
+def class_name(names: list[str], i: int) -> str:
+    """'7' for a digit named 7 (not '7: 7'), '3: cat' when the name says more than the index."""
+    return names[i] if names[i] == str(i) or names[i].startswith("cluster") else f"{i}: {names[i]}"
 
 
 def _meaning_key(key: str, meaning: str) -> str:

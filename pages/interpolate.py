@@ -1,16 +1,23 @@
-"""Interpolate: walk the latent space between seeds, pick keyframes by eye, lerp against slerp, planes, classes."""
+"""Interpolate: walk the latent space between seeds, lerp against slerp in step, four-corner planes, class paths."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ganplay import imaging, plots, sampling
-from pages.common import class_choice, code_choice, load_model, model_caption, pick_checkpoint, use_the_router
+from ganplay import imaging, latent, plots, sampling
+from pages import common
 
-use_the_router()
+common.use_the_router()
 
 CANDIDATES = 16
 PATHS = ("between keyframes", "four-corner plane", "class to class")
+SHOWN_SCALE = 4  # digits drawn 4x before plotly stretches them, so their pixels stay sharp on the page
+GIF_SCALES = (4, 8, 12)
+LERP_SLERP = ("**lerp** walks the straight line between keyframes, **slerp** the great circle. A Gaussian z of "
+              "{z_dim} numbers{cut} has a typical norm |z| of {typical:.1f}, the more numbers the closer every draw "
+              "stays to it. Halfway between two independent draws the straight line has only about 1/sqrt(2) of "
+              "it ({middle:.1f}), where G saw few training latents, so lerp's middle frames often look fainter or "
+              "blurrier; slerp keeps the norm. Compare the middle frames, and |z| below.")
 
 
 def keyframes_ui(generator, ckpt, truncation, class_id, code) -> list[int]:
@@ -19,9 +26,9 @@ def keyframes_ui(generator, ckpt, truncation, class_id, code) -> list[int]:
     if how == "by seed":
         text = st.text_input("Keyframe seeds (two or more, comma separated)", "0, 1", key="interp_seeds")
         try:
-            return [int(s) for s in text.replace(" ", "").split(",") if s]
-        except ValueError:
-            st.error(f"seeds must be whole numbers separated by commas, got {text!r}")
+            return sampling.parse_seeds(text)
+        except ValueError as err:
+            st.error(f"{err} (as in: 0, 1)")
             return []
     base = int(st.number_input("Candidate seeds start at", 0, 2**31 - 1 - CANDIDATES, 0, key="interp_base"))
     seeds = list(range(base, base + CANDIDATES))
@@ -31,69 +38,110 @@ def keyframes_ui(generator, ckpt, truncation, class_id, code) -> list[int]:
     return st.multiselect("Keyframes, in order", seeds, default=seeds[:2], key=f"interp_pick:{base}")
 
 
-def show_path(frames_by_mode: dict[str, object], meta: dict, fps: float) -> None:
-    """One animation per mode side by side, each downloadable as a GIF and a PNG strip."""
-    columns = st.columns(len(frames_by_mode))
-    for column, (mode, frames) in zip(columns, frames_by_mode.items()):
-        pictures = sampling.frame_pictures(frames, meta, scale=4 if meta["kind"] == "image" else 1)
-        with column:
-            st.plotly_chart(plots.animation_figure(pictures, mode, fps), width="stretch",
-                            key=f"anim:{mode}")
-            strip = imaging.image_strip(frames) if meta["kind"] == "image" else pictures[-1]
-            a, b = st.columns(2)
-            a.download_button(f"{mode} GIF", imaging.gif_bytes(pictures, fps), f"{mode}.gif", "image/gif",
-                              key=f"gif:{mode}")
-            b.download_button(f"{mode} PNG strip", imaging.png_bytes(strip), f"{mode}.png", "image/png",
-                              key=f"png:{mode}")
+def animation_ui(meta: dict) -> tuple[int, float, int]:
+    """Frames, frames per second, and how much a GIF enlarges image frames (toys are drawn as plots)."""
+    cols = st.columns(3)
+    frames = int(cols[0].number_input("Frames", 2, 120, 16, key="interp_frames"))
+    fps = float(cols[1].number_input("Frames per second", 1, 30, 8, key="interp_fps"))
+    if meta["kind"] != "image":
+        return frames, fps, 1
+    size = meta["shape"][-1]
+    scale = cols[2].selectbox("GIF scale", GIF_SCALES, format_func=lambda s: f"{s}x ({s * size} px)",
+                              key="interp_gif_scale")
+    return frames, fps, scale
+
+
+def show_animation(frames_by_panel: dict, meta: dict, fps: float, scale: int, stems: dict[str, str]) -> None:
+    """The panels played in step by one control, then a GIF and a PNG strip of each to download."""
+    image = meta["kind"] == "image"
+    shown = {panel: sampling.frame_pictures(frames, meta, SHOWN_SCALE if image else 1)
+             for panel, frames in frames_by_panel.items()}
+    st.plotly_chart(plots.synced_animation_figure(shown, fps), width="stretch", key="animation")
+    columns = iter(st.columns(2 * len(frames_by_panel)))
+    for panel, frames in frames_by_panel.items():
+        gif = shown[panel] if scale == SHOWN_SCALE or not image else sampling.frame_pictures(frames, meta, scale)
+        strip = imaging.image_strip(frames) if image else shown[panel][-1]
+        next(columns).download_button(f"{panel} GIF", imaging.gif_bytes(gif, fps), f"{stems[panel]}.gif",
+                                      "image/gif", key=f"gif:{panel}")
+        next(columns).download_button(f"{panel} PNG strip", imaging.png_bytes(strip), f"{stems[panel]}.png",
+                                      "image/png", key=f"png:{panel}")
+
+
+def walk(generator, ckpt, truncation, class_id, code) -> None:
+    """Both modes on the same keyframes, in step, with |z| along the path and how far apart they are."""
+    cfg, meta = ckpt["config"], ckpt["data"]
+    seeds = keyframes_ui(generator, ckpt, truncation, class_id, code)
+    loop = st.checkbox("Loop back to the first keyframe", key="interp_loop")
+    frames, fps, scale = animation_ui(meta)
+    if len(seeds) < 2:
+        st.warning("Pick at least two keyframes.")
+        return
+    walks = {mode: sampling.interpolation(generator, ckpt, frames, mode, seeds, truncation, class_id, loop=loop,
+                                          code=code) for mode in latent.MODES}
+    norms = latent.path_norms(sampling.seed_latents(seeds, cfg.z_dim, truncation), frames, loop)
+    stems = {mode: sampling.file_stem(ckpt, "seeds" + "-".join(map(str, seeds)), mode, f"{frames}f",
+                                      "loop" if loop else "", class_id=class_id, code=code, truncation=truncation)
+             for mode in latent.MODES}
+    show_animation(walks, meta, fps, scale, stems)
+    typical = latent.typical_norm(cfg.z_dim, truncation)
+    cut = f" cut to ±{truncation:g}" if truncation else ""
+    st.caption(LERP_SLERP.format(z_dim=cfg.z_dim, cut=cut, typical=typical, middle=typical / 2**0.5))
+    gap = sampling.mode_gap(walks["lerp"], walks["slerp"], norms, meta)
+    (st.info if gap.look_alike else st.caption)(gap.explanation())
+    st.plotly_chart(plots.norm_figure(norms, typical), width="stretch", key="norms")
+
+
+def plane(generator, ckpt, truncation, class_id, code) -> None:
+    """A grid between four corner latents: one picture, no animation."""
+    text = st.text_input("Corner seeds: top-left, top-right, bottom-left, bottom-right", "0, 1, 2, 3",
+                         key="interp_corners")
+    size = int(st.slider("Grid size", 3, 12, 8, key="interp_grid"))
+    mode = st.radio("Mode", ("slerp", "lerp"), horizontal=True, key="interp_plane_mode")
+    try:
+        corners = sampling.parse_seeds(text)
+        samples = sampling.plane(generator, ckpt, corners, size, size, mode, truncation, class_id, code)
+    except ValueError as err:
+        st.error(f"{err} (as in: 0, 1, 2, 3)")
+        return
+    picture = sampling.picture(samples, ckpt["data"], nrow=size)
+    st.plotly_chart(plots.image_figure(picture, f"{size}x{size} plane, {mode}"), width="stretch", key="plane")
+    stem = sampling.file_stem(ckpt, "corners" + "-".join(map(str, corners)), mode, f"{size}x{size}",
+                              class_id=class_id, code=code, truncation=truncation)
+    st.download_button("Download PNG", imaging.png_bytes(picture), f"{stem}.png", "image/png")
+
+
+def class_to_class(generator, ckpt, truncation, code) -> None:
+    """One z kept, the label moved from one class to another."""
+    names = ckpt["data"]["class_names"]
+    a, b, c = st.columns(3)
+    shown = lambda i: common.class_name(names, i)  # "7", not "7: 7"
+    start = a.selectbox("From class", range(len(names)), format_func=shown, key="cls_a")
+    end = b.selectbox("To class", range(len(names)), index=min(1, len(names) - 1), format_func=shown, key="cls_b")
+    seed = int(c.number_input("Seed (the style kept along the path)", 0, 2**31 - 1, 0, key="cls_seed"))
+    frames, fps, scale = animation_ui(ckpt["data"])
+    path = sampling.interpolation(generator, ckpt, frames, "lerp", [seed], truncation, class_from=start,
+                                  class_to=end, code=code)
+    stem = sampling.file_stem(ckpt, f"class{start}-to-{end}", f"seed{seed}", f"{frames}f", code=code,
+                              truncation=truncation)
+    show_animation({"class path": path}, ckpt["data"], fps, scale, {"class path": stem})
 
 
 st.title("Interpolate")
-path = pick_checkpoint("interp_ckpt")
-model = load_model(path) if path else None
+path = common.pick_checkpoint("interp_ckpt")
+model = common.load_model(path) if path else None
 if model is not None:
     generator, ckpt = model
-    cfg, meta = ckpt["config"], ckpt["data"]
-    st.caption(model_caption(ckpt))
-    paths = PATHS if cfg.takes_labels else PATHS[:2]
-    kind = st.radio("Path", paths, horizontal=True, key="interp_kind")
-    cols = st.columns(4)
-    frames = int(cols[0].number_input("Frames", 2, 120, 16, key="interp_frames"))
-    fps = float(cols[1].number_input("Frames per second", 1, 30, 8, key="interp_fps"))
-    truncation = cols[2].slider("Truncation (0: off)", 0.0, 3.0, 0.0, 0.1, key="interp_trunc") or None
-    with cols[3]:
-        class_id = class_choice(ckpt, key="interp_class") if kind != "class to class" else None
-        code = code_choice(ckpt, key="interp_code", each=False)  # a walk keeps one code, or switches as z does
-
+    st.caption(common.model_caption(ckpt))
+    kind = st.radio("Path", PATHS if ckpt["config"].takes_labels else PATHS[:2], horizontal=True, key="interp_kind")
+    cols = st.columns(3)
+    truncation = cols[0].slider("Truncation (0: off)", 0.0, 3.0, 0.0, 0.1, key="interp_trunc") or None
+    with cols[1]:
+        class_id = common.class_choice(ckpt, key="interp_class", walk=True) if kind != "class to class" else None
+    with cols[2]:
+        code = common.code_choice(ckpt, key="interp_code", each=False)  # a walk keeps one code, or switches as z does
     if kind == "between keyframes":
-        seeds = keyframes_ui(generator, ckpt, truncation, class_id, code)
-        loop = st.checkbox("Loop back to the first keyframe", key="interp_loop")
-        if len(seeds) < 2:
-            st.warning("Pick at least two keyframes.")
-        else:
-            show_path({mode: sampling.interpolation(generator, ckpt, frames, mode, seeds, truncation, class_id,
-                                                    loop=loop, code=code) for mode in ("lerp", "slerp")}, meta, fps)
+        walk(generator, ckpt, truncation, class_id, code)
     elif kind == "four-corner plane":
-        text = st.text_input("Corner seeds: top-left, top-right, bottom-left, bottom-right", "0, 1, 2, 3",
-                             key="interp_corners")
-        size = int(st.slider("Grid size", 3, 12, 8, key="interp_grid"))
-        mode = st.radio("Mode", ("slerp", "lerp"), horizontal=True, key="interp_plane_mode")
-        try:
-            corners = [int(s) for s in text.replace(" ", "").split(",") if s]
-            samples = sampling.plane(generator, ckpt, corners, size, size, mode, truncation, class_id, code)
-        except ValueError as err:
-            st.error(f"{err} (as in: 0, 1, 2, 3)")
-        else:
-            picture = sampling.picture(samples, meta, nrow=size)
-            st.plotly_chart(plots.image_figure(picture, f"{size}x{size} plane, {mode}"), width="stretch",
-                            key="plane")
-            st.download_button("Download PNG", imaging.png_bytes(picture), "plane.png", "image/png")
+        plane(generator, ckpt, truncation, class_id, code)
     else:
-        names = meta["class_names"]
-        a, b, c = st.columns(3)
-        start = a.selectbox("From class", range(len(names)), format_func=lambda i: f"{i}: {names[i]}", key="cls_a")
-        end = b.selectbox("To class", range(len(names)), index=min(1, len(names) - 1),
-                          format_func=lambda i: f"{i}: {names[i]}", key="cls_b")
-        seed = int(c.number_input("Seed (the style kept along the path)", 0, 2**31 - 1, 0, key="cls_seed"))
-        frames_t = sampling.interpolation(generator, ckpt, frames, "lerp", [seed], truncation,
-                                          class_from=start, class_to=end)
-        show_path({"class path": frames_t}, meta, fps)
+        class_to_class(generator, ckpt, truncation, code)

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from ganplay import live_eval, plots
+from ganplay import guides, live_eval, plots
 from ganplay.runs import RunSnapshot, RunState
 from ganplay.trainer import resolve_device
 from pages.common import format_seconds, is_active, registry
@@ -23,37 +23,38 @@ CPU_DEFAULT_REFRESH, GPU_DEFAULT_REFRESH = 2, 1
 
 
 def controls_ui(snap: RunSnapshot) -> None:
-    """Pause, resume and stop for runs of this process; resume from the checkpoint for stopped ones."""
+    """Pause, resume and stop for runs of this process; continue from the checkpoint for stopped ones."""
     run = registry().get(snap.name)
-    cols = st.columns(3)
-    live = run is not None and run.is_alive()
-    if live:
-        paused = snap.state == RunState.PAUSED
-        if cols[0].button("Pause", key="pause", disabled=paused or snap.state != RunState.RUNNING,
-                          width="stretch"):
-            run.pause()
-            st.rerun()
-        if cols[1].button("Resume", key="resume", disabled=not paused, width="stretch"):
-            run.resume()
-            st.rerun()
-        if cols[2].button("Stop", key="stop", type="primary", width="stretch",
-                          disabled=snap.state == RunState.STOPPING):
-            run.stop()
-            st.rerun()
+    if run is not None and run.is_alive():
+        _live_controls(run, snap)
     elif snap.state in (RunState.STOPPED, RunState.INTERRUPTED) and snap.step < snap.total_steps:
-        if cols[0].button("Continue training", key="continue", width="stretch"):
+        if st.button("Continue training", key="continue", help=f"from the checkpoint at step {snap.step:,}"):
             try:
                 registry().resume(snap.name)
-            except ValueError as err:
-                st.error(str(err))
+            except (ValueError, OSError) as err:
+                st.session_state["continue_error"] = f"Cannot continue {snap.name}: {err}"
             st.rerun()
+    if "continue_error" in st.session_state:
+        st.error(st.session_state.pop("continue_error"))
 
 
-def live_view(name: str) -> None:
-    snap = registry().snapshot(name)
-    if snap is None:
-        st.warning(f"Run {name} has disappeared.")
-        return
+def _live_controls(run, snap: RunSnapshot) -> None:
+    cols = st.columns(3)
+    paused = snap.state == RunState.PAUSED
+    if cols[0].button("Pause", key="pause", disabled=paused or snap.state != RunState.RUNNING, width="stretch"):
+        run.pause()
+        st.rerun()
+    if cols[1].button("Resume", key="resume", disabled=not paused, width="stretch"):
+        run.resume()
+        st.rerun()
+    if cols[2].button("Stop", key="stop", type="primary", width="stretch", disabled=snap.state == RunState.STOPPING):
+        run.stop()
+        st.rerun()
+
+
+def live_view(snap: RunSnapshot) -> None:
+    """The live body of the run the picker shows; `snap` is the picker's own, so that a state change between
+    the two is caught by poll() (a fresh snapshot here would hide it, and the picker's label would lag)."""
     poll(snap, _live_body)
 
 
@@ -107,25 +108,39 @@ def _live_body(snap: RunSnapshot) -> None:
     for alarm in snap.alarms:
         st.warning(f"**{alarm.kind.replace('_', ' ')}** at step {alarm.step:,}: {alarm.message}\n\n"
                    f"Try: {alarm.remedy}", icon=":material/warning:")
-    smoothing = st.slider("Smoothing", 0.0, 0.95, 0.6, 0.05, key="smoothing")
+    smoothing = float(st.session_state.get("smoothing", 0.6))
     history = snap.history
-    if history:
-        a, b = st.columns(2)
-        a.plotly_chart(plots.loss_figure(history, smoothing), width="stretch", key="loss_chart")
-        b.plotly_chart(plots.d_output_figure(history, smoothing), width="stretch", key="d_chart")
-    else:
-        st.caption("The first metrics arrive after a few steps.")
+    # The picture of what G makes comes first (left, top): it is what shows learning; the curves explain it.
+    top_left, top_right = st.columns(2)
     picture, step = latest_picture(snap)
-    left, right = st.columns(2)
     if picture is not None:
-        left.image(picture, caption=f"fixed-noise samples at step {step:,}", width="stretch")
-    with right:
+        top_left.image(picture, caption=f"fixed-noise samples at step {step:,}", width="stretch")
+    else:
+        top_left.caption("The first samples appear once the run has built its networks.")
+    if history:
+        top_right.plotly_chart(plots.loss_figure(history, smoothing), width="stretch", key="loss_chart")
+    else:
+        top_right.caption("The first metrics arrive after a few steps.")
+    low_left, low_right = st.columns(2)
+    with low_left:
         quality_ui(snap)
+    if history:
+        low_right.plotly_chart(plots.d_output_figure(history, smoothing), width="stretch", key="d_chart")
+    guide_ui(snap)
     timelapse_ui(snap)
 
 
+def guide_ui(snap: RunSnapshot) -> None:
+    """How to read the curves for this run's loss, and the smoothing of the curves (not of quality scores)."""
+    loss = snap.config.get("loss", "nsgan")
+    with st.expander(f"How to read these curves ({loss})"):
+        st.markdown(guides.curve_guide(loss))
+    st.slider("Smoothing of the loss and D curves", 0.0, 0.95, 0.6, 0.05, key="smoothing",
+              help="exponential smoothing, as in TensorBoard; the raw values stay faint behind")
+
+
 def quality_ui(snap: RunSnapshot) -> None:
-    """The live quality score, its cost, and which step best.pt holds."""
+    """The live quality score in words, its cost, and which step best.pt holds."""
     metric = snap.eval_metric
     if metric is None:
         st.caption(snap.eval_note or "Live quality scores arrive every eval_every steps.")
@@ -136,16 +151,30 @@ def quality_ui(snap: RunSnapshot) -> None:
     best_step = snap.best["step"] if snap.best else None
     st.plotly_chart(plots.quality_figure(snap.evals, metric.key, metric.label, best_step), width="stretch",
                     key="quality_chart")
-    st.caption(live_eval.summary(snap.evals[-1]) + f" · scoring took {live_eval.cost_share(snap.evals):.1%} of training time"
-               + (f" · best.pt holds step {best_step:,}" if best_step is not None else ""), help=snap.eval_note)
+    latest = snap.evals[-1]
+    kept = (f" · best.pt holds step {best_step:,}" if best_step is not None
+            else " · no best.pt yet: no score has been good enough to keep")
+    st.markdown(f"**{live_eval.verdict(latest)}** (step {latest['step']:,})",
+                help=live_eval.verdict_scale(metric))
+    st.caption(live_eval.summary(latest) + f" · scoring took {live_eval.cost_share(snap.evals):.1%} of training "
+               f"time{kept}", help=snap.eval_note)
 
 
 def progress_ui(snap: RunSnapshot) -> None:
-    rate = f"{snap.images_per_sec:,.0f} images/s" if snap.images_per_sec else "- images/s"
-    eta = f" · ETA {format_seconds(snap.eta_seconds)}" if is_active(snap) and snap.eta_seconds is not None else ""
-    st.markdown(f"**{snap.state.value}** · step {snap.step:,} / {snap.total_steps:,} · {rate}{eta}")
-    st.progress(snap.progress, text=f"{snap.progress:.0%} · {snap.data_title or snap.config.get('dataset')} · "
-                                    f"{snap.config.get('arch')} · {snap.config.get('loss')} · {snap.device}")
+    speed = ""
+    if snap.state == RunState.RUNNING:  # paused, queued or ended runs have no speed to show
+        rate = f"{snap.images_per_sec:,.0f} images/s" if snap.images_per_sec else "measuring speed..."
+        eta = f" · ETA {format_seconds(snap.eta_seconds)}" if snap.eta_seconds is not None else ""
+        speed = f" · {rate}{eta}"
+    st.markdown(f"**{snap.state.value}** · step {snap.step:,} / {snap.total_steps:,}{speed}")
+    what = [snap.data_title or snap.config.get("dataset"), snap.config.get("arch"), snap.config.get("loss"),
+            snap.device]
+    if snap.state in (RunState.QUEUED, RunState.STARTING):  # an empty bar here read as a broken grey box
+        waiting = ("waiting for a free training slot (two runs train at once)" if snap.state == RunState.QUEUED
+                   else "loading the data and building the networks")
+        st.caption(f"{waiting} · " + " · ".join(w for w in what if w))
+        return
+    st.progress(snap.progress, text=f"{snap.progress:.0%} · " + " · ".join(w for w in what if w))
 
 
 def snapshot_files(folder: str | Path) -> list[Path]:

@@ -1,4 +1,4 @@
-"""Runs: every run in a table; compare curves; diff configs; resume, delete and download."""
+"""Runs: every run in a table that follows them live; compare curves; diff configs; resume, delete, download."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import streamlit as st
 
 from ganplay import live_eval, plots
 from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME
+from ganplay.data import dataset_info
 from ganplay.runs import RunState
 from pages.common import is_active, registry, use_the_router
 
@@ -16,20 +17,49 @@ use_the_router()
 RESUMABLE = (RunState.STOPPED, RunState.INTERRUPTED, RunState.FINISHED, RunState.FAILED)
 TRAINING_CURVES = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "images_per_sec")
 QUALITY_CURVES = ("fd", "mode_score", "confidence", "rarest_class", "conditional_accuracy", "high_quality")
+TABLE_REFRESH_SECONDS = 2
+COLUMNS = {"name": st.column_config.TextColumn("name", width="medium"),
+           "quality": st.column_config.TextColumn("quality (latest live score)", width="large",
+                                                  help="where the latest live score stands, in words"),
+           "score": st.column_config.TextColumn("score", help="the latest live score and its floor"),
+           "loss D / G": st.column_config.TextColumn("loss D / G", help="latest losses of D and G")}
+
+
+def kind_of(snap) -> str:
+    """toy or image, for keeping comparisons between runs of one kind ('?' for a dataset that is gone)."""
+    try:
+        return dataset_info(snap.config.get("dataset", ""))["kind"]
+    except ValueError:
+        return "?"
 
 
 def table_rows(snaps) -> list[dict]:
     rows = []
     for s in snaps:
         latest = s.latest or {}
-        rows.append({"name": s.name, "status": s.state.value, "step": f"{s.step:,}/{s.total_steps:,}",
-                     "dataset": s.config.get("dataset"), "arch": s.config.get("arch"), "loss": s.config.get("loss"),
-                     "loss D": latest.get("loss_d"), "loss G": latest.get("loss_g"), "D(x)": latest.get("d_real"),
-                     "D(G(z))": latest.get("d_fake"),
-                     "quality (latest live score)": live_eval.summary(s.evals[-1]) if s.evals else "-",
+        losses = f"{latest['loss_d']:.3f} / {latest['loss_g']:.3f}" if "loss_g" in latest else "-"
+        evals = s.evals[-1] if s.evals else None
+        rows.append({"name": s.name, "status": s.state.value, "step": f"{s.step:,} / {s.total_steps:,}",
+                     "quality": live_eval.verdict(evals) if evals else "-",
+                     "score": live_eval.summary(evals).split(" · ")[0] if evals else "-",
                      "best.pt step": s.best["step"] if s.best else None,
-                     "created": s.created_at[:19].replace("T", " ")})
+                     "data": s.config.get("dataset"), "model": f"{s.config.get('arch')} · {s.config.get('loss')}",
+                     "loss D / G": losses, "created": s.created_at[:16].replace("T", " ")})
     return rows
+
+
+def table_ui() -> None:
+    """The table, redrawn every few seconds while any run is active, so steps and scores keep up."""
+    snaps = registry().list_runs()
+    active = any(is_active(s) for s in snaps)
+    st.fragment(run_every=TABLE_REFRESH_SECONDS if active else None)(_table)()
+
+
+def _table() -> None:
+    snaps = registry().list_runs()
+    st.dataframe(table_rows(snaps), hide_index=True, width="stretch", column_config=COLUMNS)
+    if any(is_active(s) for s in snaps):
+        st.caption(f"Runs in progress: the table follows them every {TABLE_REFRESH_SECONDS} s.")
 
 
 def config_diff(a: dict, b: dict) -> list[dict]:
@@ -37,14 +67,55 @@ def config_diff(a: dict, b: dict) -> list[dict]:
             if a.get(k) != b.get(k)]
 
 
+def compare_ui(snaps) -> None:
+    st.subheader("Compare curves")
+    by_name = {s.name: s for s in snaps}
+    newest_kind = kind_of(snaps[0])
+    same_kind = [s.name for s in snaps if kind_of(s) == newest_kind]  # a toy's loss beside MNIST's says nothing
+    chosen = st.multiselect("Runs", list(by_name), default=same_kind[:2], key="runs_overlay",
+                            help="by default the two newest runs of the newest run's kind (2-D or images)")
+    cols = st.columns([2, 1])
+    scored = [k for k in QUALITY_CURVES if any(k in row for n in chosen for row in by_name[n].evals)]
+    info = ["loss_info"] if any(by_name[n].config.get("info_codes") for n in chosen) else []  # InfoGAN runs
+    metric = cols[0].selectbox("Metric", [*TRAINING_CURVES, *info, *scored],
+                               format_func=lambda k: plots.LABELS.get(k, k),
+                               help="Training curves come from every logged step, quality ones from the live scores.")
+    sparse = metric in QUALITY_CURVES
+    smoothing = cols[1].slider("Smoothing", 0.0, 0.95, 0.6, 0.05, key="runs_smoothing", disabled=sparse,
+                               help="quality scores are never smoothed: there are too few of them"
+                               if sparse else "exponential smoothing; the raw values stay faint behind")
+    if len({kind_of(by_name[n]) for n in chosen}) > 1:
+        st.caption("These runs learn different kinds of data (2-D points and images): their values do not compare.")
+    if chosen:
+        source = {n: by_name[n].evals if sparse else by_name[n].history for n in chosen}
+        st.plotly_chart(plots.overlay_figure(source, metric, smoothing, sparse=sparse), width="stretch",
+                        key="overlay")
+
+
+def diff_ui(names: list[str], by_name: dict) -> None:
+    st.subheader("Config diff")
+    a, b = st.columns(2)
+    first = a.selectbox("A", names, key="diff_a")
+    second = b.selectbox("B", names, index=min(1, len(names) - 1), key="diff_b")
+    diff = config_diff(by_name[first].config, by_name[second].config)
+    if diff:
+        st.dataframe(diff, hide_index=True, width="stretch")
+    else:
+        st.caption("Same config.")
+
+
 def manage_ui(snap) -> None:
     st.subheader(f"Manage {snap.name}")
+    busy = is_active(snap)
+    if busy:
+        st.info(f"{snap.name} is {snap.state.value}: stop it on the Train page before resuming or deleting it.",
+                icon=":material/info:")
     cols = st.columns(3)
     with cols[0]:
         more = int(st.number_input("Train until step", snap.step + 1, 100_000_000,
                                    max(snap.total_steps, snap.step + 1000) if snap.step >= snap.total_steps
                                    else snap.total_steps, key=f"more:{snap.name}"))
-        if st.button("Resume", disabled=is_active(snap) or snap.state not in RESUMABLE, key="runs_resume"):
+        if st.button("Resume", disabled=busy or snap.state not in RESUMABLE, key="runs_resume"):
             try:
                 registry().resume(snap.name, steps=more)
                 st.session_state["watch"] = snap.name
@@ -62,45 +133,28 @@ def manage_ui(snap) -> None:
             st.download_button(f"Download best.pt (step {snap.best['step']:,})", best.read_bytes(),
                                f"{snap.name}-best.pt", "application/octet-stream", key="runs_download_best")
     with cols[2]:
-        confirm = st.checkbox(f"Yes, delete {snap.name} and all its files", key=f"confirm:{snap.name}")
-        if st.button("Delete", type="primary", disabled=not confirm or is_active(snap), key="runs_delete"):
+        confirm = st.checkbox(f"Yes, delete {snap.name} and all its files", key=f"confirm:{snap.name}",
+                              disabled=busy)
+        if st.button("Delete", type="primary", disabled=not confirm or busy, key="runs_delete",
+                     help=f"{snap.name} is {snap.state.value}: stop it first" if busy else None):
             try:
                 registry().delete(snap.name)
-                st.rerun()
             except (ValueError, OSError) as err:
                 st.error(str(err))
+            else:
+                st.session_state["runs_deleted"] = f"Deleted {snap.name} and its folder {snap.folder}."
+                st.rerun()
 
 
 st.title("Runs")
+if "runs_deleted" in st.session_state:
+    st.success(st.session_state.pop("runs_deleted"), icon=":material/delete:")
 snaps = registry().list_runs()
 if not snaps:
     st.info("No runs yet: start one on the Train page.")
     st.stop()
-st.dataframe(table_rows(snaps), hide_index=True, width="stretch")
-names = [s.name for s in snaps]
+table_ui()
 by_name = {s.name: s for s in snaps}
-
-st.subheader("Compare curves")
-chosen = st.multiselect("Runs", names, default=names[:2], key="runs_overlay")
-cols = st.columns([2, 1])
-scored = [k for k in QUALITY_CURVES if any(k in row for n in chosen for row in by_name[n].evals)]
-info = ["loss_info"] if any(by_name[n].config.get("info_codes") for n in chosen) else []  # InfoGAN runs
-metric = cols[0].selectbox("Metric", [*TRAINING_CURVES, *info, *scored], format_func=lambda k: plots.LABELS.get(k, k),
-                           help="Training curves come from every logged step, quality ones from the live scores.")
-smoothing = cols[1].slider("Smoothing", 0.0, 0.95, 0.6, 0.05, key="runs_smoothing")
-if chosen:
-    source = {n: by_name[n].evals if metric in QUALITY_CURVES else by_name[n].history for n in chosen}
-    figure = plots.overlay_figure(source, metric, smoothing)
-    st.plotly_chart(figure, width="stretch", key="overlay")
-
-st.subheader("Config diff")
-a, b = st.columns(2)
-first = a.selectbox("A", names, key="diff_a")
-second = b.selectbox("B", names, index=min(1, len(names) - 1), key="diff_b")
-diff = config_diff(by_name[first].config, by_name[second].config)
-if diff:
-    st.dataframe(diff, hide_index=True, width="stretch")
-else:
-    st.caption("Same config.")
-
-manage_ui(by_name[st.selectbox("Run to manage", names, key="runs_manage")])
+compare_ui(snaps)
+diff_ui(list(by_name), by_name)
+manage_ui(by_name[st.selectbox("Run to manage", list(by_name), key="runs_manage")])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import streamlit as st
-
 import torch
 
 from ganplay import imaging, plots, sampling
@@ -41,6 +40,11 @@ def memorization_ui(samples: torch.Tensor, cfg) -> None:
             strip = imaging.upscale(imaging.image_strip(torch.cat([samples[i:i + 1], real[index[row]]])), 2)
             st.image(strip, caption=f"sample {i} | nearest: " + ", ".join(f"{d:.2f}" for d in dist[row].tolist()))
 
+def next_seed() -> None:
+    # A callback runs before the seed box is drawn again, the one moment its value may be set.
+    st.session_state["samples_seed"] = int(st.session_state.get("samples_seed", 0)) + 1
+
+
 st.title("Samples")
 path = pick_checkpoint("samples_ckpt")
 model = load_model(path, use_ema=st.session_state.get("samples_ema", True)) if path else None
@@ -49,10 +53,13 @@ if model is not None:
     meta = ckpt["data"]
     st.caption(f"{model_caption(ckpt)} · {path}")
     cols = st.columns(5)
-    n = cols[0].number_input("Samples", 1, 1024, 64 if meta["kind"] == "image" else 1000, key="samples_n")
+    images = meta["kind"] == "image"  # 2-D models get many points: 64 would hide under the mode markers
+    n = cols[0].number_input("Samples", 1, 4096 if not images else 1024, 64 if images else 1000,
+                             key=f"samples_n:{meta['kind']}", help="images in the grid, or points in the plot")
     if "samples_seed" not in st.session_state:
         st.session_state["samples_seed"] = 0
-    seed = cols[1].number_input("Seed", 0, 2**31 - 1, key="samples_seed")
+    seed = cols[1].number_input("Seed", 0, 2**31 - 1, key="samples_seed",
+                                help="the same seed always gives the same samples")
     truncation = cols[2].slider("Truncation (0: off)", 0.0, 3.0, 0.0, 0.1, key="samples_trunc",
                                 help="resample latent entries with |z| above this: sharper, less varied samples")
     with cols[3]:
@@ -63,14 +70,13 @@ if model is not None:
                    help="the exponential moving average of G's weights (smoother); off: the raw G. "
                         "Generator-only exports keep just one of them.")
 
-    if st.button("Resample (next seed)"):
-        st.session_state["samples_seed"] = int(seed) + 1
-        st.rerun()
+    st.button("Resample (next seed)", on_click=next_seed)
     samples = sampling.sample(generator, ckpt, int(n), int(seed), truncation or None, class_id, code)
     picture = sampling.picture(samples, meta, nrow=ckpt["config"].info_codes if code == sampling.EACH_CODE else None)
     st.plotly_chart(plots.image_figure(picture, f"{int(n)} samples, seed {int(seed)}"), width="stretch",
                     key="samples_grid")
-    st.download_button("Download PNG", imaging.png_bytes(picture), file_name=f"samples-seed{int(seed)}.png",
-                       mime="image/png")
-    if meta["kind"] == "image":
+    name = sampling.file_stem(ckpt, f"{int(n)}-samples", f"seed{int(seed)}", class_id=class_id, code=code,
+                              truncation=truncation or None)
+    st.download_button("Download PNG", imaging.png_bytes(picture), file_name=f"{name}.png", mime="image/png")
+    if images:
         memorization_ui(samples, ckpt["config"])

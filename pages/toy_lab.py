@@ -10,14 +10,19 @@ import streamlit as st
 from ganplay import plots
 from ganplay.checkpoints import CHECKPOINT_NAME, CheckpointError
 from ganplay.data import dataset_info, load_dataset
-from ganplay.metrics import toy_mode_stats
-from ganplay.toylab import toy_view_from_checkpoint
-from pages.common import pick_run, registry, use_the_router
+from ganplay.metrics import HQ_SIGMAS, PACGAN_PROTOCOL_SAMPLES, toy_mode_stats
+from ganplay.runs import RunSnapshot
+from ganplay.toylab import ToyView, load_toy_snapshot, saved_toy_view, toy_models_in, toy_snapshots
+from pages.common import SHIPPED_MODELS, model_caption, pick_labelled, registry, use_the_router
 from pages.live import poll
 
 use_the_router()
 
 REAL_POINTS = 500
+LATEST = "latest"  # the step slider's last option: it follows the run's newest snapshot
+NO_D_NOTE = ("No D heat map: this file keeps only the generator (a generator-only export); D's view of the plane "
+             "needs a run's own checkpoint.")
+Frame = tuple[ToyView, np.ndarray, int]  # the views, the generated points, and their step
 
 
 @st.cache_resource(max_entries=8)
@@ -31,56 +36,149 @@ def real_points(dataset: str) -> tuple[np.ndarray, np.ndarray | None, float | No
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def saved_view(path: str, mtime: float):
-    return toy_view_from_checkpoint(path)
+    return saved_toy_view(path)
 
 
-def is_toy(snap) -> bool:
+@st.cache_resource(max_entries=256, show_spinner=False)
+def saved_snapshot(path: str) -> tuple[ToyView, np.ndarray]:
+    return load_toy_snapshot(path)  # written once, atomically: a path is all the key it needs
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _toy_models(listing: tuple[tuple[str, float], ...]) -> list[Path]:
+    return toy_models_in(SHIPPED_MODELS)
+
+
+def shipped_toy_models() -> list[Path]:
+    """checkpoints/*.pt that make 2-D points, read again when a file there changes."""
+    return _toy_models(tuple((p.name, p.stat().st_mtime) for p in sorted(SHIPPED_MODELS.glob("*.pt"))))
+
+
+def is_toy(snap: RunSnapshot) -> bool:
     try:
         return dataset_info(snap.config.get("dataset", ""))["kind"] == "toy"
     except ValueError:
         return False
 
 
-def lab_body(snap) -> None:
-    real, modes, sigma = real_points(snap.config["dataset"])
-    view, fake = snap.toy_view, snap.points
-    if view is None or fake is None:  # not trained in this process: read its checkpoint
-        path = Path(snap.folder) / CHECKPOINT_NAME
-        if not path.exists():
-            st.info("No view yet: the first one arrives with the first snapshot.")
-            return
-        try:
-            view, fake = saved_view(str(path), path.stat().st_mtime)
-        except CheckpointError as err:
-            st.error(str(err))
-            return
-    show = st.multiselect("Show", ["D heat map", "G's noise grid", "real points"],
-                          default=["D heat map", "G's noise grid", "real points"], key="lab_layers")
-    plot_col, stats_col = st.columns([3, 1])
+def pick_source(runs: list[RunSnapshot], shipped: list[Path]) -> RunSnapshot | Path | None:
+    """Toy runs (newest first), then shipped 2-D models. A run just watched elsewhere is picked once, not forced."""
+    choices: dict[str, RunSnapshot | Path] = {s.name: s for s in runs}
+    choices.update({f"pretrained: {p.stem}": p for p in shipped})  # run names cannot hold ': '
+    if not choices:
+        return None
+    watched = st.session_state.get("watch")
+    prefer = watched if watched in choices and watched != st.session_state.get("lab_watched") else None
+    st.session_state["lab_watched"] = watched
+    labels = {name: f"{name} ({c.state.value})" if isinstance(c, RunSnapshot) else name for name, c in choices.items()}
+    return choices[pick_labelled("Toy run or shipped model", labels, "lab_run", prefer)]
+
+
+def step_slider(run: str, steps: list[int]) -> int | str:
+    """Saved snapshots, oldest first; the last option, "latest", follows the run while an older pick stays put."""
+    if len(steps) < 2:
+        return LATEST
+    return st.select_slider("Step", [*steps[:-1], LATEST], value=LATEST, key=f"lab_step:{run}",
+                            format_func=lambda s: s if s == LATEST else f"{s:,}",
+                            help="Replay the run: one snapshot every sample_every steps. An older step stays put "
+                                 "while the run goes on; latest follows it.")
+
+
+def run_frame(snap: RunSnapshot) -> Frame | None:
+    """The views at the slider's step: saved snapshots from disk, a run of this process's latest from memory."""
+    saved = toy_snapshots(snap.folder)
+    live = (snap.toy_view, snap.points, snap.grid_step) if snap.toy_view is not None and snap.points is not None \
+        else None
+    steps = sorted(set(saved) | ({snap.grid_step} if live else set()))
+    if not steps:
+        return checkpoint_frame(snap)  # a run saved before the lab's snapshot files existed
+    step = step_slider(snap.name, steps)
+    try:
+        if step in saved:
+            return (*saved_snapshot(str(saved[step])), step)
+        return live or (*saved_snapshot(str(saved[steps[-1]])), steps[-1])
+    except ValueError as err:
+        st.error(str(err))
+        return None
+
+
+def checkpoint_frame(snap: RunSnapshot) -> Frame | None:
+    path = Path(snap.folder) / CHECKPOINT_NAME
+    if not path.exists():
+        st.info("No view yet: the first one arrives with the first snapshot.")
+        return None
+    try:
+        view, points, ckpt = saved_view(str(path), path.stat().st_mtime)
+    except CheckpointError as err:
+        st.error(str(err))
+        return None
+    return view, points, ckpt["step"]
+
+
+def lab_body(snap: RunSnapshot) -> None:
+    frame = run_frame(snap)
+    if frame is not None:
+        view, points, step = frame
+        draw_lab(view, points, snap.config["dataset"], f"step {step:,}")
+
+
+def shipped_body(path: Path) -> None:
+    try:
+        view, points, ckpt = saved_view(str(path), path.stat().st_mtime)
+    except CheckpointError as err:
+        st.error(str(err))
+        return
+    st.caption(f"{model_caption(ckpt)} · {path.name}, shipped with ganplay · {len(points):,} points from seed 0")
+    draw_lab(view, points, ckpt["data"]["name"], f"{path.stem}, step {ckpt['step']:,}")
+
+
+def draw_lab(view: ToyView, points: np.ndarray, dataset: str, title: str) -> None:
+    real, modes, sigma = real_points(dataset)
+    has_d = view.d_values is not None
+    layers = [*(["D heat map"] if has_d else []), "G's noise grid", "real points"]
+    show = st.multiselect("Show", layers, default=layers, key=f"lab_layers:{has_d}",
+                          help="D heat map: what the discriminator says about each spot of the plane. G's noise "
+                               "grid: where the generator sends a regular grid of its input noise.")
+    scale = plots.d_scale(view.loss, view.d_values) if has_d else None
     heat = (view.xs, view.ys, view.d_values) if "D heat map" in show else None
-    figure = plots.toy_figure(fake, real if "real points" in show else None, modes, heat,
-                              view.manifold if "G's noise grid" in show else None,
-                              title=f"step {snap.grid_step or snap.step:,}", probabilistic=view.probabilistic)
+    figure = plots.toy_figure(points, real if "real points" in show else None, modes, heat,
+                              view.manifold if "G's noise grid" in show else None, title=title, scale=scale)
+    plot_col, stats_col = st.columns([3, 1])
     plot_col.plotly_chart(figure, width="stretch", key="lab_plot")
     with stats_col:
-        if modes is not None and sigma is not None:
-            stats = toy_mode_stats(fake, modes, sigma)
-            st.metric("Modes covered", f"{stats.modes_covered} / {stats.num_modes}")
-            st.metric("High quality", f"{100 * stats.high_quality:.1f}%",
-                      help="points within 3 sigma of their nearest mode (PacGAN protocol)")
-            kl = f"{stats.kl_to_uniform:.3f}" if np.isfinite(stats.kl_to_uniform) else "-"
-            st.metric("KL to uniform", kl, help="0: every covered mode equally often; -: no high-quality point yet")
-            st.caption(f"over {stats.num_samples:,} fixed-noise samples; the CLI reports 2,500 (PacGAN protocol)")
-        else:
-            st.caption("This toy is a curve with no discrete modes: judge the fit by eye.")
-        st.caption("Blue heat: D says real; red: D says fake. Grey lines: where G sends a regular grid of noise.")
+        stats_ui(points, modes, sigma)
+    if not has_d:
+        st.info(NO_D_NOTE, icon=":material/info:")
+    st.caption(plots.TOY_LEGEND + (f" {scale.caption}" if heat is not None else ""))
+
+
+def stats_ui(points: np.ndarray, modes: np.ndarray | None, sigma: float | None) -> None:
+    if modes is None or sigma is None:
+        st.caption("This toy is a curve with no separate clusters: judge the fit by eye.")
+        return
+    stats = toy_mode_stats(points, modes, sigma)
+    k = stats.num_modes
+    st.metric("Modes covered", f"{stats.modes_covered} / {k}",
+              help=f"How many of the {k} clusters of real points the generator reaches: a cluster counts once a "
+                   f"high-quality point lands on it (PacGAN protocol)")
+    st.metric("High quality", f"{100 * stats.high_quality:.1f}%",
+              help=f"Share of generated points that land on a cluster (within {HQ_SIGMAS:g} standard deviations "
+                   f"of its centre; PacGAN protocol)")
+    kl = f"{stats.kl_to_uniform:.3f}" if np.isfinite(stats.kl_to_uniform) else "-"
+    st.metric("KL to uniform", kl,
+              help="0 when the generator visits every covered cluster equally often; larger when it favours some "
+                   "(KL divergence of the clusters' shares from uniform; PacGAN protocol). -: no point has landed "
+                   "on a cluster yet")
+    st.caption(f"over {stats.num_samples:,} generated points; the CLI's eval uses {PACGAN_PROTOCOL_SAMPLES:,} "
+               f"(PacGAN protocol)")
 
 
 st.title("Toy 2-D lab")
-toys = [s for s in registry().list_runs() if is_toy(s)]
-snap = pick_run("Toy run", toys, key="lab_run", prefer=st.session_state.get("watch"))
-if snap is None:
+source = pick_source([s for s in registry().list_runs() if is_toy(s)], shipped_toy_models())
+if source is None:
     st.info("No 2-D run yet. On the Train page pick the quick-cpu-demo preset (ring8) and press Start.")
     st.page_link("pages/train.py", label="Go to Train")
+elif isinstance(source, Path):
+    shipped_body(source)
 else:
-    poll(snap, lab_body)
+    poll(source, lab_body)

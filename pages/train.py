@@ -4,26 +4,44 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ganplay.config import PRESETS, ConfigError, make_config
-from ganplay.data import DATASETS, DatasetError, default_data_dir
+from ganplay.config import PRESET_NOTES, PRESETS, make_config
+from ganplay.data import DATASETS, DatasetError, dataset_info, default_data_dir
 from ganplay.runs import RunState
 from ganplay.uploads import unpack_image_zip
 from pages import live
-from pages.common import pick_run, registry, use_the_router
-from pages.train_form import config_form_ui
+from pages.common import narrow_layout_css, pick_run, registry, use_the_router
+from pages.train_form import LABELS, FormState, config_form_ui, keep, remember
 
 use_the_router()
 
 FOLDER, UPLOAD = "an image folder on this machine", "a zip of images (upload)"
 
 
+def preset_ui() -> str | None:
+    """The preset picker; its line of description and expected time below it, every preset's in its help."""
+    every = "\n".join(f"- **{name}**: {note}" for name, note in PRESET_NOTES.items())
+    preset = st.selectbox("Preset", [None, *PRESETS], key=keep("preset", next(iter(PRESETS))),
+                          format_func=lambda p: "none (defaults for the dataset)" if p is None else p,
+                          help=f"A starting point; every field below can still be changed.\n\n{every}")
+    remember("preset")
+    if preset and st.session_state.get("preset_applied") != preset:
+        st.session_state["dataset_choice"] = PRESETS[preset].get("dataset", "mnist-bundled")
+        st.session_state["preset_applied"] = preset
+    if preset:
+        st.caption(PRESET_NOTES[preset])
+    return preset
+
+
 def data_source_ui() -> str | None:
     """The dataset name (a registry name or folder:PATH); None while an upload is missing or broken."""
     names = [*DATASETS.names(), FOLDER, UPLOAD]
-    choice = st.selectbox("Dataset", names, key="dataset_choice",
+    choice = st.selectbox("Dataset", names, key=keep("dataset_choice", "mnist-bundled"),
                           format_func=lambda n: f"{n}: {DATASETS.info(n)['title']}" if n in DATASETS else n)
+    remember("dataset_choice")
     if choice == FOLDER:
-        path = st.text_input("Folder path (png, jpg or webp; one subfolder per class gives labels)", key="folder_path")
+        path = st.text_input("Folder path (png, jpg or webp; one subfolder per class gives labels)",
+                             key=keep("folder_path", ""))
+        remember("folder_path")
         return f"folder:{path.strip()}"
     if choice == UPLOAD:
         return uploaded_folder_ui()
@@ -46,53 +64,74 @@ def uploaded_folder_ui() -> str | None:
     return f"folder:{unpacked.folder}"
 
 
-def start_run(config_values: dict, preset: str | None, name: str) -> None:
+def data_kind(dataset: str) -> str:
+    """toy or image; a folder is images even while its path is wrong (the form then says what is wrong)."""
     try:
-        cfg = make_config(preset, **config_values)
-        errors = cfg.errors()
-    except ConfigError as err:
-        errors = err.errors
-    if errors:
-        st.session_state["form_errors"] = errors
-        return
-    try:
-        run = registry().start(cfg, name=name.strip() or None)
-    except ValueError as err:
-        st.session_state["form_errors"] = {"name": str(err)}
-        return
-    st.session_state["form_errors"] = {}
-    st.session_state["watch"] = run.name
+        return dataset_info(dataset)["kind"]
+    except ValueError:
+        return "image"
 
 
-st.title("Train")
-left, right = st.columns([2, 3], gap="large")
-with left:
+def start_ui(form: FormState, preset: str | None) -> None:
+    """The run name, Start, and beside it what stops a start: the fields to fix, or the registry's refusal."""
+    name = st.text_input("Run name (optional)", key=keep("run_name", ""), help="letters, digits, '.', '_' or '-'")
+    remember("run_name")
+    refused = st.session_state.get("start_refused")
+    if refused and refused["name"] != name:
+        refused = st.session_state["start_refused"] = None  # a new name: the old refusal no longer applies
+    button, summary = st.columns([1, 2], vertical_alignment="center")
+    if button.button("Start training", type="primary", width="stretch", disabled=bool(form.errors),
+                     help="fix the settings marked in red first" if form.errors else None):
+        try:
+            run = registry().start(make_config(preset, **form.values).validated(), name=name.strip() or None)
+        except ValueError as err:
+            st.session_state["start_refused"] = {"name": name, "message": str(err)}
+        else:
+            st.session_state["start_refused"] = None
+            st.session_state["watch"] = run.name
+        st.rerun()
+    if form.errors:
+        fields = ", ".join(LABELS.get(k, k) for k in form.errors)
+        summary.error(f"Not ready to start: {len(form.errors)} setting{'s' * (len(form.errors) > 1)} "
+                      f"to fix ({fields}); each says why in red.", icon=":material/error:")
+    elif refused:
+        summary.error(f"Not started: {refused['message']}", icon=":material/error:")
+
+
+def new_run_ui() -> None:
     st.subheader("New run")
-    preset = st.selectbox("Preset", [None, *PRESETS], index=1, key="preset",
-                          format_func=lambda p: "none (defaults for the dataset)" if p is None else p)
-    if preset and st.session_state.get("preset_applied") != preset:
-        st.session_state["dataset_choice"] = PRESETS[preset].get("dataset", "mnist-bundled")
-        st.session_state["preset_applied"] = preset
+    preset = preset_ui()
+    changed = st.empty()
     dataset = data_source_ui()
-    errors = st.session_state.get("form_errors", {})
-    for field in ("dataset", "config"):
-        if field in errors:
-            st.error(errors[field])
-    if dataset is not None:
-        submitted = config_form_ui(preset, dataset, errors)
-        if submitted is not None:
-            values, name = submitted
-            start_run(values, preset, name)
-            st.rerun()
+    if dataset is None:
+        return
+    data_error = st.empty()
+    form = config_form_ui(preset, dataset, data_kind(dataset))
+    if "dataset" in form.errors:
+        data_error.error(form.errors["dataset"])
+    if preset and form.changed:
+        changed.caption(f"**custom**: {preset} with {', '.join(LABELS.get(k, k) for k in form.changed)} changed")
+    start_ui(form, preset)
 
-with right:
+
+def watch_ui() -> None:
     st.subheader("Watch")
     snaps = registry().list_runs()
     snap = pick_run("Run", snaps, key="watch_pick", prefer=st.session_state.pop("watch", None))
     if snap is None:
         st.info("No runs yet: pick a preset and press Start.")
-    else:
-        live.controls_ui(snap)
-        live.live_view(snap.name)
-        if snap.state == RunState.FAILED:
-            st.error(snap.error)
+        return
+    live.controls_ui(snap)
+    live.live_view(snap)
+    if snap.state == RunState.FAILED:
+        st.error(snap.error)
+
+
+st.title("Train")
+narrow_layout_css("train_layout")
+with st.container(key="train_layout"):
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        new_run_ui()
+    with right:
+        watch_ui()

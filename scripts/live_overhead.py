@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--preset", default="mnist-quick")
     parser.add_argument("--window", type=float, default=30.0, help="seconds per window")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--page", default="train", help="the page kept open: train (polls), toy-lab, runs, ...")
+    parser.add_argument("--page", default="train", help="the page kept open: train (polls), toy_lab, runs, ...")
     parser.add_argument("--refresh", type=int, nargs="+", default=[1, 2], help="refresh periods to try, seconds")
     args = parser.parse_args()
     runs = Path(tempfile.mkdtemp(prefix="ganplay-overhead-"))

@@ -47,3 +47,31 @@ def registry(runs_root):
     for run in reg.live_runs():  # threads outlive a test unless stopped
         run.stop()
         run.wait(30)
+
+
+@pytest.fixture
+def app_registry(runs_root):
+    """The registry the pages see (GANPLAY_RUNS points at a temporary folder); its runs stop at teardown."""
+    from ganplay.runs import get_registry
+
+    reg = get_registry(runs_root)
+    yield reg
+    for run in reg.live_runs():
+        run.stop()
+        run.wait(30)
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """{file name: bytes} of every download button the pages draw."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    files: dict[str, bytes] = {}
+    add = MediaFileManager.add
+
+    def recording(self, data, mimetype, coordinates, file_name=None, is_for_static_download=False):
+        files[file_name] = data
+        return add(self, data, mimetype, coordinates, file_name, is_for_static_download)
+
+    monkeypatch.setattr(MediaFileManager, "add", recording)
+    return files

@@ -75,6 +75,19 @@ def server(tmp_path):
         log.close()
 
 
+@pytest.fixture
+def browser(server):
+    """Chromium driven by Playwright, closed after the test."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
 def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -117,96 +130,147 @@ def _open(page, url: str, nav_label: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def test_train_watch_sample_interpolate_in_chromium(server, tmp_path):
-    from playwright.sync_api import sync_playwright
+def _no_exception(page) -> None:
+    shown = page.locator('[data-testid="stException"]').all_inner_texts()
+    assert not shown, shown[:2]
 
+
+def _whole_page(page, path: Path) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its main section, so grow the viewport to it."""
+    size = page.viewport_size
+    tall = page.evaluate("Math.max(...[...document.querySelectorAll('[data-testid=stMain]')].map(e => e.scrollHeight))")
+    page.set_viewport_size({"width": size["width"], "height": min(int(tall) + 40, 6000)})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+
+
+def _picker_label(page, label: str) -> str:
+    return page.get_by_role("combobox", name=label).input_value()
+
+
+def test_train_watch_sample_interpolate_in_chromium(server, browser, tmp_path):
+    """Train from the form, watch it live in two tabs, pause, stop; then Toy lab, Samples, Interpolate, Runs."""
     shots = _shots()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            page.goto(server)
-            page.get_by_text("Runs in progress").wait_for(timeout=60_000)
-            page.screenshot(path=str(shots / "home.png"))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server)
+    page.get_by_text("Runs in progress").wait_for(timeout=60_000)
+    page.screenshot(path=str(shots / "home.png"))
 
-            _open(page, server, "Train")
-            start = page.get_by_role("button", name="Start training")
-            start.wait_for(timeout=60_000)
-            steps = page.get_by_label("steps", exact=True)
-            steps.fill("200000")  # long enough to watch; stopped below
-            steps.press("Tab")  # Enter would submit the form
-            start.click()
-            page.get_by_role("button", name="Stop").wait_for(timeout=60_000)
-            page.get_by_text("running ·").wait_for(timeout=60_000)
-            _wait_for(lambda: _chart_points(page) > 0, what="the first loss points")
-            first = _chart_points(page)
-            _wait_for(lambda: _chart_points(page) > first, what="a second refresh with more points")
-            second = _chart_points(page)
-            _wait_for(lambda: _chart_points(page) > second, what="a third refresh with more points")
-            page.screenshot(path=str(shots / "train.png"), full_page=True)
+    _open(page, server, "Train")
+    start = page.get_by_role("button", name="Start training")
+    start.wait_for(timeout=60_000)
+    steps = page.get_by_label("Training steps", exact=True)
+    steps.fill("200000")  # long enough to watch; stopped below
+    steps.press("Tab")
+    page.get_by_text("custom").first.wait_for(timeout=30_000)  # the preset is now customised
+    start.click()
+    page.get_by_role("button", name="Stop").wait_for(timeout=60_000)
+    page.get_by_text("running ·").wait_for(timeout=60_000)
+    _wait_for(lambda: _picker_label(page, "Run").endswith("(running)"), what="the picker saying running")
+    _wait_for(lambda: _chart_points(page) > 0, what="the first loss points")
+    first = _chart_points(page)
+    _wait_for(lambda: _chart_points(page) > first, what="a second refresh with more points")
+    second = _chart_points(page)
+    _wait_for(lambda: _chart_points(page) > second, what="a third refresh with more points")
+    page.evaluate("document.querySelector('[data-testid=stMain]').scrollTo(0, 0)")
+    picture = page.get_by_test_id("stImage").first.bounding_box()
+    assert picture and picture["y"] + picture["height"] < 1000  # what G makes is in view, not below it
+    page.screenshot(path=str(shots / "train.png"))
 
-            # A second tab shows the same run live; closing the first one does not stop it.
-            other = browser.new_page(viewport={"width": 1400, "height": 1000})
-            other.goto(f"{server}/train")
-            other.get_by_text("running ·").wait_for(timeout=60_000)
-            # Pausing in one tab enables Resume in the other, with no reload: a state change reruns the page.
-            other.get_by_role("button", name="Pause").click()
-            _wait_for(lambda: page.get_by_role("button", name="Resume").is_enabled(), what="Resume in the first tab")
-            page.get_by_role("button", name="Resume").click()
-            _wait_for(lambda: other.get_by_role("button", name="Pause").is_enabled(), what="Pause in the second tab")
-            page.close()
-            _wait_for(lambda: _chart_points(other) > 0, what="the chart in the second tab")
-            seen = _chart_points(other)
-            _wait_for(lambda: _chart_points(other) > seen, what="the run still learning after the first tab closed")
-            page = other
+    # A second tab shows the same run live; closing the first one does not stop it.
+    other = browser.new_page(viewport={"width": 1400, "height": 1000})
+    other.goto(f"{server}/train")
+    other.get_by_text("running ·").wait_for(timeout=60_000)
+    # Pausing in one tab enables Resume in the other, with no reload: a state change reruns the page.
+    other.get_by_role("button", name="Pause").click()
+    _wait_for(lambda: page.get_by_role("button", name="Resume").is_enabled(), what="Resume in the first tab")
+    _wait_for(lambda: _picker_label(page, "Run").endswith("(paused)"), what="the picker saying paused")
+    assert "images/s" not in page.get_by_text("paused ·").first.inner_text()  # no speed while paused
+    page.get_by_role("button", name="Resume").click()
+    _wait_for(lambda: other.get_by_role("button", name="Pause").is_enabled(), what="Pause in the second tab")
+    page.close()
+    _wait_for(lambda: _chart_points(other) > 0, what="the chart in the second tab")
+    seen = _chart_points(other)
+    _wait_for(lambda: _chart_points(other) > seen, what="the run still learning after the first tab closed")
+    page = other
 
-            _open(page, server, "Toy 2-D lab")
-            page.get_by_text("Modes covered").wait_for(timeout=60_000)
-            _wait_for(lambda: page.evaluate("document.querySelectorAll('.js-plotly-plot').length") > 0,
-                      what="the 2-D lab plot")
-            page.screenshot(path=str(shots / "toy_lab.png"), full_page=True)
+    _open(page, server, "Toy 2-D lab")
+    page.get_by_text("Modes covered").wait_for(timeout=60_000)
+    _wait_for(lambda: page.evaluate("document.querySelectorAll('.js-plotly-plot').length") > 0,
+              what="the 2-D lab plot")
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(shots / "toy_lab.png"))
 
-            _open(page, server, "Train")
-            page.get_by_role("button", name="Stop").click()
-            page.get_by_text("stopped", exact=False).first.wait_for(timeout=60_000)
-            assert len(list((tmp_path / "runs").iterdir())) == 1  # one click, one run
+    _open(page, server, "Train")
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("stopped", exact=False).first.wait_for(timeout=60_000)
+    _wait_for(lambda: _picker_label(page, "Run").endswith("(stopped)"), what="the picker saying stopped")
+    assert len(list((tmp_path / "runs").iterdir())) == 1  # one click, one run
 
-            _open(page, server, "Samples")
-            _wait_for(lambda: page.evaluate(
-                "[...document.querySelectorAll('.js-plotly-plot')].some(c => c.data && c.data[0].type === 'image')"),
-                what="a sample grid")
-            page.screenshot(path=str(shots / "samples.png"), full_page=True)
+    _open(page, server, "Samples")
+    _wait_for(lambda: page.evaluate(
+        "[...document.querySelectorAll('.js-plotly-plot')].some(c => c.data && c.data[0].type === 'image')"),
+        what="a sample grid")
+    for seed in (1, 2):  # Resample twice: each click moves to the next seed, no error
+        page.get_by_role("button", name="Resample (next seed)").click()
+        page.get_by_text(f"64 samples, seed {seed}").wait_for(timeout=30_000)
+        _no_exception(page)
+    page.screenshot(path=str(shots / "samples.png"))
 
-            _open(page, server, "Interpolate")
-            _wait_for(lambda: page.evaluate("document.querySelectorAll('.js-plotly-plot').length") >= 2,
-                      what="the lerp and slerp animations")
-            page.screenshot(path=str(shots / "interpolate.png"), full_page=True)
+    _open(page, server, "Interpolate")
+    _wait_for(lambda: page.evaluate(
+        "[...document.querySelectorAll('.js-plotly-plot')].some(c => c.data && c.data.length === 2)"),
+        what="lerp and slerp in one animation")
+    page.get_by_text("lerp and slerp look alike").wait_for(timeout=30_000)
+    page.get_by_text("Play", exact=True).first.click()  # one control plays both
+    page.wait_for_timeout(1200)
+    _no_exception(page)
+    page.screenshot(path=str(shots / "interpolate.png"))
 
-            _open(page, server, "Runs")
-            page.get_by_text("Run to manage").wait_for(timeout=60_000)
-            page.wait_for_timeout(1500)  # the table draws on a canvas after the page settles
-            page.screenshot(path=str(shots / "runs.png"), full_page=True)
-        finally:
-            browser.close()
+    _open(page, server, "Runs")
+    page.get_by_text("Run to manage").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)  # the table draws on a canvas after the page settles
+    _whole_page(page, shots / "runs.png")
+    _no_exception(page)
 
 
-def test_a_deep_link_as_the_first_request_still_goes_through_the_router(server):
+def test_a_narrow_window_stacks_the_train_page(server, browser):
+    """At 700 px the form takes the whole width: no label is cut, every number box keeps its +/- buttons."""
+    page = browser.new_page(viewport={"width": 700, "height": 900})
+    page.goto(f"{server}/train")
+    page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    start, watch = (page.get_by_role("button", name="Start training").bounding_box(),
+                    page.get_by_role("heading", name="Watch").bounding_box())
+    assert watch["y"] > start["y"]  # the watch panel sits below the form, not beside it
+    cut = page.evaluate("""[...document.querySelectorAll('[data-testid=stWidgetLabel] p, input')]
+        .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText || e.value)""")
+    assert cut == []  # labels and values whole (at 700 px the old layout cut "bet a1" and "0.5")
+    boxes = page.locator('[data-testid="stNumberInput"]').count()
+    plus = page.locator('[data-testid="stNumberInputStepUp"]').count()
+    assert boxes >= 8 and plus == boxes  # the old layout lost them beside the Adam betas
+    _whole_page(page, _shots() / "train_narrow.png")
+    _no_exception(page)
+
+
+def test_a_deep_link_as_the_first_request_still_goes_through_the_router(server, browser):
     """A fresh server whose first visitor opens /samples must show ganplay's navigation, not the pages/ files."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(f"{server}/samples")
-            page.get_by_role("heading", name="Samples").wait_for(timeout=60_000)
-            nav = page.get_by_test_id("stSidebarNav")
-            nav.get_by_text("Toy 2-D lab").wait_for(timeout=30_000)
-            assert "common" not in nav.inner_text() and "train form" not in nav.inner_text()
-            # what a new user sees first on Samples: the shipped conditional model's digits
-            page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-            page.get_by_text("checkpoints/mnist-cdcgan.pt").first.wait_for(timeout=30_000)  # the model's caption
-            page.wait_for_timeout(1000)  # let plotly paint the image
-            page.screenshot(path=str(_shots() / "samples_pretrained.png"), full_page=True)
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{server}/samples")
+    page.get_by_role("heading", name="Samples").wait_for(timeout=60_000)
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.get_by_text("Toy 2-D lab").wait_for(timeout=30_000)
+    assert "common" not in nav.inner_text() and "train form" not in nav.inner_text()
+    # what a new user sees first on Samples: the shipped conditional model's digits
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    page.get_by_text("checkpoints/mnist-cdcgan.pt").first.wait_for(timeout=30_000)  # the model's caption
+    page.wait_for_timeout(1000)  # let plotly paint the image
+    page.screenshot(path=str(_shots() / "samples_pretrained.png"), full_page=True)
+    # every page's own address works as a first request too, with no "Page not found" on the way
+    for path, heading in (("toy_lab", "Toy 2-D lab"), ("interpolate", "Interpolate"), ("runs", "Runs")):
+        fresh = browser.new_page(viewport={"width": 1400, "height": 900})
+        fresh.goto(f"{server}/{path}")
+        fresh.get_by_role("heading", name=heading).wait_for(timeout=60_000)
+        assert "Page not found" not in fresh.inner_text("body")
+        fresh.close()

@@ -64,3 +64,30 @@ def test_nearest_real_finds_copies_first():
     dist, index = nearest_real(samples, real, k=3)
     assert index[:, 0].tolist() == [7, 31] and dist.shape == (2, 3)
     assert dist[0, 0] < 1e-2 and (dist[:, 1:] > dist[:, :1]).all()  # cdist's fast path is not exact at 0
+
+
+def test_path_norms_show_lerps_dip_and_slerps_constant_norm():
+    from ganplay.latent import path_norms, typical_norm
+
+    keys = z_from_seed(5, 2, 1000)  # independent draws: nearly orthogonal in many dimensions
+    norms = path_norms(keys, 9)
+    assert set(norms) == {"lerp", "slerp"} and norms["lerp"].shape == (9,)
+    assert torch.allclose(norms["lerp"][[0, -1]], keys.norm(dim=1)) and torch.allclose(norms["slerp"][[0, -1]],
+                                                                                         keys.norm(dim=1))
+    assert float(norms["lerp"][4] / norms["slerp"][4]) == pytest.approx(2**-0.5, rel=0.05)  # halfway: 1/sqrt(2)
+    assert norms["slerp"].min() > 0.95 * typical_norm(1000)
+    assert torch.allclose(norms["slerp"], torch.linspace(*keys.norm(dim=1).tolist(), 9), rtol=1e-4)
+    assert path_norms(keys, 6, loop=True)["lerp"].shape == (6,)
+
+
+def test_typical_norm_matches_the_draws_with_and_without_truncation():
+    from ganplay.latent import typical_norm
+
+    assert typical_norm(100) == 10.0
+    for t in (0.5, 1.0, 2.0):
+        z = z_from_seed(0, 4000, 64, truncation=t)
+        assert typical_norm(64, t) == pytest.approx(z.pow(2).sum(1).mean().sqrt().item(), rel=0.01)
+    with pytest.raises(ValueError, match="truncation must be positive, got -1"):
+        typical_norm(8, -1)
+    with pytest.raises(ValueError, match="z_dim must be at least 1, got 0"):
+        typical_norm(0)

@@ -164,3 +164,56 @@ def test_registry_rejects_bad_names_and_active_resume(registry):
     wait_for(lambda: run.snapshot().step > 0)
     with pytest.raises(ValueError, match="still active"):
         registry.resume("busy")
+
+
+def test_a_resumed_run_shows_its_checkpoint_step_and_curves_at_once(registry):
+    first = registry.start(tiny_toy_config(steps=6), name="again")
+    assert first.wait(60)
+    run = registry.resume("again", steps=12)
+    snap = run.snapshot()  # before its thread has loaded anything
+    assert snap.step == 6 and [row["step"] for row in snap.history] == [2, 3, 4, 6]
+    assert run.wait(60) and run.snapshot().step == 12
+
+
+class FakeClock:
+    """time.perf_counter for a run driven by hand: each read returns the time the test set."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_speed_is_smoothed_over_training_time_and_ignores_pauses(registry, monkeypatch):
+    from ganplay.runs import RATE_WINDOW_SECONDS, Run
+
+    clock = FakeClock()
+    monkeypatch.setattr("ganplay.runs.time.perf_counter", clock)
+    cfg = tiny_toy_config(steps=10_000, log_every=10, sample_every=10_000, checkpoint_every=10_000, eval_every=0)
+    run = Run(registry.root / "clocked", cfg)
+    run.prepare()
+    run._set_state(RunState.RUNNING)
+    images = 10 * cfg.batch_size  # per read-back of 10 steps
+    shown = []
+    for window in range(40):  # windows alternate 0.2 s and 1.8 s: raw rates swing 9-fold
+        for _ in range(10):
+            clock.now += 0.02 if window % 2 == 0 else 0.18
+            run.advance()  # reads back every 10th step
+        shown.append(run.snapshot().images_per_sec)
+    raw = [row["images_per_sec"] for row in run.snapshot().history]
+    assert max(raw) / min(raw) == pytest.approx(9.0)
+    mean_rate = images / 1.0  # 2 windows of 10 steps in 2 s
+    assert all(abs(rate / mean_rate - 1) < 0.15 for rate in shown[int(RATE_WINDOW_SECONDS):])
+    clock.now += 3600  # a pause, by hand: an hour passes, no step is made
+    run._restart_clock()
+    for _ in range(10):
+        clock.now += 0.1
+        run.advance()
+    assert abs(run.snapshot().images_per_sec / mean_rate - 1) < 0.15  # the hour away does not count
+    eta = run.snapshot().eta_seconds
+    assert eta == pytest.approx((cfg.steps - run.snapshot().step) / (mean_rate / cfg.batch_size), rel=0.15)
+    run._set_state(RunState.PAUSED)
+    assert run.snapshot().images_per_sec == 0 and run.snapshot().eta_seconds is None
+    run._set_state(RunState.FINISHED)
+    assert run.snapshot().images_per_sec == 0 and run.snapshot().eta_seconds is None

@@ -1,0 +1,42 @@
+"""The Samples page: resampling, sample counts per kind of model, class and cluster labels, file names."""
+
+from __future__ import annotations
+
+import json
+
+from pagetest import open_page, picker
+
+
+def test_resample_moves_to_the_next_seed_each_click(app_registry):
+    at = open_page("pages/samples.py")
+    resample = next(b for b in at.button if b.label == "Resample (next seed)")
+    resample.click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.number_input(key="samples_seed").value == 1
+    at.number_input(key="samples_seed").set_value(41).run()
+    next(b for b in at.button if b.label == "Resample (next seed)").click().run()
+    next(b for b in at.button if b.label == "Resample (next seed)").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.number_input(key="samples_seed").value == 43
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert figure["layout"]["title"]["text"] == "64 samples, seed 43"
+
+
+def test_digit_classes_read_as_digits_and_clusters_say_what_they_hold(app_registry):
+    at = open_page("pages/samples.py")
+    assert picker(at, "Class").options[:3] == ["all, in turn", "0", "1"]
+    at.selectbox(key="samples_ckpt").set_value("pretrained: mnist-dcgan").run()
+    options = picker(at, "Cluster").options
+    assert options[0] == "drawn at their real shares" and len(options) == 51
+    assert all(o.startswith(f"cluster {i}: ") and ("mostly" in o or "mixed" in o) for i, o in enumerate(options[1:]))
+    assert options[1] == "cluster 0: mostly 7 (100%)"  # the shipped classifier on 40 samples of cluster 0
+
+
+def test_a_2d_model_draws_many_points_and_downloads_under_its_own_name(app_registry, downloads):
+    at = open_page("pages/samples.py")
+    assert at.number_input(key="samples_n:image").value == 64
+    picker(at, "Class").set_value(7).run()
+    assert "mnist-cdcgan_class7_64-samples_seed0.png" in downloads
+    at.selectbox(key="samples_ckpt").set_value("pretrained: ring8-mlp").run()
+    assert at.number_input(key="samples_n:toy").value == 1000
+    assert json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"] == "1000 samples, seed 0"
