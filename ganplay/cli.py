@@ -11,7 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Sequence
 
-from ganplay.config import PRESETS, ConfigError, TrainConfig, field_help, make_config, read_config_file
+from ganplay.config import PRESET_NOTES, PRESETS, ConfigError, TrainConfig, field_help, make_config, read_config_file
 
 EPILOG = """examples:
   python -m ganplay train --dataset ring8
@@ -368,7 +368,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             print("  folder:PATH      any folder of images (one subfolder per class gives labels)")
     print("presets:")
     for name, values in PRESETS.items():
-        print(f"  {name:16} {', '.join(f'{k}={v}' for k, v in values.items())}")
+        print(f"  {name:16} {PRESET_NOTES[name]}")
+        print(f"  {'':16} {', '.join(f'{k}={v}' for k, v in values.items())}")
     return 0
 
 

@@ -313,17 +313,18 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-# One line per preset for the form and `list`: what it is for, and how long it takes on a 2-core CPU
-# (measured with the CLI on such a machine; a machine shared with other work can take twice as long).
+# One line per preset for the form and `list`: what it is for, and how long it takes on a 2-core CPU.
+# Measured with `train --preset NAME --quiet` on an idle 2-core machine (the three slow ones over their first
+# 200-600 steps); a machine shared with other work, or a Train page refreshing every second, can double it.
 PRESET_NOTES: dict[str, str] = {
-    "quick-cpu-demo": "8 Gaussians on a ring: watch G find all 8 clusters (2,000 steps, about TIME_QUICK on "
+    "quick-cpu-demo": "8 Gaussians on a ring: watch G find all 8 clusters (2,000 steps, about 10 s on "
                       "2 CPU cores)",
-    "mnist-quick": "a narrow DCGAN on the bundled digits: digit shapes within minutes (2,000 steps, about TIME_MQ)",
-    "dcgan-classic": "the DCGAN paper's recipe on the digits (3,000 steps, about TIME_DC on 2 CPU cores)",
-    "hinge-sn": "hinge loss and spectral norm, the shipped models' recipe (3,000 steps, about TIME_HS)",
-    "wgan-gp": "Wasserstein loss with gradient penalty, 5 D updates per G update (3,000 steps, about TIME_WG)",
-    "toy-ring8": "the tuned ring recipe: sharp clusters (8,000 steps, about TIME_R8 on 2 CPU cores)",
-    "toy-grid25": "25 Gaussians on a grid, a harder toy (20,000 steps, about TIME_G25 on 2 CPU cores)",
+    "mnist-quick": "a narrow DCGAN on the bundled digits: digit shapes within minutes (2,000 steps, about 70 s)",
+    "dcgan-classic": "the DCGAN paper's recipe on the digits (3,000 steps, about 3 min on 2 CPU cores)",
+    "hinge-sn": "hinge loss and spectral norm, the shipped models' recipe (3,000 steps, about 3 min)",
+    "wgan-gp": "Wasserstein loss with gradient penalty, 5 D updates per G update (3,000 steps, about 20 min)",
+    "toy-ring8": "the tuned ring recipe: sharp clusters (8,000 steps, about 35 s on 2 CPU cores)",
+    "toy-grid25": "25 Gaussians on a grid, a harder toy (20,000 steps, about 1.5 min on 2 CPU cores)",
 }
 
 

@@ -183,10 +183,10 @@ def verdict(row: dict[str, float]) -> str:
     if covered == 0:
         return "no cluster reached yet: no point lies within 3 sigma of one"
     if covered < modes:
-        return f"{covered} of {modes} clusters reached: G misses {modes - covered} (mode collapse?)"
+        return f"{covered} of {modes} clusters: misses {modes - covered} (mode collapse?)"
     if share >= SHARP_SHARE:
-        return f"all {modes} clusters, {share:.0%} of the points on them: solved"
-    return f"all {modes} clusters reached, but only {share:.0%} of the points on them (aim: {SHARP_SHARE:.0%})"
+        return f"all {modes} clusters, {share:.0%} of points on them: solved"
+    return f"all {modes} clusters, but only {share:.0%} of points on them (aim {SHARP_SHARE:.0%})"
 
 
 def verdict_scale(metric: LiveMetric) -> str:

@@ -204,7 +204,8 @@ def _check_scale(scale: int, meta: dict[str, Any]) -> None:
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
         raise ValueError(f"scale must be a whole number of at least 1, got {scale!r}")
     if meta["kind"] == "toy" and scale != 1:
-        raise ValueError(f"scale enlarges image frames; a 2-D toy's path is drawn as a plot and takes none (got {scale})")
+        raise ValueError(f"scale enlarges image frames; a 2-D toy's path is drawn as a plot and takes none "
+                         f"(got {scale})")
 
 
 def toy_extent(points: np.ndarray, meta: dict[str, Any]) -> float:

@@ -18,11 +18,14 @@ RESUMABLE = (RunState.STOPPED, RunState.INTERRUPTED, RunState.FINISHED, RunState
 TRAINING_CURVES = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "images_per_sec")
 QUALITY_CURVES = ("fd", "mode_score", "confidence", "rarest_class", "conditional_accuracy", "high_quality")
 TABLE_REFRESH_SECONDS = 2
-COLUMNS = {"name": st.column_config.TextColumn("name", width="medium"),
-           "quality": st.column_config.TextColumn("quality (latest live score)", width="large",
+COLUMNS = {"name": st.column_config.TextColumn("name", width=210),
+           "status": st.column_config.TextColumn("status", width=80),
+           "step": st.column_config.TextColumn("step", width=120),
+           "quality": st.column_config.TextColumn("quality (latest live score)", width=330,
                                                   help="where the latest live score stands, in words"),
-           "score": st.column_config.TextColumn("score", help="the latest live score and its floor"),
-           "loss D / G": st.column_config.TextColumn("loss D / G", help="latest losses of D and G")}
+           "score": st.column_config.TextColumn("score", width=150, help="the latest live score and its floor"),
+           "best.pt step": st.column_config.NumberColumn("best.pt", width=70, help="the step best.pt holds"),
+           "run of": st.column_config.TextColumn("run of", help="dataset · architecture · loss")}
 
 
 def kind_of(snap) -> str:
@@ -34,17 +37,16 @@ def kind_of(snap) -> str:
 
 
 def table_rows(snaps) -> list[dict]:
+    """One row per run: what a reader scans first (state, progress, quality) fits the page; the rest follows."""
     rows = []
     for s in snaps:
-        latest = s.latest or {}
-        losses = f"{latest['loss_d']:.3f} / {latest['loss_g']:.3f}" if "loss_g" in latest else "-"
         evals = s.evals[-1] if s.evals else None
         rows.append({"name": s.name, "status": s.state.value, "step": f"{s.step:,} / {s.total_steps:,}",
                      "quality": live_eval.verdict(evals) if evals else "-",
                      "score": live_eval.summary(evals).split(" · ")[0] if evals else "-",
                      "best.pt step": s.best["step"] if s.best else None,
-                     "data": s.config.get("dataset"), "model": f"{s.config.get('arch')} · {s.config.get('loss')}",
-                     "loss D / G": losses, "created": s.created_at[:16].replace("T", " ")})
+                     "run of": f"{s.config.get('dataset')} · {s.config.get('arch')} · {s.config.get('loss')}",
+                     "created": s.created_at[:16].replace("T", " ")})
     return rows
 
 

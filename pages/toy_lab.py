@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ganplay import plots
+from ganplay import live_eval, plots
 from ganplay.checkpoints import CHECKPOINT_NAME, CheckpointError
 from ganplay.data import dataset_info, load_dataset
 from ganplay.metrics import HQ_SIGMAS, PACGAN_PROTOCOL_SAMPLES, toy_mode_stats
@@ -169,6 +169,8 @@ def stats_ui(points: np.ndarray, modes: np.ndarray | None, sigma: float | None) 
               help="0 when the generator visits every covered cluster equally often; larger when it favours some "
                    "(KL divergence of the clusters' shares from uniform; PacGAN protocol). -: no point has landed "
                    "on a cluster yet")
+    row = {"modes_covered": stats.modes_covered, "num_modes": k, "high_quality": stats.high_quality}
+    st.markdown(f"**{live_eval.verdict(row)}**", help=live_eval.verdict_scale(live_eval.TOY_METRIC))
     st.caption(f"over {stats.num_samples:,} generated points; the CLI's eval uses {PACGAN_PROTOCOL_SAMPLES:,} "
                f"(PacGAN protocol)")
 

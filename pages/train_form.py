@@ -25,7 +25,8 @@ ADVANCED_FIELDS = ("channels", "ngf", "ndf", "mlp_hidden", "mlp_layers", "d_norm
                    "pac", "augment", "clusters", "info_codes", "info_weight", "gp_weight", "lr_decay", "ema_decay",
                    "log_every", "sample_every", "checkpoint_every", "eval_every", "num_samples", "data_dir")
 FLOAT_FORMATS = {"lr_g": "%.1e", "lr_d": "%.1e", "ema_decay": "%.4f", "d_dropout": "%.2f", "gp_weight": "%.1f"}
-LABELS = {"dataset": "Dataset", "config": "Settings", "arch": "Architecture", "loss": "Loss", "conditional": "Class-conditional",
+LABELS = {"dataset": "Dataset", "config": "Settings", "arch": "Architecture", "loss": "Loss",
+          "conditional": "Class-conditional",
           "z_dim": "Noise size (z)", "image_size": "Image size (pixels)", "batch_size": "Batch size",
           "lr_g": "Generator learning rate", "lr_d": "Discriminator learning rate", "betas": "Adam beta",
           "d_steps": "D updates per G update", "steps": "Training steps", "seed": "Random seed", "device": "Device",

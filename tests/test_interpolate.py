@@ -132,7 +132,8 @@ def test_mode_gap_says_when_lerp_and_slerp_look_alike_and_why():
 def test_file_stems_name_the_model_and_the_settings():
     _, ckpt = tiny_model(conditional=True)
     shipped = {**ckpt, "path": str(SHIPPED / "mnist-cdcgan.pt")}
-    assert sampling.file_stem(shipped, "seeds0-1", "slerp", "16f", class_id=3) == "mnist-cdcgan_class3_seeds0-1_slerp_16f"
+    stem = sampling.file_stem(shipped, "seeds0-1", "slerp", "16f", class_id=3)
+    assert stem == "mnist-cdcgan_class3_seeds0-1_slerp_16f"
     assert sampling.file_stem(ckpt, "x", code=2, truncation=0.7) == "tiny_x_code2_trunc0.7"  # a run: its name
     best = {**ckpt, "path": "/runs/my run/best.pt"}
     assert sampling.file_stem(best, "a/b") == "my-run-best_a-b"  # nothing a file system could misread
@@ -185,8 +186,9 @@ def test_the_default_walk_shows_both_modes_in_one_figure_with_the_norms(app_regi
     assert "1/sqrt(2)" in shown and "typical norm |z| of 10.0" in shown
     assert "lerp and slerp look alike: they differ by at most 2.7% of the pixel range" in shown
     assert "changes little with the norm of z" in shown
-    assert sorted(downloads) == ["mnist-cdcgan_class0_seeds0-1_lerp_16f.gif", "mnist-cdcgan_class0_seeds0-1_lerp_16f.png",
-                                 "mnist-cdcgan_class0_seeds0-1_slerp_16f.gif", "mnist-cdcgan_class0_seeds0-1_slerp_16f.png"]
+    stem = "mnist-cdcgan_class0_seeds0-1"
+    assert sorted(downloads) == [f"{stem}_lerp_16f.gif", f"{stem}_lerp_16f.png", f"{stem}_slerp_16f.gif",
+                                 f"{stem}_slerp_16f.png"]
 
 
 def test_downloads_follow_the_settings_and_the_gif_scale(app_registry, downloads):
