@@ -54,6 +54,17 @@ def narrow_layout_css(key: str, below_px: int = 1100) -> None:
     }}</style>""")
 
 
+def wrap_columns_css(key: str, min_px: int = 160) -> None:
+    """Let the columns of the container `key` wrap onto more rows rather than shrink below `min_px` each.
+
+    At 700 px the Samples page's five controls shrank to "EMA ge..." and "all, in tu".
+    """
+    st.html(f"""<style>
+    .st-key-{key} [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; }}
+    .st-key-{key} [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {{ min-width: {min_px}px; }}
+    </style>""")
+
+
 def registry() -> RunRegistry:
     return get_registry()  # process-wide: every tab and every rerun sees the same runs
 

@@ -133,7 +133,8 @@ if model is not None:
     generator, ckpt = model
     st.caption(common.model_caption(ckpt))
     kind = st.radio("Path", PATHS if ckpt["config"].takes_labels else PATHS[:2], horizontal=True, key="interp_kind")
-    cols = st.columns(3)
+    common.wrap_columns_css("interp_controls")
+    cols = st.container(key="interp_controls").columns(3)
     truncation = cols[0].slider("Truncation (0: off)", 0.0, 3.0, 0.0, 0.1, key="interp_trunc") or None
     with cols[1]:
         class_id = common.class_choice(ckpt, key="interp_class", walk=True) if kind != "class to class" else None

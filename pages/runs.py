@@ -18,12 +18,12 @@ RESUMABLE = (RunState.STOPPED, RunState.INTERRUPTED, RunState.FINISHED, RunState
 TRAINING_CURVES = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "images_per_sec")
 QUALITY_CURVES = ("fd", "mode_score", "confidence", "rarest_class", "conditional_accuracy", "high_quality")
 TABLE_REFRESH_SECONDS = 2
-COLUMNS = {"name": st.column_config.TextColumn("name", width=210),
+COLUMNS = {"name": st.column_config.TextColumn("name", width=200),
            "status": st.column_config.TextColumn("status", width=80),
            "step": st.column_config.TextColumn("step", width=120),
-           "quality": st.column_config.TextColumn("quality (latest live score)", width=330,
+           "quality": st.column_config.TextColumn("quality (latest live score)", width=300,
                                                   help="where the latest live score stands, in words"),
-           "score": st.column_config.TextColumn("score", width=150, help="the latest live score and its floor"),
+           "score": st.column_config.TextColumn("score", width=120, help="the latest live score and its floor"),
            "best.pt step": st.column_config.NumberColumn("best.pt", width=70, help="the step best.pt holds"),
            "run of": st.column_config.TextColumn("run of", help="dataset · architecture · loss")}
 

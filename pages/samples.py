@@ -7,7 +7,8 @@ import torch
 
 from ganplay import imaging, plots, sampling
 from ganplay.data import DatasetError, load_dataset, to_float
-from pages.common import class_choice, code_choice, load_model, model_caption, pick_checkpoint, use_the_router
+from pages.common import (class_choice, code_choice, load_model, model_caption, pick_checkpoint, use_the_router,
+                          wrap_columns_css)
 
 use_the_router()
 
@@ -52,7 +53,8 @@ if model is not None:
     generator, ckpt = model
     meta = ckpt["data"]
     st.caption(f"{model_caption(ckpt)} · {path}")
-    cols = st.columns(5)
+    wrap_columns_css("samples_controls")
+    cols = st.container(key="samples_controls").columns(5)
     images = meta["kind"] == "image"  # 2-D models get many points: 64 would hide under the mode markers
     n = cols[0].number_input("Samples", 1, 4096 if not images else 1024, 64 if images else 1000,
                              key=f"samples_n:{meta['kind']}", help="images in the grid, or points in the plot")

@@ -252,6 +252,13 @@ def test_a_narrow_window_stacks_the_train_page(server, browser):
     assert boxes >= 8 and plus == boxes  # the old layout lost them beside the Adam betas
     _whole_page(page, _shots() / "train_narrow.png")
     _no_exception(page)
+    page.goto(f"{server}/samples")  # five controls in a row wrap onto two rather than cut their labels
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    rows = page.evaluate("""new Set([...document.querySelectorAll('.st-key-samples_controls [data-testid=stColumn]')]
+        .map(e => Math.round(e.getBoundingClientRect().top))).size""")
+    assert rows == 2
+    assert page.evaluate("""[...document.querySelectorAll('[data-testid=stWidgetLabel] p')]
+        .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)""") == []
 
 
 def test_a_deep_link_as_the_first_request_still_goes_through_the_router(server, browser):
