@@ -73,10 +73,10 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
             page.get_by_role("link", name="Train", exact=True).first.click()
-            page.get_by_label("Preset").click()
+            page.get_by_role("combobox", name="Preset").click()
             page.get_by_role("option", name=args.preset, exact=True).click()
             page.wait_for_timeout(2000)  # the form is redrawn with the preset's values
-            steps = page.get_by_label("steps", exact=True).last
+            steps = page.get_by_label("Training steps", exact=True).last
             steps.wait_for()
             steps.fill("1000000")
             steps.press("Tab")
