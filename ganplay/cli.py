@@ -123,10 +123,13 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def cmd_train(args: argparse.Namespace) -> int:
     from ganplay.runs import get_registry
 
-    registry = get_registry(args.runs_dir)
-    if args.resume:
-        steps = getattr(args, "steps", None)
-        run = registry.resume(args.resume, steps=steps)
+    resume = Path(args.resume) if args.resume else None
+    # --resume DIR/NAME names its runs folder itself (unless --runs-dir says otherwise); a bare NAME is a run
+    # of the default runs folder
+    root = args.runs_dir or (resume.parent if resume is not None and len(resume.parts) > 1 else None)
+    registry = get_registry(root)
+    if resume is not None:
+        run = registry.resume(resume if args.runs_dir else resume.name, steps=getattr(args, "steps", None))
     else:
         run = registry.start(config_from_args(args), name=args.name)
     print(f"run {run.name} in {run.folder}")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganplay import imaging
+from ganplay import imaging, run_files
 from ganplay.checkpoints import (BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, atomic_write_text, data_meta, load_checkpoint,
                                  save_checkpoint)
 from ganplay.config import TrainConfig
@@ -30,6 +30,7 @@ from ganplay.toylab import ToyView, toy_view
 from ganplay.trainer import GANTrainer, describe_device, resolve_device
 
 EVALS_FILE = "eval.jsonl"  # live quality scores, one JSON row each
+METRIC_KEYS = ("step", "loss_d", "loss_g")  # what every metrics.jsonl row holds; readers rely on them
 HISTORY_CAPACITY = 2000  # points kept in memory per run; metrics.jsonl on disk keeps every one
 # The speed shown is measured over the last this many seconds of training (pauses and queueing excluded):
 # a single 10-step window swings several-fold on a toy run when it holds a snapshot or a live score.
@@ -46,6 +47,7 @@ class RunState(str, Enum):
     FINISHED = "finished"
     FAILED = "failed"  # an error or divergence; `error` says which
     INTERRUPTED = "interrupted"  # its process ended while it was active; can be resumed
+    DAMAGED = "damaged"  # its folder's files cannot be read back as a run; `error` says what is wrong
 
 
 ACTIVE_STATES = {RunState.QUEUED, RunState.STARTING, RunState.RUNNING, RunState.PAUSED, RunState.STOPPING}
@@ -195,9 +197,9 @@ class Run:
         self._best: dict[str, float] | None = None
         self._eval_clock = time.perf_counter()
         if resume:  # shown while the run waits for a slot and loads; prepare() reads them again, exactly
-            self._history = _history_from_disk(self.folder / "metrics.jsonl", upto=start_step, rewrite=False)
-            self._evals = _history_from_disk(self.folder / EVALS_FILE, upto=start_step, rewrite=False)
-            self._created_at = _read_json(self.folder / "status.json").get("created_at", self._created_at)
+            self._history = _history_of(self.folder / "metrics.jsonl", METRIC_KEYS, upto=start_step)
+            self._evals = _history_of(self.folder / EVALS_FILE, upto=start_step)
+            self._created_at = _created_at(self.folder, self._created_at)
 
     # -- control (any thread) ------------------------------------------------------------------
     def start(self) -> "Run":
@@ -320,9 +322,9 @@ class Run:
             ckpt = load_checkpoint(self.folder / CHECKPOINT_NAME)
             trainer.load_state_dict(ckpt)
             self._checkpoint_step = trainer.step
-            self._history = _history_from_disk(self.folder / "metrics.jsonl", upto=trainer.step)
-            self._created_at = _read_json(self.folder / "status.json").get("created_at", self._created_at)
-            self._evals = _history_from_disk(self.folder / EVALS_FILE, upto=trainer.step)
+            self._history = _history_of(self.folder / "metrics.jsonl", METRIC_KEYS, upto=trainer.step, rewrite=True)
+            self._created_at = _created_at(self.folder, self._created_at)
+            self._evals = _history_of(self.folder / EVALS_FILE, upto=trainer.step, rewrite=True)
         else:
             (self.folder / "metrics.jsonl").unlink(missing_ok=True)
             (self.folder / EVALS_FILE).unlink(missing_ok=True)
@@ -512,31 +514,21 @@ def _best_row(rows: list[dict[str, float]], metric: LiveMetric) -> dict[str, flo
     return best
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+def _history_of(path: Path, required: tuple[str, ...] = ("step",), upto: int | None = None,
+                rewrite: bool = False) -> MetricHistory:
+    return _bounded(run_files.read_rows(path, required, upto=upto, rewrite=rewrite))
 
 
-def _history_from_disk(path: Path, upto: int | None = None, rewrite: bool = True) -> MetricHistory:
-    """The history in metrics.jsonl; with `upto` (a resume), later lines, which the resumed run redoes, are
-    dropped (and, with `rewrite`, removed from the file)."""
-    history, kept = MetricHistory(), []
-    if not path.exists():
-        return history
-    for line in path.read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue  # a line cut short by a crash
-        if upto is None or row.get("step", 0) <= upto:
-            history.append(row)
-            kept.append(line)
-    if upto is not None and rewrite:
-        atomic_write_text(path, "".join(f"{line}\n" for line in kept))
+def _bounded(rows: list[dict[str, float]]) -> MetricHistory:
+    history = MetricHistory()
+    for row in rows:
+        history.append(row)
     return history
+
+
+def _created_at(folder: Path, default: str) -> str:
+    found = run_files.read_json(folder / "status.json").get("created_at")
+    return found if isinstance(found, str) else default
 
 
 # -- the registry -------------------------------------------------------------------------------
@@ -615,11 +607,23 @@ class RunRegistry:
         shutil.rmtree(folder)
 
     def _folder(self, name_or_folder: str | Path) -> Path:
-        path = Path(name_or_folder)
-        folder = path if path.is_dir() else self.root / str(name_or_folder)
-        if not folder.is_dir():
-            raise ValueError(f"no run folder {folder}")
-        return folder
+        """The run folder a name, or a path to a folder in the runs root, means: never anything outside the root.
+
+        A bare name is always a run under the root, even when the working directory holds a folder of that
+        name (deleting the run "docs" once deleted ./docs). Paths are resolved (.., symlinks) before the check.
+        """
+        text = str(name_or_folder)
+        path = Path(text)
+        candidate = path if path.is_absolute() or len(path.parts) > 1 else self.root / text
+        try:
+            resolved = candidate.resolve()
+        except (OSError, RuntimeError) as err:  # a symlink loop, an unreadable parent
+            raise ValueError(f"{text!r} cannot be resolved to a run folder: {err}") from None
+        if resolved.parent != self.root.resolve():  # in the root itself, not deeper, not elsewhere
+            raise ValueError(f"{text!r} is not a run of {self.root}: name a run by its folder's name there")
+        if not resolved.is_dir():
+            raise ValueError(f"no run named {resolved.name!r} in {self.root}")
+        return resolved
 
     def _new_name(self, config: TrainConfig, name: str | None) -> str:
         if name:
@@ -638,22 +642,40 @@ class RunRegistry:
 
 
 def snapshot_from_disk(folder: Path) -> RunSnapshot:
-    status = _read_json(folder / "status.json")
-    config = _read_json(folder / "config.json")
-    state = RunState(status.get("state", RunState.INTERRUPTED.value))
-    if state in ACTIVE_STATES and not _process_alive(status.get("pid")):
-        state = RunState.INTERRUPTED  # its process is gone: the run can be resumed from its checkpoint
-    rows = _history_from_disk(folder / "metrics.jsonl").rows()
-    evals = _history_from_disk(folder / EVALS_FILE).rows()
+    """A run of no live thread here, from its folder; a folder whose files are damaged reads as DAMAGED, with
+    what is wrong in `error`, and never raises."""
+    problems: list[str] = []
+    status = run_files.read_json(folder / "status.json", problems)
+    config = run_files.checked_config(run_files.read_json(folder / "config.json", problems), problems)
+    state = _state_on_disk(status, problems)
+    step = run_files.whole_number(status, "step", 0, "status.json", problems)
+    total = run_files.whole_number(status, "total_steps", config.get("steps", 0), "status.json", problems)
+    error, device, title, created = (run_files.text(status, key, "status.json", problems)
+                                     for key in ("error", "device", "data_title", "created_at"))
+    rows = run_files.read_rows(folder / "metrics.jsonl", METRIC_KEYS, problems=problems)
+    evals = run_files.read_rows(folder / EVALS_FILE, problems=problems)
     metric = metric_of(evals)
     best = _best_row(evals, metric) if metric and (folder / BEST_CHECKPOINT_NAME).exists() else None
-    return RunSnapshot(name=folder.name, folder=str(folder), state=state, step=int(status.get("step", 0)),
-                       total_steps=int(status.get("total_steps", config.get("steps", 0))), config=config,
-                       history=rows, latest=rows[-1] if rows else {},
-                       error=status.get("error", ""), device=status.get("device", ""),
-                       alarms=check_health(rows[-ROWS_NEEDED:], status.get("error", "")),
-                       data_title=status.get("data_title", ""), created_at=status.get("created_at", ""),
-                       evals=evals, eval_metric=metric, best=best)
+    if problems:
+        state, error = RunState.DAMAGED, f"damaged run folder {folder}: " + "; ".join(problems[:5]) + (
+            f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+    return RunSnapshot(name=folder.name, folder=str(folder), state=state, step=step, total_steps=total,
+                       config=config, history=_bounded(rows).rows(), latest=rows[-1] if rows else {},
+                       error=error, device=device, alarms=check_health(rows[-ROWS_NEEDED:], error),
+                       data_title=title, created_at=created, evals=evals, eval_metric=metric, best=best)
+
+
+def _state_on_disk(status: dict[str, Any], problems: list[str]) -> RunState:
+    value = status.get("state", RunState.INTERRUPTED.value)
+    try:
+        state = RunState(value)
+    except (ValueError, TypeError):
+        problems.append(f"status.json: state {run_files.shown(value)} is not one of "
+                        f"{', '.join(s.value for s in RunState if s != RunState.DAMAGED)}")
+        return RunState.DAMAGED
+    if state in ACTIVE_STATES and not _process_alive(status.get("pid")):
+        return RunState.INTERRUPTED  # its process is gone: the run can be resumed from its checkpoint
+    return state
 
 
 def _process_alive(pid: Any) -> bool:
@@ -663,10 +685,10 @@ def _process_alive(pid: Any) -> bool:
         return False  # this process has no live thread for it, or it would be in the registry
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
     except PermissionError:
-        return True
+        return True  # alive, under another user
+    except (ProcessLookupError, OverflowError, OSError):
+        return False  # gone, or a pid no process can have (2**70)
     return True
 
 

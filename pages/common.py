@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,18 @@ def registry() -> RunRegistry:
     return get_registry()  # process-wide: every tab and every rerun sees the same runs
 
 
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: object) -> str:
+    """Text from files or users, escaped so that Streamlit's markdown shows it as it is.
+
+    A checkpoint's title like ![t](http://host/x.png) would otherwise make the page fetch that image, and a
+    run folder named [clickme](javascript:...) would become a link.
+    """
+    return MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+
+
 def device_text() -> str:
     return describe_device(resolve_device("auto"))
 
@@ -88,7 +101,7 @@ def format_seconds(seconds: float | None) -> str:
 def run_status_line(snap: RunSnapshot) -> str:
     latest = snap.latest or {}
     losses = f" · loss D {latest['loss_d']:.3f}, G {latest['loss_g']:.3f}" if "loss_d" in latest else ""
-    return f"**{snap.name}**: {snap.state.value}, step {snap.step:,}/{snap.total_steps:,}{losses}"
+    return f"**{plain(snap.name)}**: {snap.state.value}, step {snap.step:,}/{snap.total_steps:,}{losses}"
 
 
 def pick_run(label: str, snaps: list[RunSnapshot], key: str, prefer: str | None = None) -> RunSnapshot | None:
@@ -153,11 +166,11 @@ def load_model(path: Path, use_ema: bool = True) -> tuple[Any, dict[str, Any]] |
 
 
 def model_caption(ckpt: dict[str, Any]) -> str:
-    """Dataset, architecture, loss, what G is told (class, clusters, codes) and the step."""
+    """Dataset, architecture, loss, what G is told (class, clusters, codes) and the step, as markdown-safe text."""
     cfg, meta = ckpt["config"], ckpt["data"]
     told = ("conditional" if cfg.conditional else f"self-conditioned on {cfg.clusters} clusters" if cfg.clusters
             else f"InfoGAN, {cfg.info_codes} codes" if cfg.info_codes else "unconditional")
-    return f"{meta['title']} · {cfg.arch} · {cfg.loss} · {told} · step {ckpt['step']:,}"
+    return plain(f"{meta['title']} · {cfg.arch} · {cfg.loss} · {told} · step {ckpt['step']:,}")
 
 
 def class_choice(ckpt: dict[str, Any], key: str, label: str = "Class", walk: bool = False) -> int | None:

@@ -12,7 +12,7 @@ from PIL import Image
 from ganplay import guides, live_eval, plots
 from ganplay.runs import RunSnapshot, RunState
 from ganplay.trainer import resolve_device
-from pages.common import format_seconds, is_active, registry
+from pages.common import format_seconds, is_active, plain, registry
 
 # Seconds between live refreshes. Each refresh costs the browser about 0.4 s of CPU (mostly redrawing the
 # plotly charts). When training also runs on the CPU, the browser takes that from training: on a 2-core box
@@ -32,7 +32,7 @@ def controls_ui(snap: RunSnapshot) -> None:
             try:
                 registry().resume(snap.name)
             except (ValueError, OSError) as err:
-                st.session_state["continue_error"] = f"Cannot continue {snap.name}: {err}"
+                st.session_state["continue_error"] = plain(f"Cannot continue {snap.name}: {err}")
             st.rerun()
     if "continue_error" in st.session_state:
         st.error(st.session_state.pop("continue_error"))
@@ -172,9 +172,9 @@ def progress_ui(snap: RunSnapshot) -> None:
     if snap.state in (RunState.QUEUED, RunState.STARTING):  # an empty bar here read as a broken grey box
         waiting = ("waiting for a free training slot (two runs train at once)" if snap.state == RunState.QUEUED
                    else "loading the data and building the networks")
-        st.caption(f"{waiting} · " + " · ".join(w for w in what if w))
+        st.caption(f"{waiting} · " + plain(" · ".join(str(w) for w in what if w)))
         return
-    st.progress(snap.progress, text=f"{snap.progress:.0%} · " + " · ".join(w for w in what if w))
+    st.progress(snap.progress, text=f"{snap.progress:.0%} · " + plain(" · ".join(str(w) for w in what if w)))
 
 
 def snapshot_files(folder: str | Path) -> list[Path]:

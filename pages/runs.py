@@ -10,7 +10,7 @@ from ganplay import live_eval, plots
 from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME
 from ganplay.data import dataset_info
 from ganplay.runs import RunState
-from pages.common import is_active, registry, use_the_router
+from pages.common import is_active, plain, registry, use_the_router
 
 use_the_router()
 
@@ -107,10 +107,12 @@ def diff_ui(names: list[str], by_name: dict) -> None:
 
 
 def manage_ui(snap) -> None:
-    st.subheader(f"Manage {snap.name}")
+    st.subheader(f"Manage {plain(snap.name)}")
     busy = is_active(snap)
+    if snap.state in (RunState.FAILED, RunState.DAMAGED):
+        st.error(plain(snap.error))
     if busy:
-        st.info(f"{snap.name} is {snap.state.value}: stop it on the Train page before resuming or deleting it.",
+        st.info(f"{plain(snap.name)} is {snap.state.value}: stop it on the Train page before resuming or deleting it.",
                 icon=":material/info:")
     cols = st.columns(3)
     with cols[0]:
@@ -121,9 +123,9 @@ def manage_ui(snap) -> None:
             try:
                 registry().resume(snap.name, steps=more)
                 st.session_state["watch"] = snap.name
-                st.success(f"Resumed {snap.name}: watch it on the Train page.")
+                st.success(f"Resumed {plain(snap.name)}: watch it on the Train page.")
             except (ValueError, OSError) as err:
-                st.error(str(err))
+                st.error(plain(err))
     with cols[1]:
         path, best = Path(snap.folder) / CHECKPOINT_NAME, Path(snap.folder) / BEST_CHECKPOINT_NAME
         if path.exists():
@@ -135,16 +137,16 @@ def manage_ui(snap) -> None:
             st.download_button(f"Download best.pt (step {snap.best['step']:,})", best.read_bytes(),
                                f"{snap.name}-best.pt", "application/octet-stream", key="runs_download_best")
     with cols[2]:
-        confirm = st.checkbox(f"Yes, delete {snap.name} and all its files", key=f"confirm:{snap.name}",
+        confirm = st.checkbox(f"Yes, delete {plain(snap.name)} and all its files", key=f"confirm:{snap.name}",
                               disabled=busy)
         if st.button("Delete", type="primary", disabled=not confirm or busy, key="runs_delete",
                      help=f"{snap.name} is {snap.state.value}: stop it first" if busy else None):
             try:
                 registry().delete(snap.name)
             except (ValueError, OSError) as err:
-                st.error(str(err))
+                st.error(plain(err))
             else:
-                st.session_state["runs_deleted"] = f"Deleted {snap.name} and its folder {snap.folder}."
+                st.session_state["runs_deleted"] = plain(f"Deleted {snap.name} and its folder {snap.folder}.")
                 st.rerun()
 
 

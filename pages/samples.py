@@ -7,8 +7,8 @@ import torch
 
 from ganplay import imaging, plots, sampling
 from ganplay.data import DatasetError, load_dataset, to_float
-from pages.common import (class_choice, code_choice, load_model, model_caption, pick_checkpoint, use_the_router,
-                          wrap_columns_css)
+from pages.common import (class_choice, code_choice, load_model, model_caption, pick_checkpoint, plain,
+                          use_the_router, wrap_columns_css)
 
 use_the_router()
 
@@ -52,7 +52,7 @@ model = load_model(path, use_ema=st.session_state.get("samples_ema", True)) if p
 if model is not None:
     generator, ckpt = model
     meta = ckpt["data"]
-    st.caption(f"{model_caption(ckpt)} · {path}")
+    st.caption(f"{model_caption(ckpt)} · {plain(path)}")
     wrap_columns_css("samples_controls")
     cols = st.container(key="samples_controls").columns(5)
     images = meta["kind"] == "image"  # 2-D models get many points: 64 would hide under the mode markers

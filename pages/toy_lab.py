@@ -13,7 +13,7 @@ from ganplay.data import dataset_info, load_dataset
 from ganplay.metrics import HQ_SIGMAS, PACGAN_PROTOCOL_SAMPLES, toy_mode_stats
 from ganplay.runs import RunSnapshot
 from ganplay.toylab import ToyView, load_toy_snapshot, saved_toy_view, toy_models_in, toy_snapshots
-from pages.common import SHIPPED_MODELS, model_caption, pick_labelled, registry, use_the_router
+from pages.common import SHIPPED_MODELS, model_caption, pick_labelled, plain, registry, use_the_router
 from pages.live import poll
 
 use_the_router()
@@ -128,7 +128,7 @@ def shipped_body(path: Path) -> None:
     except CheckpointError as err:
         st.error(str(err))
         return
-    st.caption(f"{model_caption(ckpt)} · {path.name}, shipped with ganplay · {len(points):,} points from seed 0")
+    st.caption(f"{model_caption(ckpt)} · {plain(path.name)}, shipped with ganplay · {len(points):,} points from seed 0")
     draw_lab(view, points, ckpt["data"]["name"], f"{path.stem}, step {ckpt['step']:,}")
 
 

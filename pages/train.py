@@ -9,7 +9,7 @@ from ganplay.data import DATASETS, DatasetError, dataset_info, default_data_dir
 from ganplay.runs import RunState
 from ganplay.uploads import unpack_image_zip
 from pages import live
-from pages.common import narrow_layout_css, pick_run, registry, use_the_router
+from pages.common import narrow_layout_css, pick_run, plain, registry, use_the_router
 from pages.train_form import LABELS, FormState, config_form_ui, keep, remember
 
 use_the_router()
@@ -85,7 +85,7 @@ def start_ui(form: FormState, preset: str | None) -> None:
         try:
             run = registry().start(make_config(preset, **form.values).validated(), name=name.strip() or None)
         except ValueError as err:
-            st.session_state["start_refused"] = {"name": name, "message": str(err)}
+            st.session_state["start_refused"] = {"name": name, "message": plain(err)}
         else:
             st.session_state["start_refused"] = None
             st.session_state["watch"] = run.name
@@ -123,8 +123,8 @@ def watch_ui() -> None:
         return
     live.controls_ui(snap)
     live.live_view(snap)
-    if snap.state == RunState.FAILED:
-        st.error(snap.error)
+    if snap.state in (RunState.FAILED, RunState.DAMAGED):
+        st.error(plain(snap.error))
 
 
 st.title("Train")

@@ -217,3 +217,29 @@ def test_speed_is_smoothed_over_training_time_and_ignores_pauses(registry, monke
     assert run.snapshot().images_per_sec == 0 and run.snapshot().eta_seconds is None
     run._set_state(RunState.FINISHED)
     assert run.snapshot().images_per_sec == 0 and run.snapshot().eta_seconds is None
+
+
+def test_a_run_name_never_means_a_folder_outside_the_runs_root(registry, tmp_path, monkeypatch):
+    """A run called docs with ./docs in the working directory: delete removes the run, never ./docs."""
+    work = tmp_path / "work"
+    (work / "docs").mkdir(parents=True)
+    (work / "docs" / "keep.txt").write_text("mine")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    monkeypatch.chdir(work)
+    assert registry.start(tiny_toy_config(steps=2), name="docs").wait(60)
+    for bad in (str(outside), "../outside", "..", ".", "docs/..", str(work / "docs")):
+        with pytest.raises(ValueError, match="is not a run of"):
+            registry.delete(bad)
+        with pytest.raises(ValueError, match="is not a run of"):
+            registry.resume(bad)
+    assert outside.is_dir() and (work / "docs" / "keep.txt").read_text() == "mine"
+    link = registry.root / "link"
+    link.symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ValueError, match="is not a run of"):
+        registry.delete("link")  # a symlink out of the root is not a run folder
+    assert outside.is_dir()
+    registry.delete("docs")
+    assert not (registry.root / "docs").exists() and (work / "docs" / "keep.txt").exists()
+    with pytest.raises(ValueError, match="no run named 'docs'"):
+        registry.delete("docs")
