@@ -47,6 +47,18 @@ def atomic_write_bytes(path: str | Path, payload: bytes) -> Path:
     return path
 
 
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files a kill during atomic_write_bytes left in `folder` and its samples/; only those
+    (.NAME.XXXX.tmp, the pattern mkstemp gets above). Call it only while nothing else writes there."""
+    removed = []
+    for place in (Path(folder), Path(folder) / "samples"):
+        for tmp in place.glob(".*.tmp") if place.is_dir() else ():
+            if tmp.is_file() and not tmp.is_symlink():
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
+    return removed
+
+
 def _current_umask() -> int:
     mask = os.umask(0)  # reading the umask means setting it; done once, at import, before any thread starts
     os.umask(mask)

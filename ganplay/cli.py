@@ -130,6 +130,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     registry = get_registry(root)
     if resume is not None:
         run = registry.resume(resume if args.runs_dir else resume.name, steps=getattr(args, "steps", None))
+        if run.restarted:
+            print(f"{run.name} saved no checkpoint before it stopped: training it again from step 0")
     else:
         run = registry.start(config_from_args(args), name=args.name)
     print(f"run {run.name} in {run.folder}")

@@ -20,8 +20,8 @@ import torch
 
 from ganplay import imaging, run_files
 from ganplay.checkpoints import (BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, atomic_write_text, data_meta, load_checkpoint,
-                                 save_checkpoint)
-from ganplay.config import TrainConfig
+                                 remove_stale_temporaries, save_checkpoint)
+from ganplay.config import ConfigError, TrainConfig
 from ganplay.data import load_training_data
 from ganplay.health import ROWS_NEEDED, Alarm, check_health
 from ganplay.live_eval import LiveEvaluator, LiveMetric, live_evaluator_for, metric_of
@@ -196,6 +196,7 @@ class Run:
         self._evals = MetricHistory()
         self._best: dict[str, float] | None = None
         self._eval_clock = time.perf_counter()
+        self.restarted = False  # set by the registry when a run with no checkpoint starts again from step 0
         if resume:  # shown while the run waits for a slot and loads; prepare() reads them again, exactly
             self._history = _history_of(self.folder / "metrics.jsonl", METRIC_KEYS, upto=start_step)
             self._evals = _history_of(self.folder / EVALS_FILE, upto=start_step)
@@ -203,6 +204,11 @@ class Run:
 
     # -- control (any thread) ------------------------------------------------------------------
     def start(self) -> "Run":
+        """Start the thread. A new run's config.json is written first, so that a run still queued, or killed
+        before its first checkpoint, is listed everywhere and can start again from step 0."""
+        if not self._resume:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.folder / "config.json", self.config.to_json())
         self._thread = threading.Thread(target=self._main, name=f"ganplay-run-{self.name}", daemon=True)
         self._thread.start()
         return self
@@ -315,6 +321,7 @@ class Run:
         """Load data, build the trainer, restore the checkpoint when resuming, write config.json."""
         cfg = self.config
         self.folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(self.folder)  # left by a kill during an atomic write; only this run writes here
         device = resolve_device(cfg.device)
         self.data = load_training_data(cfg, device)
         trainer = GANTrainer(cfg, self.data, device)
@@ -563,11 +570,26 @@ class RunRegistry:
             live = self._runs.get(folder.name)
             if live is not None and live.is_alive():
                 raise ValueError(f"run {folder.name} is still active ({live.state.value}); stop it before resuming")
+            if not (folder / CHECKPOINT_NAME).exists() and (folder / "config.json").exists():
+                return self._start_again(folder, steps)  # stopped before its first checkpoint
             ckpt = load_checkpoint(folder / CHECKPOINT_NAME)
             config = ckpt["config"] if steps is None else replace(ckpt["config"], steps=steps)
             config.validated()
             run = Run(folder, config, resume=True, slots=self._slots, start_step=ckpt["step"])
             self._runs[folder.name] = run
+        return run.start()
+
+    def _start_again(self, folder: Path, steps: int | None) -> Run:
+        """A run that saved no checkpoint (killed within seconds of its start) trains again from step 0 from its
+        config.json; `run.restarted` says so. Called with the lock held."""
+        try:
+            config = TrainConfig.load(folder / "config.json")
+        except (ConfigError, TypeError) as err:
+            raise ValueError(f"{folder} has no checkpoint, and its config.json cannot start it again: {err}") from None
+        config = (config if steps is None else replace(config, steps=steps)).validated()
+        run = Run(folder, config, slots=self._slots)
+        run.restarted = True
+        self._runs[folder.name] = run
         return run.start()
 
     def get(self, name: str) -> Run | None:

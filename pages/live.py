@@ -10,6 +10,7 @@ import streamlit as st
 from PIL import Image
 
 from ganplay import guides, live_eval, plots
+from ganplay.checkpoints import CHECKPOINT_NAME
 from ganplay.runs import RunSnapshot, RunState
 from ganplay.trainer import resolve_device
 from pages.common import format_seconds, is_active, plain, registry
@@ -28,7 +29,10 @@ def controls_ui(snap: RunSnapshot) -> None:
     if run is not None and run.is_alive():
         _live_controls(run, snap)
     elif snap.state in (RunState.STOPPED, RunState.INTERRUPTED) and snap.step < snap.total_steps:
-        if st.button("Continue training", key="continue", help=f"from the checkpoint at step {snap.step:,}"):
+        saved = (Path(snap.folder) / CHECKPOINT_NAME).exists()
+        label = "Continue training" if saved else "Start again from step 0"
+        if st.button(label, key="continue", help=f"from the checkpoint at step {snap.step:,}" if saved else
+                     "it stopped before saving its first checkpoint, so it trains again from the beginning"):
             try:
                 registry().resume(snap.name)
             except (ValueError, OSError) as err:

@@ -145,6 +145,12 @@ def _whole_page(page, path: Path) -> None:
     page.set_viewport_size(size)
 
 
+def _cut_texts(page, selector: str) -> list[str]:
+    """Texts of the elements that do not fit their box (a label cut to 'bet a1', a value to '0.5')."""
+    return page.evaluate("""s => [...document.querySelectorAll(s)].filter(e => e.scrollWidth > e.clientWidth + 1)
+                                 .map(e => e.innerText || e.value)""", selector)
+
+
 def _picker_label(page, label: str) -> str:
     return page.get_by_role("combobox", name=label).input_value()
 
@@ -244,9 +250,9 @@ def test_a_narrow_window_stacks_the_train_page(server, browser):
     start, watch = (page.get_by_role("button", name="Start training").bounding_box(),
                     page.get_by_role("heading", name="Watch").bounding_box())
     assert watch["y"] > start["y"]  # the watch panel sits below the form, not beside it
-    cut = page.evaluate("""[...document.querySelectorAll('[data-testid=stWidgetLabel] p, input')]
-        .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText || e.value)""")
-    assert cut == []  # labels and values whole (at 700 px the old layout cut "bet a1" and "0.5")
+    # labels and values whole (at 700 px the old layout cut "bet a1" and "0.5"); waited for, as fonts settle
+    _wait_for(lambda: _cut_texts(page, "[data-testid=stWidgetLabel] p, input") == [], timeout=20,
+              what=f"no cut labels (cut: {_cut_texts(page, '[data-testid=stWidgetLabel] p, input')})")
     boxes = page.locator('[data-testid="stNumberInput"]').count()
     plus = page.locator('[data-testid="stNumberInputStepUp"]').count()
     assert boxes >= 8 and plus == boxes  # the old layout lost them beside the Adam betas
@@ -254,11 +260,11 @@ def test_a_narrow_window_stacks_the_train_page(server, browser):
     _no_exception(page)
     page.goto(f"{server}/samples")  # five controls in a row wrap onto two rather than cut their labels
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-    rows = page.evaluate("""new Set([...document.querySelectorAll('.st-key-samples_controls [data-testid=stColumn]')]
-        .map(e => Math.round(e.getBoundingClientRect().top))).size""")
-    assert rows == 2
-    assert page.evaluate("""[...document.querySelectorAll('[data-testid=stWidgetLabel] p')]
-        .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)""") == []
+    rows = """new Set([...document.querySelectorAll('.st-key-samples_controls [data-testid=stColumn]')]
+        .map(e => Math.round(e.getBoundingClientRect().top))).size"""
+    _wait_for(lambda: page.evaluate(rows) == 2, timeout=20, what="the Samples controls on two rows")
+    _wait_for(lambda: _cut_texts(page, "[data-testid=stWidgetLabel] p") == [], timeout=20,
+              what="no cut labels on Samples")
 
 
 def test_a_deep_link_as_the_first_request_still_goes_through_the_router(server, browser):

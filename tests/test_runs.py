@@ -243,3 +243,28 @@ def test_a_run_name_never_means_a_folder_outside_the_runs_root(registry, tmp_pat
     assert not (registry.root / "docs").exists() and (work / "docs" / "keep.txt").exists()
     with pytest.raises(ValueError, match="no run named 'docs'"):
         registry.delete("docs")
+
+
+def test_a_run_killed_before_its_first_checkpoint_is_listed_and_starts_again(runs_root):
+    """A queued run is on disk at once; one killed before any checkpoint trains again from step 0."""
+    first = RunRegistry(runs_root, max_active=1)
+    busy = first.start(tiny_toy_config(steps=1_000_000), name="busy")
+    queued = first.start(tiny_toy_config(steps=6), name="queued")
+    wait_for(lambda: busy.state == RunState.RUNNING)
+    other_process = RunRegistry(runs_root)  # what another process (or a restarted server) sees
+    assert {s.name for s in other_process.list_runs()} == {"busy", "queued"}
+    queued.stop()
+    assert queued.wait(30)  # stopped while still waiting for a slot: it never saved a checkpoint
+    busy.stop()
+    assert busy.wait(30)
+    # as a kill -9 within seconds of the start leaves it: a config, an "interrupted" status, a stray temp file
+    folder = runs_root / "queued"
+    assert not (folder / "checkpoint.pt").exists()
+    (folder / ".checkpoint.pt.abc123.tmp").write_bytes(b"half a checkpoint")
+    (folder / "samples").mkdir(exist_ok=True)
+    (folder / "samples" / ".step_00000003.png.x1.tmp").write_bytes(b"half")
+    run = other_process.resume("queued")
+    assert run.restarted
+    assert run.wait(60) and run.snapshot().state == RunState.FINISHED and run.snapshot().step == 6
+    assert list(folder.glob(".*.tmp")) == [] and list((folder / "samples").glob(".*.tmp")) == []
+    assert load_checkpoint(folder)["step"] == 6

@@ -163,3 +163,18 @@ def test_a_toy_run_whose_score_is_the_worst_keeps_no_best(app_registry):
     assert not (app_registry.root / "young" / "best.pt").exists()
     at = open_page("pages/train.py")
     assert "no best.pt yet" in texts(at) and "no cluster reached yet" in texts(at)
+
+
+def test_a_run_killed_before_its_first_checkpoint_offers_to_start_again(app_registry):
+    folder = app_registry.root / "early"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(tiny_toy_config(steps=6).to_json())
+    (folder / "status.json").write_text(json.dumps({"state": "running", "step": 0, "total_steps": 6, "pid": -1,
+                                                    "created_at": "2026-12-02T00:00:00+00:00"}))
+    at = open_page("pages/train.py")
+    assert "**interrupted** · step 0 / 6" in texts(at)
+    again = next(b for b in at.button if b.label == "Start again from step 0")
+    again.click().run()
+    run = app_registry.get("early")
+    assert run is not None and run.restarted and run.wait(60)
+    assert run.snapshot().state == RunState.FINISHED
