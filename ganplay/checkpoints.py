@@ -42,7 +42,7 @@ def atomic_write_bytes(path: str | Path, payload: bytes) -> Path:
         os.replace(tmp, path)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
-        raise OSError(err.errno, f"could not write {path}: {err.strerror or err}") from err
+        raise OSError(err.errno, f"could not write {path}: {err.strerror or err}", str(path)) from err
     _fsync_dir(path.parent)
     return path
 

@@ -167,6 +167,7 @@ def follow(run: Any, quiet: bool = False) -> int:
 
     bar = None if quiet else tqdm(total=run.config.steps, unit="step", dynamic_ncols=True)
     announced: set[str] = set()
+    _stop_on_sigterm()
     try:
         while run.is_alive():
             snap = run.snapshot()
@@ -190,6 +191,18 @@ def follow(run: Any, quiet: bool = False) -> int:
         return 1
     _print_toy_quality(run)
     return 0 if snap.state == RunState.FINISHED else 130
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a service manager, `kill`) stops the run as Ctrl-C does: a checkpoint is saved first."""
+    import signal
+    import threading
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():  # only the main thread may set handlers
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _announce_alarms(snap: Any, announced: set[str]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import errno
 import json
 import os
 import re
@@ -274,17 +276,35 @@ class Run:
             kept = f"; the last good checkpoint (step {self._checkpoint_step}) is kept" if self._checkpoint_step >= 0 else ""
             self._fail(f"{err}{kept}")
         except Exception as err:  # the thread must record every failure, never die silently
-            (self.folder / "error.log").write_text(traceback.format_exc())
-            self._fail(f"{type(err).__name__}: {err}")
+            self._fail(self._failure_message(err))
+            try:
+                (self.folder / "error.log").write_text(traceback.format_exc())
+            except OSError:
+                pass  # a full disk: the message above, kept in memory and shown by the app and CLI, says it
         finally:
             if acquired and self._slots is not None:
                 self._slots.release()
-            if self._metrics_file is not None:
-                self._metrics_file.close()
+            self._close_metrics()
             with self._lock:
                 if self._state in ACTIVE_STATES:
                     self._state = RunState.STOPPED
             self._write_status()
+
+    def _failure_message(self, err: Exception) -> str:
+        kept = (f"; the last checkpoint (step {self._checkpoint_step:,}) is kept" if self._checkpoint_step >= 0
+                else "; no checkpoint had been saved yet")
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+            return f"disk full while writing {err.filename or 'a file of the run'}{kept}"
+        return f"{type(err).__name__}: {err}" + (kept if isinstance(err, OSError) else "")
+
+    def _close_metrics(self) -> None:
+        if self._metrics_file is None:
+            return
+        try:
+            self._metrics_file.close()
+        except OSError:
+            pass  # buffered rows that a full disk refused; the failure has been recorded
+        self._metrics_file = None
 
     def _wait_for_slot(self) -> bool:
         if self._slots is None:
@@ -383,8 +403,7 @@ class Run:
         row["seconds"] = now - start
         row["cost"] = row["seconds"] / max(now - self._eval_clock, 1e-9)  # share of the time since the last score
         self._eval_clock = now
-        with open(self.folder / EVALS_FILE, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row) + "\n")
+        _append_line(self.folder / EVALS_FILE, json.dumps(row))
         with self._lock:
             self._evals.append(row)
         return row
@@ -404,8 +423,11 @@ class Run:
         rate, smoothed = self._measure_speed()
         row = {"step": self.trainer.step, **dict(zip(keys, values.mean(0).tolist())),
                "images_per_sec": rate, "time": time.time()}
-        self._metrics_file.write(json.dumps(row) + "\n")
-        self._metrics_file.flush()
+        try:
+            self._metrics_file.write(json.dumps(row) + "\n")
+            self._metrics_file.flush()
+        except OSError as err:  # name the file: a bare "[Errno 28]" said nothing of where
+            raise OSError(err.errno, err.strerror, str(self.folder / "metrics.jsonl")) from err
         with self._lock:
             self._history.append(row)
             self._latest = row
@@ -496,6 +518,14 @@ class Run:
             atomic_write_text(self.folder / "status.json", json.dumps(status, indent=2))
         except OSError:
             pass  # a full disk must not hide the run's real state, which stays in memory
+
+
+def _append_line(path: Path, line: str) -> None:
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, str(path)) from err
 
 
 def sample_diversity(samples: torch.Tensor) -> float:
@@ -716,6 +746,25 @@ def _process_alive(pid: Any) -> bool:
 
 _REGISTRIES: dict[Path, RunRegistry] = {}
 _REGISTRIES_LOCK = threading.Lock()
+
+
+def stop_every_run(timeout: float = 120.0) -> list[str]:
+    """Stop the runs of every registry and wait while they save their checkpoints; the names stopped.
+
+    Registered with atexit: when the app's server is stopped (SIGTERM, Ctrl-C) its runs' daemon threads would
+    otherwise die mid-step at interpreter exit, losing everything since their last checkpoint.
+    """
+    with _REGISTRIES_LOCK:
+        runs = [run for registry in _REGISTRIES.values() for run in registry.live_runs() if run.is_alive()]
+    for run in runs:
+        run.stop()
+    deadline = time.monotonic() + timeout
+    for run in runs:
+        run.wait(max(0.0, deadline - time.monotonic()))
+    return [run.name for run in runs]
+
+
+atexit.register(stop_every_run)
 
 
 def get_registry(root: str | Path | None = None) -> RunRegistry:

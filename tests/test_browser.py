@@ -52,7 +52,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path):
+def served(tmp_path):
+    """(url, the server's process) of `streamlit run app.py` on a free port, runs in tmp_path/runs."""
     _browser_or_skip()
     port = _free_port()
     env = {**os.environ, "GANPLAY_RUNS": str(tmp_path / "runs")}
@@ -65,14 +66,20 @@ def server(tmp_path):
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc)
-        yield url
+        yield url, proc
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the server's own process group, nothing else
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)  # the server's own process group, nothing else
         try:
-            proc.wait(20)
+            proc.wait(60)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture
+def server(served):
+    return served[0]
 
 
 @pytest.fixture
@@ -287,3 +294,27 @@ def test_a_deep_link_as_the_first_request_still_goes_through_the_router(server, 
         fresh.get_by_role("heading", name=heading).wait_for(timeout=60_000)
         assert "Page not found" not in fresh.inner_text("body")
         fresh.close()
+
+
+def test_stopping_the_server_saves_its_runs_checkpoints(served, browser, tmp_path):
+    """SIGTERM to the app's server: its runs stop and save before it exits (it used to exit in 2 s, losing them)."""
+    import json
+
+    from ganplay.checkpoints import load_checkpoint
+
+    url, proc = served
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/train")
+    steps = page.get_by_label("Training steps", exact=True)
+    steps.fill("1000000")
+    steps.press("Tab")
+    page.get_by_text("custom").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("running ·").wait_for(timeout=60_000)
+    [folder] = list((tmp_path / "runs").iterdir())
+    _wait_for(lambda: len((folder / "metrics.jsonl").read_text().splitlines()) >= 5, what="some training")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(90)
+    assert "terminate called" not in (tmp_path / "server.log").read_text()
+    assert load_checkpoint(folder)["step"] >= 50  # the 1,000-step checkpoint was not due: this is the stop's
+    assert json.loads((folder / "status.json").read_text())["state"] == "stopped"
