@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganplay import imaging, run_files
+from ganplay import imaging, run_files, run_lock
 from ganplay.checkpoints import (BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, atomic_write_text, data_meta, load_checkpoint,
                                  remove_stale_temporaries, save_checkpoint)
 from ganplay.config import ConfigError, TrainConfig
@@ -285,6 +285,7 @@ class Run:
             if acquired and self._slots is not None:
                 self._slots.release()
             self._close_metrics()
+            run_lock.release(self.folder)
             with self._lock:
                 if self._state in ACTIVE_STATES:
                     self._state = RunState.STOPPED
@@ -591,6 +592,7 @@ class RunRegistry:
         with self._lock:
             name = self._new_name(config, name)
             run = Run(self.root / name, config, slots=self._slots)
+            run_lock.acquire(run.folder)
             self._runs[name] = run
         return run.start()
 
@@ -600,11 +602,16 @@ class RunRegistry:
             live = self._runs.get(folder.name)
             if live is not None and live.is_alive():
                 raise ValueError(f"run {folder.name} is still active ({live.state.value}); stop it before resuming")
-            if not (folder / CHECKPOINT_NAME).exists() and (folder / "config.json").exists():
-                return self._start_again(folder, steps)  # stopped before its first checkpoint
-            ckpt = load_checkpoint(folder / CHECKPOINT_NAME)
-            config = ckpt["config"] if steps is None else replace(ckpt["config"], steps=steps)
-            config.validated()
+            run_lock.acquire(folder)  # refused, naming the owner, while another process trains this run
+            try:
+                if not (folder / CHECKPOINT_NAME).exists() and (folder / "config.json").exists():
+                    return self._start_again(folder, steps)  # stopped before its first checkpoint
+                ckpt = load_checkpoint(folder / CHECKPOINT_NAME)
+                config = ckpt["config"] if steps is None else replace(ckpt["config"], steps=steps)
+                config.validated()
+            except Exception:
+                run_lock.release(folder)  # nothing will train it: the next taker must not find it held
+                raise
             run = Run(folder, config, resume=True, slots=self._slots, start_step=ckpt["step"])
             self._runs[folder.name] = run
         return run.start()
@@ -655,6 +662,10 @@ class RunRegistry:
             run = self._runs.get(folder.name)
             if run is not None and run.is_alive():
                 raise ValueError(f"run {name} is still active; stop it before deleting")
+            owner = run_lock.owner_of(folder)
+            if owner is not None and owner.get("pid") != os.getpid():
+                raise ValueError(f"run {name} is being trained by process {owner.get('pid')} on {owner.get('host')}; "
+                                 f"stop it there before deleting")
             self._runs.pop(folder.name, None)
         shutil.rmtree(folder)
 
