@@ -121,7 +121,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ganplay.runs import get_registry
+    from ganplay.run_registry import get_registry
 
     resume = Path(args.resume) if args.resume else None
     # --resume DIR/NAME names its runs folder itself (unless --runs-dir says otherwise); a bare NAME is a run
@@ -163,7 +163,7 @@ def follow(run: Any, quiet: bool = False) -> int:
     """Show a progress bar until the run ends; Ctrl-C stops it cleanly (checkpoint saved)."""
     from tqdm import tqdm
 
-    from ganplay.runs import RunState
+    from ganplay.run_state import RunState
 
     bar = None if quiet else tqdm(total=run.config.steps, unit="step", dynamic_ncols=True)
     announced: set[str] = set()
@@ -351,7 +351,7 @@ def _check_suffix(out: str, allowed: tuple[str, ...]) -> None:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from ganplay.runs import get_registry
+    from ganplay.run_registry import get_registry
 
     snaps = get_registry(args.runs_dir).list_runs()
     if args.json:

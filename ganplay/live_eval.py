@@ -199,6 +199,15 @@ def verdict_scale(metric: LiveMetric) -> str:
             f"{SHARP_SHARE:.0%} or more on every cluster counts as solved.")
 
 
+def best_row(rows: list[dict[str, float]], metric: LiveMetric) -> dict[str, float] | None:
+    """The row with the best score by `metric`, the one best.pt holds (a worst-possible score never counts)."""
+    best = None
+    for row in rows:
+        if metric.key in row and metric.better(row[metric.key], best[metric.key] if best else None):
+            best = row
+    return best
+
+
 def summary(row: dict[str, float]) -> str:
     """One line of the latest live score, in the words the README's metrics table uses."""
     if "fd" in row:

@@ -9,14 +9,20 @@ run still lists.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
-from ganplay.checkpoints import atomic_write_text
+from ganplay.checkpoints import BEST_CHECKPOINT_NAME, atomic_write_text
 from ganplay.config import TrainConfig
+from ganplay.health import ROWS_NEEDED, check_health
+from ganplay.live_eval import best_row, metric_of
+from ganplay.run_state import ACTIVE_STATES, MetricHistory, RunSnapshot, RunState
 
 MAX_SHOWN = 60  # characters of a bad value quoted in a problem
+EVALS_FILE = "eval.jsonl"  # live quality scores, one JSON row each
+METRIC_KEYS = ("step", "loss_d", "loss_g")  # what every metrics.jsonl row holds; readers rely on them
 
 
 def shown(value: Any) -> str:
@@ -132,3 +138,71 @@ def _parse_row(line: str, required: tuple[str, ...]) -> tuple[dict[str, float], 
 def _note(problems: list[str] | None, problem: str) -> None:
     if problems is not None:
         problems.append(problem)
+
+
+def history_of(path: Path, required: tuple[str, ...] = ("step",), upto: int | None = None,
+                rewrite: bool = False) -> MetricHistory:
+    return bounded(read_rows(path, required, upto=upto, rewrite=rewrite))
+
+
+def bounded(rows: list[dict[str, float]]) -> MetricHistory:
+    history = MetricHistory()
+    for row in rows:
+        history.append(row)
+    return history
+
+
+def created_at(folder: Path, default: str) -> str:
+    found = read_json(folder / "status.json").get("created_at")
+    return found if isinstance(found, str) else default
+
+
+def snapshot_from_disk(folder: Path) -> RunSnapshot:
+    """A run of no live thread here, from its folder; a folder whose files are damaged reads as DAMAGED, with
+    what is wrong in `error`, and never raises."""
+    problems: list[str] = []
+    status = read_json(folder / "status.json", problems)
+    config = checked_config(read_json(folder / "config.json", problems), problems)
+    state = _state_on_disk(status, problems)
+    step = whole_number(status, "step", 0, "status.json", problems)
+    total = whole_number(status, "total_steps", config.get("steps", 0), "status.json", problems)
+    error, device, title, created = (text(status, key, "status.json", problems)
+                                     for key in ("error", "device", "data_title", "created_at"))
+    rows = read_rows(folder / "metrics.jsonl", METRIC_KEYS, problems=problems)
+    evals = read_rows(folder / EVALS_FILE, problems=problems)
+    metric = metric_of(evals)
+    best = best_row(evals, metric) if metric and (folder / BEST_CHECKPOINT_NAME).exists() else None
+    if problems:
+        state, error = RunState.DAMAGED, f"damaged run folder {folder}: " + "; ".join(problems[:5]) + (
+            f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+    return RunSnapshot(name=folder.name, folder=str(folder), state=state, step=step, total_steps=total,
+                       config=config, history=bounded(rows).rows(), latest=rows[-1] if rows else {},
+                       error=error, device=device, alarms=check_health(rows[-ROWS_NEEDED:], error),
+                       data_title=title, created_at=created, evals=evals, eval_metric=metric, best=best)
+
+
+def _state_on_disk(status: dict[str, Any], problems: list[str]) -> RunState:
+    value = status.get("state", RunState.INTERRUPTED.value)
+    try:
+        state = RunState(value)
+    except (ValueError, TypeError):
+        problems.append(f"status.json: state {shown(value)} is not one of "
+                        f"{', '.join(s.value for s in RunState if s != RunState.DAMAGED)}")
+        return RunState.DAMAGED
+    if state in ACTIVE_STATES and not _process_alive(status.get("pid")):
+        return RunState.INTERRUPTED  # its process is gone: the run can be resumed from its checkpoint
+    return state
+
+
+def _process_alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    if pid == os.getpid():
+        return False  # this process has no live thread for it, or it would be in the registry
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True  # alive, under another user
+    except (ProcessLookupError, OverflowError, OSError):
+        return False  # gone, or a pid no process can have (2**70)
+    return True

@@ -1,58 +1,39 @@
-"""Runs: one background training thread each, a clear state machine, and the process-wide registry."""
+"""A run: one background training thread, its state machine, and the files it writes as it trains."""
 
 from __future__ import annotations
 
-import atexit
 import errno
 import json
 import os
-import re
-import shutil
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from ganplay import imaging, run_files, run_lock
+from ganplay.run_files import EVALS_FILE, METRIC_KEYS
+from ganplay.run_state import ACTIVE_STATES, MetricHistory, RunSnapshot, RunState
 from ganplay.checkpoints import (BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, atomic_write_text, data_meta, load_checkpoint,
                                  remove_stale_temporaries, save_checkpoint)
-from ganplay.config import ConfigError, TrainConfig
+from ganplay.config import TrainConfig
 from ganplay.data import load_training_data
-from ganplay.health import ROWS_NEEDED, Alarm, check_health
-from ganplay.live_eval import LiveEvaluator, LiveMetric, live_evaluator_for, metric_of
+from ganplay.health import ROWS_NEEDED, check_health
+from ganplay.live_eval import LiveEvaluator, best_row, live_evaluator_for
 from ganplay.metrics import toy_mode_stats
 from ganplay.toylab import ToyView, toy_view
 from ganplay.trainer import GANTrainer, describe_device, resolve_device
 
-EVALS_FILE = "eval.jsonl"  # live quality scores, one JSON row each
-METRIC_KEYS = ("step", "loss_d", "loss_g")  # what every metrics.jsonl row holds; readers rely on them
-HISTORY_CAPACITY = 2000  # points kept in memory per run; metrics.jsonl on disk keeps every one
+if TYPE_CHECKING:
+    from ganplay.run_registry import TrainingSlots
+
 # The speed shown is measured over the last this many seconds of training (pauses and queueing excluded):
 # a single 10-step window swings several-fold on a toy run when it holds a snapshot or a live score.
 RATE_WINDOW_SECONDS = 10.0
-
-
-class RunState(str, Enum):
-    QUEUED = "queued"  # waiting for a free training slot
-    STARTING = "starting"  # has a slot; loading the data and building the networks
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPING = "stopping"  # stop asked; saving a checkpoint
-    STOPPED = "stopped"  # stopped by the user; can be resumed
-    FINISHED = "finished"
-    FAILED = "failed"  # an error or divergence; `error` says which
-    INTERRUPTED = "interrupted"  # its process ended while it was active; can be resumed
-    DAMAGED = "damaged"  # its folder's files cannot be read back as a run; `error` says what is wrong
-
-
-ACTIVE_STATES = {RunState.QUEUED, RunState.STARTING, RunState.RUNNING, RunState.PAUSED, RunState.STOPPING}
 
 
 class Diverged(RuntimeError):
@@ -60,100 +41,6 @@ class Diverged(RuntimeError):
         self.step = step
         bad = ", ".join(f"{k}={v}" for k, v in values.items() if not np.isfinite(v))
         super().__init__(f"diverged at step {step}: {bad}")
-
-
-class MetricHistory:
-    """Bounded history: past capacity, the older three quarters are thinned to every second point."""
-
-    def __init__(self, capacity: int = HISTORY_CAPACITY):
-        self.capacity = max(8, capacity)
-        self._rows: list[dict[str, float]] = []
-
-    def append(self, row: dict[str, float]) -> None:
-        self._rows.append(row)
-        if len(self._rows) > self.capacity:
-            keep_recent = self.capacity // 4
-            older, recent = self._rows[:-keep_recent], self._rows[-keep_recent:]
-            self._rows = older[::2] + recent
-
-    def rows(self) -> list[dict[str, float]]:
-        return list(self._rows)
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-
-@dataclass(frozen=True)
-class RunSnapshot:
-    """A consistent copy of a run's state for readers in other threads (pages, the CLI)."""
-
-    name: str
-    folder: str
-    state: RunState
-    step: int
-    total_steps: int
-    config: dict[str, Any]
-    history: list[dict[str, float]] = field(default_factory=list)
-    latest: dict[str, float] = field(default_factory=dict)
-    grid: np.ndarray | None = None  # latest fixed-noise picture (H, W, C) uint8
-    grid_step: int = 0
-    points: np.ndarray | None = None  # latest fixed-noise samples of a 2-D toy (N, 2)
-    toy_view: ToyView | None = None  # D's heat map and G's noise-grid image at grid_step (2-D toys)
-    toy_stats: dict[str, float] | None = None  # PacGAN numbers of the fixed-noise points (mixtures)
-    alarms: list[Alarm] = field(default_factory=list)  # training-health problems, in plain words
-    images_per_sec: float = 0.0
-    eta_seconds: float | None = None
-    error: str = ""
-    device: str = ""
-    data_title: str = ""
-    data_note: str = ""
-    created_at: str = ""
-    live: bool = False  # owned by a thread of this process
-    evals: list[dict[str, float]] = field(default_factory=list)  # live quality scores, one row per eval_every
-    eval_metric: LiveMetric | None = None  # the headline score, which picks best.pt
-    eval_note: str = ""  # why there is no live score, when there is none
-    best: dict[str, float] | None = None  # the eval row of best.pt
-
-    @property
-    def progress(self) -> float:
-        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
-
-
-class TrainingSlots:
-    """At most `capacity` runs train at once; the others wait in the order they were started (FIFO)."""
-
-    def __init__(self, capacity: int):
-        self.capacity = max(1, capacity)
-        self._cond = threading.Condition()
-        self._waiting: list[object] = []
-        self._active = 0
-
-    def enqueue(self) -> object:
-        ticket = object()
-        with self._cond:
-            self._waiting.append(ticket)
-        return ticket
-
-    def acquire(self, ticket: object, timeout: float) -> bool:
-        """True once `ticket` is first in line and a slot is free; False after `timeout` seconds."""
-        with self._cond:
-            ready = self._cond.wait_for(lambda: self._waiting[0] is ticket and self._active < self.capacity, timeout)
-            if ready:
-                self._waiting.pop(0)
-                self._active += 1
-                self._cond.notify_all()
-            return ready
-
-    def cancel(self, ticket: object) -> None:
-        with self._cond:
-            if ticket in self._waiting:
-                self._waiting.remove(ticket)
-                self._cond.notify_all()
-
-    def release(self) -> None:
-        with self._cond:
-            self._active -= 1
-            self._cond.notify_all()
 
 
 class Run:
@@ -200,9 +87,9 @@ class Run:
         self._eval_clock = time.perf_counter()
         self.restarted = False  # set by the registry when a run with no checkpoint starts again from step 0
         if resume:  # shown while the run waits for a slot and loads; prepare() reads them again, exactly
-            self._history = _history_of(self.folder / "metrics.jsonl", METRIC_KEYS, upto=start_step)
-            self._evals = _history_of(self.folder / EVALS_FILE, upto=start_step)
-            self._created_at = _created_at(self.folder, self._created_at)
+            self._history = run_files.history_of(self.folder / "metrics.jsonl", METRIC_KEYS, upto=start_step)
+            self._evals = run_files.history_of(self.folder / EVALS_FILE, upto=start_step)
+            self._created_at = run_files.created_at(self.folder, self._created_at)
 
     # -- control (any thread) ------------------------------------------------------------------
     def start(self) -> "Run":
@@ -350,9 +237,9 @@ class Run:
             ckpt = load_checkpoint(self.folder / CHECKPOINT_NAME)
             trainer.load_state_dict(ckpt)
             self._checkpoint_step = trainer.step
-            self._history = _history_of(self.folder / "metrics.jsonl", METRIC_KEYS, upto=trainer.step, rewrite=True)
-            self._created_at = _created_at(self.folder, self._created_at)
-            self._evals = _history_of(self.folder / EVALS_FILE, upto=trainer.step, rewrite=True)
+            self._history = run_files.history_of(self.folder / "metrics.jsonl", METRIC_KEYS, upto=trainer.step, rewrite=True)
+            self._created_at = run_files.created_at(self.folder, self._created_at)
+            self._evals = run_files.history_of(self.folder / EVALS_FILE, upto=trainer.step, rewrite=True)
         else:
             (self.folder / "metrics.jsonl").unlink(missing_ok=True)
             (self.folder / EVALS_FILE).unlink(missing_ok=True)
@@ -360,7 +247,7 @@ class Run:
         self._live_eval, self._eval_note = (live_evaluator_for(self.data, cfg.z_dim, cfg.conditional)
                                             if cfg.eval_every else (None, "live quality is off (eval_every 0)"))
         if self._live_eval is not None and (self.folder / BEST_CHECKPOINT_NAME).exists():
-            self._best = _best_row(self._evals.rows(), self._live_eval.metric)
+            self._best = best_row(self._evals.rows(), self._live_eval.metric)
         atomic_write_text(self.folder / "config.json", cfg.to_json())
         with self._lock:
             self.trainer = trainer
@@ -544,244 +431,3 @@ def _modes_or_none(name: str) -> np.ndarray | None:
         return None
 
 
-def _best_row(rows: list[dict[str, float]], metric: LiveMetric) -> dict[str, float] | None:
-    best = None
-    for row in rows:
-        if metric.key in row and metric.better(row[metric.key], best[metric.key] if best else None):
-            best = row
-    return best
-
-
-def _history_of(path: Path, required: tuple[str, ...] = ("step",), upto: int | None = None,
-                rewrite: bool = False) -> MetricHistory:
-    return _bounded(run_files.read_rows(path, required, upto=upto, rewrite=rewrite))
-
-
-def _bounded(rows: list[dict[str, float]]) -> MetricHistory:
-    history = MetricHistory()
-    for row in rows:
-        history.append(row)
-    return history
-
-
-def _created_at(folder: Path, default: str) -> str:
-    found = run_files.read_json(folder / "status.json").get("created_at")
-    return found if isinstance(found, str) else default
-
-
-# -- the registry -------------------------------------------------------------------------------
-
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-def default_runs_root() -> Path:
-    return Path(os.environ.get("GANPLAY_RUNS", "checkpoints/runs"))
-
-
-class RunRegistry:
-    """All runs under one folder: live ones (threads of this process) and finished ones on disk."""
-
-    def __init__(self, root: str | Path, max_active: int = 2):
-        self.root = Path(root)
-        self._runs: dict[str, Run] = {}
-        self._lock = threading.Lock()
-        self._slots = TrainingSlots(max_active)  # more runs than this wait as "queued"
-
-    def start(self, config: TrainConfig, name: str | None = None) -> Run:
-        config.validated()
-        with self._lock:
-            name = self._new_name(config, name)
-            run = Run(self.root / name, config, slots=self._slots)
-            run_lock.acquire(run.folder)
-            self._runs[name] = run
-        return run.start()
-
-    def resume(self, name_or_folder: str | Path, steps: int | None = None) -> Run:
-        folder = self._folder(name_or_folder)
-        with self._lock:
-            live = self._runs.get(folder.name)
-            if live is not None and live.is_alive():
-                raise ValueError(f"run {folder.name} is still active ({live.state.value}); stop it before resuming")
-            run_lock.acquire(folder)  # refused, naming the owner, while another process trains this run
-            try:
-                if not (folder / CHECKPOINT_NAME).exists() and (folder / "config.json").exists():
-                    return self._start_again(folder, steps)  # stopped before its first checkpoint
-                ckpt = load_checkpoint(folder / CHECKPOINT_NAME)
-                config = ckpt["config"] if steps is None else replace(ckpt["config"], steps=steps)
-                config.validated()
-            except Exception:
-                run_lock.release(folder)  # nothing will train it: the next taker must not find it held
-                raise
-            run = Run(folder, config, resume=True, slots=self._slots, start_step=ckpt["step"])
-            self._runs[folder.name] = run
-        return run.start()
-
-    def _start_again(self, folder: Path, steps: int | None) -> Run:
-        """A run that saved no checkpoint (killed within seconds of its start) trains again from step 0 from its
-        config.json; `run.restarted` says so. Called with the lock held."""
-        try:
-            config = TrainConfig.load(folder / "config.json")
-        except (ConfigError, TypeError) as err:
-            raise ValueError(f"{folder} has no checkpoint, and its config.json cannot start it again: {err}") from None
-        config = (config if steps is None else replace(config, steps=steps)).validated()
-        run = Run(folder, config, slots=self._slots)
-        run.restarted = True
-        self._runs[folder.name] = run
-        return run.start()
-
-    def get(self, name: str) -> Run | None:
-        with self._lock:
-            return self._runs.get(name)
-
-    def snapshot(self, name: str) -> RunSnapshot | None:
-        """One run's snapshot: from its thread when live here, else from its folder; None if unknown."""
-        run = self.get(name)
-        if run is not None:
-            return run.snapshot()
-        folder = self.root / name
-        return snapshot_from_disk(folder) if (folder / "config.json").exists() else None
-
-    def live_runs(self) -> list[Run]:
-        with self._lock:
-            return list(self._runs.values())
-
-    def list_runs(self) -> list[RunSnapshot]:
-        """Every run, newest first: live runs from memory, the rest from their folders."""
-        with self._lock:
-            live = dict(self._runs)
-        found = {name: run.snapshot() for name, run in live.items()}
-        if self.root.is_dir():
-            for folder in self.root.iterdir():
-                if folder.is_dir() and folder.name not in found and (folder / "config.json").exists():
-                    found[folder.name] = snapshot_from_disk(folder)
-        return sorted(found.values(), key=lambda s: s.created_at, reverse=True)
-
-    def delete(self, name: str) -> None:
-        folder = self._folder(name)
-        with self._lock:
-            run = self._runs.get(folder.name)
-            if run is not None and run.is_alive():
-                raise ValueError(f"run {name} is still active; stop it before deleting")
-            owner = run_lock.owner_of(folder)
-            if owner is not None and owner.get("pid") != os.getpid():
-                raise ValueError(f"run {name} is being trained by process {owner.get('pid')} on {owner.get('host')}; "
-                                 f"stop it there before deleting")
-            self._runs.pop(folder.name, None)
-        shutil.rmtree(folder)
-
-    def _folder(self, name_or_folder: str | Path) -> Path:
-        """The run folder a name, or a path to a folder in the runs root, means: never anything outside the root.
-
-        A bare name is always a run under the root, even when the working directory holds a folder of that
-        name (deleting the run "docs" once deleted ./docs). Paths are resolved (.., symlinks) before the check.
-        """
-        text = str(name_or_folder)
-        path = Path(text)
-        candidate = path if path.is_absolute() or len(path.parts) > 1 else self.root / text
-        try:
-            resolved = candidate.resolve()
-        except (OSError, RuntimeError) as err:  # a symlink loop, an unreadable parent
-            raise ValueError(f"{text!r} cannot be resolved to a run folder: {err}") from None
-        if resolved.parent != self.root.resolve():  # in the root itself, not deeper, not elsewhere
-            raise ValueError(f"{text!r} is not a run of {self.root}: name a run by its folder's name there")
-        if not resolved.is_dir():
-            raise ValueError(f"no run named {resolved.name!r} in {self.root}")
-        return resolved
-
-    def _new_name(self, config: TrainConfig, name: str | None) -> str:
-        if name:
-            if not NAME_PATTERN.match(name):
-                raise ValueError(f"run name {name!r} must be 1-64 letters, digits, '.', '_' or '-'")
-            if (self.root / name).exists() or name in self._runs:
-                raise ValueError(f"a run named {name!r} already exists in {self.root}")
-            return name
-        dataset = re.sub(r"[^A-Za-z0-9]+", "-", config.dataset.split(":")[-1].strip("/").split("/")[-1])[:24]
-        base = f"{dataset}-{config.arch}-{config.loss}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-        candidate, n = base, 1
-        while (self.root / candidate).exists() or candidate in self._runs:
-            n += 1
-            candidate = f"{base}-{n}"
-        return candidate
-
-
-def snapshot_from_disk(folder: Path) -> RunSnapshot:
-    """A run of no live thread here, from its folder; a folder whose files are damaged reads as DAMAGED, with
-    what is wrong in `error`, and never raises."""
-    problems: list[str] = []
-    status = run_files.read_json(folder / "status.json", problems)
-    config = run_files.checked_config(run_files.read_json(folder / "config.json", problems), problems)
-    state = _state_on_disk(status, problems)
-    step = run_files.whole_number(status, "step", 0, "status.json", problems)
-    total = run_files.whole_number(status, "total_steps", config.get("steps", 0), "status.json", problems)
-    error, device, title, created = (run_files.text(status, key, "status.json", problems)
-                                     for key in ("error", "device", "data_title", "created_at"))
-    rows = run_files.read_rows(folder / "metrics.jsonl", METRIC_KEYS, problems=problems)
-    evals = run_files.read_rows(folder / EVALS_FILE, problems=problems)
-    metric = metric_of(evals)
-    best = _best_row(evals, metric) if metric and (folder / BEST_CHECKPOINT_NAME).exists() else None
-    if problems:
-        state, error = RunState.DAMAGED, f"damaged run folder {folder}: " + "; ".join(problems[:5]) + (
-            f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-    return RunSnapshot(name=folder.name, folder=str(folder), state=state, step=step, total_steps=total,
-                       config=config, history=_bounded(rows).rows(), latest=rows[-1] if rows else {},
-                       error=error, device=device, alarms=check_health(rows[-ROWS_NEEDED:], error),
-                       data_title=title, created_at=created, evals=evals, eval_metric=metric, best=best)
-
-
-def _state_on_disk(status: dict[str, Any], problems: list[str]) -> RunState:
-    value = status.get("state", RunState.INTERRUPTED.value)
-    try:
-        state = RunState(value)
-    except (ValueError, TypeError):
-        problems.append(f"status.json: state {run_files.shown(value)} is not one of "
-                        f"{', '.join(s.value for s in RunState if s != RunState.DAMAGED)}")
-        return RunState.DAMAGED
-    if state in ACTIVE_STATES and not _process_alive(status.get("pid")):
-        return RunState.INTERRUPTED  # its process is gone: the run can be resumed from its checkpoint
-    return state
-
-
-def _process_alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    if pid == os.getpid():
-        return False  # this process has no live thread for it, or it would be in the registry
-    try:
-        os.kill(pid, 0)
-    except PermissionError:
-        return True  # alive, under another user
-    except (ProcessLookupError, OverflowError, OSError):
-        return False  # gone, or a pid no process can have (2**70)
-    return True
-
-
-_REGISTRIES: dict[Path, RunRegistry] = {}
-_REGISTRIES_LOCK = threading.Lock()
-
-
-def stop_every_run(timeout: float = 120.0) -> list[str]:
-    """Stop the runs of every registry and wait while they save their checkpoints; the names stopped.
-
-    Registered with atexit: when the app's server is stopped (SIGTERM, Ctrl-C) its runs' daemon threads would
-    otherwise die mid-step at interpreter exit, losing everything since their last checkpoint.
-    """
-    with _REGISTRIES_LOCK:
-        runs = [run for registry in _REGISTRIES.values() for run in registry.live_runs() if run.is_alive()]
-    for run in runs:
-        run.stop()
-    deadline = time.monotonic() + timeout
-    for run in runs:
-        run.wait(max(0.0, deadline - time.monotonic()))
-    return [run.name for run in runs]
-
-
-atexit.register(stop_every_run)
-
-
-def get_registry(root: str | Path | None = None) -> RunRegistry:
-    """The process-wide registry for a runs folder (pages and the CLI share it)."""
-    key = Path(root or default_runs_root()).resolve()
-    with _REGISTRIES_LOCK:
-        if key not in _REGISTRIES:
-            _REGISTRIES[key] = RunRegistry(key)
-        return _REGISTRIES[key]

@@ -11,7 +11,8 @@ import streamlit as st
 
 from ganplay import sampling
 from ganplay.checkpoints import CHECKPOINT_NAME, CheckpointError, load_generator
-from ganplay.runs import ACTIVE_STATES, RunRegistry, RunSnapshot, get_registry
+from ganplay.run_state import ACTIVE_STATES, RunSnapshot
+from ganplay.run_registry import RunRegistry, get_registry
 from ganplay.trainer import describe_device, resolve_device
 
 SHIPPED_MODELS = Path(__file__).resolve().parent.parent / "checkpoints"

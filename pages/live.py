@@ -11,7 +11,7 @@ from PIL import Image
 
 from ganplay import guides, live_eval, plots
 from ganplay.checkpoints import CHECKPOINT_NAME
-from ganplay.runs import RunSnapshot, RunState
+from ganplay.run_state import RunSnapshot, RunState
 from ganplay.trainer import resolve_device
 from pages.common import format_seconds, is_active, plain, registry
 

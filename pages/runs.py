@@ -9,7 +9,7 @@ import streamlit as st
 from ganplay import live_eval, plots
 from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME
 from ganplay.data import dataset_info
-from ganplay.runs import RunState
+from ganplay.run_state import RunState
 from pages.common import is_active, plain, registry, use_the_router
 
 use_the_router()

@@ -11,7 +11,7 @@ from ganplay import live_eval, plots
 from ganplay.checkpoints import CHECKPOINT_NAME, CheckpointError
 from ganplay.data import dataset_info, load_dataset
 from ganplay.metrics import HQ_SIGMAS, PACGAN_PROTOCOL_SAMPLES, toy_mode_stats
-from ganplay.runs import RunSnapshot
+from ganplay.run_state import RunSnapshot
 from ganplay.toylab import ToyView, load_toy_snapshot, saved_toy_view, toy_models_in, toy_snapshots
 from pages.common import SHIPPED_MODELS, model_caption, pick_labelled, plain, registry, use_the_router
 from pages.live import poll

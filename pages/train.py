@@ -6,7 +6,7 @@ import streamlit as st
 
 from ganplay.config import PRESET_NOTES, PRESETS, make_config
 from ganplay.data import DATASETS, DatasetError, dataset_info, default_data_dir
-from ganplay.runs import RunState
+from ganplay.run_state import RunState
 from ganplay.uploads import unpack_image_zip
 from pages import live
 from pages.common import narrow_layout_css, pick_run, plain, registry, use_the_router

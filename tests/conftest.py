@@ -40,7 +40,7 @@ def runs_root(tmp_path, monkeypatch):
 
 @pytest.fixture
 def registry(runs_root):
-    from ganplay.runs import RunRegistry
+    from ganplay.run_registry import RunRegistry
 
     reg = RunRegistry(runs_root)
     yield reg
@@ -52,7 +52,7 @@ def registry(runs_root):
 @pytest.fixture
 def app_registry(runs_root):
     """The registry the pages see (GANPLAY_RUNS points at a temporary folder); its runs stop at teardown."""
-    from ganplay.runs import get_registry
+    from ganplay.run_registry import get_registry
 
     reg = get_registry(runs_root)
     yield reg

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import tiny_toy_config
 from ganplay.cli import main
-from ganplay.runs import RunState
+from ganplay.run_state import RunState
 from pagetest import open_page
 
 # name: (file, how it is damaged, what the message must say)

@@ -13,7 +13,7 @@ import ganplay.checkpoints as checkpoints
 from conftest import tiny_toy_config
 from ganplay.checkpoints import load_checkpoint
 from ganplay.cli import follow
-from ganplay.runs import RunState
+from ganplay.run_state import RunState
 
 
 class Disk:

@@ -8,7 +8,8 @@ import torch
 
 from conftest import tiny_toy_config
 from ganplay.health import check_health
-from ganplay.runs import Run, RunState
+from ganplay.run_state import RunState
+from ganplay.runs import Run
 from ganplay.trainer import GANTrainer
 
 

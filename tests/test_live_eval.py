@@ -11,7 +11,8 @@ import torch
 from conftest import tiny_image_config, tiny_toy_config
 from ganplay.checkpoints import BEST_CHECKPOINT_NAME, load_checkpoint
 from ganplay.live_eval import FD_METRIC, TOY_METRIC, cost_share, summary
-from ganplay.runs import EVALS_FILE, Run, snapshot_from_disk
+from ganplay.run_files import EVALS_FILE, snapshot_from_disk
+from ganplay.runs import Run
 
 
 def _rows(folder) -> list[dict]:

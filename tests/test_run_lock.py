@@ -14,7 +14,8 @@ import pytest
 
 from conftest import tiny_toy_config
 from ganplay import run_lock
-from ganplay.runs import RunRegistry, RunState
+from ganplay.run_state import RunState
+from ganplay.run_registry import RunRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
 

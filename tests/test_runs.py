@@ -10,7 +10,8 @@ import torch
 
 from conftest import tiny_image_config, tiny_toy_config
 from ganplay.checkpoints import load_checkpoint
-from ganplay.runs import MetricHistory, RunRegistry, RunState
+from ganplay.run_state import MetricHistory, RunState
+from ganplay.run_registry import RunRegistry
 from ganplay.trainer import GANTrainer
 
 

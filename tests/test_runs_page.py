@@ -9,7 +9,8 @@ import time
 import pytest
 
 from conftest import tiny_image_config, tiny_toy_config
-from ganplay.runs import RunState, get_registry
+from ganplay.run_state import RunState
+from ganplay.run_registry import get_registry
 from pagetest import open_page, texts
 
 

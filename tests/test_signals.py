@@ -48,7 +48,7 @@ def test_a_process_that_exits_stops_its_runs_and_saves_first(tmp_path):
 import signal, sys, time
 sys.path.insert(0, {str(ROOT)!r})
 from conftest import tiny_toy_config
-from ganplay.runs import get_registry
+from ganplay.run_registry import get_registry
 run = get_registry({str(tmp_path / 'runs')!r}).start(tiny_toy_config(steps=1_000_000, checkpoint_every=1_000_000,
                                                                       log_every=5), name="served")
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))  # Streamlit's handler also ends in a normal exit

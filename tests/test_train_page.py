@@ -9,7 +9,7 @@ from dataclasses import fields
 
 from conftest import tiny_image_config, tiny_toy_config
 from ganplay.config import TrainConfig
-from ganplay.runs import RunState
+from ganplay.run_state import RunState
 from pagetest import open_page, picker, texts
 
 TOY = "cfg:quick-cpu-demo|ring8:"
