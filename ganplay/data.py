@@ -554,7 +554,7 @@ def load_folder(path: Path, a: LoadArgs) -> DataSource:
     if len(files) > MAX_FOLDER_IMAGES:
         raise DatasetError(f"image folder {path} holds {len(files):,} images; at most {MAX_FOLDER_IMAGES:,} fit "
                            f"in memory here")
-    channels = a["channels"] or _folder_channels(files[0])
+    channels, why = (a["channels"], "as asked") if a["channels"] else _folder_channels(files)
     images, kept, skipped = [], [], []
     for file, label in zip(files, labels):
         try:
@@ -565,7 +565,8 @@ def load_folder(path: Path, a: LoadArgs) -> DataSource:
     if not images:
         raise DatasetError(f"image folder {path}: none of its {len(files)} image files could be read "
                            f"(first: {skipped[0]})")
-    note = f"{len(images):,} images from {path}" + (f", {len(classes)} classes" if classes else "")
+    note = (f"{len(images):,} images from {path}" + (f", {len(classes)} classes" if classes else "")
+            + f"; {'colour' if channels == 3 else 'grey'} ({why})")
     if skipped:
         note += f"; skipped {len(skipped)} unreadable: {', '.join(skipped[:3])}{' ...' if len(skipped) > 3 else ''}"
     a = {**a, "channels": channels}
@@ -573,14 +574,26 @@ def load_folder(path: Path, a: LoadArgs) -> DataSource:
                          np.asarray(kept), classes, note, a)
 
 
-def _folder_channels(first: Path) -> int:
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
+
+
+def _folder_channels(files: list[Path]) -> tuple[int, str]:
+    """(channels, why) from every file's header: colour if any image has colour, so nothing is lost.
+
+    The alphabetically first file decided it once: one grey a_gray.png turned a colour folder grey.
+    """
     from PIL import Image
 
-    try:
-        with Image.open(first) as img:
-            return 1 if img.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
-    except Exception:  # noqa: BLE001 (decided again per file while loading)
-        return 3
+    grey = colour = 0
+    for file in files:
+        try:
+            with Image.open(file) as img:  # reads the header only
+                grey, colour = (grey + 1, colour) if img.mode in GREY_MODES else (grey, colour + 1)
+        except Exception:  # noqa: BLE001 (an unreadable file is skipped, and reported, while loading)
+            continue
+    if colour:
+        return 3, f"{colour:,} of {grey + colour:,} images have colour"
+    return 1, f"all {grey:,} images are grey"
 
 
 # -- the public entry points -----------------------------------------------------------------------
@@ -590,10 +603,19 @@ def dataset_names() -> list[str]:
     return DATASETS.names()
 
 
+def folder_path(raw: str) -> Path:
+    """A folder dataset's path with ~ expanded; ~nosuchuser is a clear error, not Python's RuntimeError."""
+    try:
+        return Path(raw.strip()).expanduser()
+    except RuntimeError:
+        user = raw.strip().split("/", 1)[0]
+        raise ValueError(f"folder:{raw}: cannot expand {user}: there is no such user on this machine") from None
+
+
 def dataset_info(name: str) -> dict[str, Any]:
     """title, kind (toy|image), native_size, native_channels, labelled, defaults: cheap, loads no data."""
     if name.startswith(FOLDER_PREFIX):
-        path = Path(name[len(FOLDER_PREFIX):]).expanduser()
+        path = folder_path(name[len(FOLDER_PREFIX):])
         if not name[len(FOLDER_PREFIX):].strip():
             raise ValueError("folder: needs a path, as in folder:/home/me/faces")
         if not path.is_dir():
@@ -616,5 +638,8 @@ def load_dataset(name: str, *, image_size: int = 28, channels: int = 0, data_dir
         raw = name[len(FOLDER_PREFIX):].strip()
         if not raw:
             raise DatasetError("folder: needs a path, as in folder:/home/me/faces")
-        return load_folder(Path(raw).expanduser(), args)
+        try:
+            return load_folder(folder_path(raw), args)
+        except ValueError as err:
+            raise DatasetError(str(err)) from None
     return DATASETS.get(name)(name, args)

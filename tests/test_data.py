@@ -133,3 +133,26 @@ def test_bad_folders_give_clear_errors(tmp_path):
         load_dataset(f"folder:{tmp_path / 'junk'}")
     with pytest.raises(ValueError, match="unknown dataset 'imagenet'; choose one of: ring8"):
         load_dataset("imagenet")
+
+
+def test_a_folder_of_an_unknown_user_is_a_clear_error(tmp_path, capsys):
+    from ganplay.cli import main
+    from ganplay.data import DatasetError, dataset_info, load_dataset
+
+    with pytest.raises(ValueError, match="cannot expand ~nosuchuser: there is no such user"):
+        dataset_info("folder:~nosuchuser/x")
+    with pytest.raises(DatasetError, match="cannot expand ~nosuchuser"):
+        load_dataset("folder:~nosuchuser/x")
+    assert main(["train", "--dataset", "folder:~nosuchuser/x", "--runs-dir", str(tmp_path)]) == 2
+    assert "cannot expand ~nosuchuser" in capsys.readouterr().err
+
+
+def test_a_folder_is_colour_when_any_image_is_not_only_its_first(tmp_path):
+    """One grey a_gray.png, first in the alphabet, used to turn a folder of colour photos grey."""
+    _write_images(tmp_path / "mixed", 3)
+    Image.new("L", (40, 30), 90).save(tmp_path / "mixed" / "a_gray.png")
+    data = load_dataset(f"folder:{tmp_path / 'mixed'}", image_size=16)
+    assert data.shape == (3, 16, 16) and "colour (3 of 4 images have colour)" in data.note
+    _write_images(tmp_path / "grey", 2, mode="L", color=90)
+    grey = load_dataset(f"folder:{tmp_path / 'grey'}", image_size=16)
+    assert grey.shape == (1, 16, 16) and "grey (all 2 images are grey)" in grey.note

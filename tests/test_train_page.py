@@ -90,6 +90,8 @@ def test_a_missing_image_folder_is_named_and_blocks_start(app_registry):
     at.text_input(key="folder_path").set_value("/no/such/folder").run()
     assert any("does not exist" in e.value for e in at.error)
     assert start_button(at).disabled and any("(Dataset)" in e.value for e in at.error)
+    at.text_input(key="folder_path").set_value("~nosuchuser/x").run()  # was a RuntimeError box
+    assert not at.exception and any("there is no such user" in e.value for e in at.error)
     assert app_registry.list_runs() == []
 
 
