@@ -98,7 +98,7 @@ class TrainConfig:
         if unknown:
             raise ConfigError({"config": f"unknown field(s): {', '.join(unknown)}"})
         values = dict(data)
-        if "betas" in values:
+        if isinstance(values.get("betas"), (list, tuple)):  # anything else is reported by validate()
             values["betas"] = tuple(values["betas"])
         return cls(**values)
 
@@ -127,6 +127,8 @@ def _parse_object(text: str) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ConfigError({"config": f"not valid JSON: {err}"}) from None
+    except RecursionError:
+        raise ConfigError({"config": "not a config: its JSON is nested too deeply to read"}) from None
     if not isinstance(data, dict):
         raise ConfigError({"config": "a config file must hold a JSON object"})
     return data
@@ -159,6 +161,47 @@ class ConfigError(ValueError):
         super().__init__("; ".join(f"{k}: {v}" if k != "config" else v for k, v in errors.items()))
 
 
+MAX_TEXT = 4096  # characters in a text field: a 50 MB dataset name was copied into every checkpoint
+SHOWN = 60  # characters of a bad value quoted in a message
+TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "text", tuple: "two numbers"}
+
+
+def shown(value: Any) -> str:
+    """A value as a message quotes it: repr, cut to SHOWN characters (a 50 MB string was echoed whole)."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text):,} characters)"
+
+
+def field_types() -> dict[str, type]:
+    """Each TrainConfig field's type, from its default."""
+    return {f.name: type(f.default) for f in fields(TrainConfig)}
+
+
+def fits_type(value: Any, kind: type) -> bool:
+    """Whether a value has a field's type as JSON gives it: true is no number, 2.0 is no integer, a list of
+    two numbers is a pair of betas."""
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is tuple:
+        return isinstance(value, (list, tuple)) and all(fits_type(v, float) for v in value)
+    return isinstance(value, kind)
+
+
+def _type_errors(cfg: TrainConfig) -> dict[str, str]:
+    errors = {}
+    for name, kind in field_types().items():
+        value = getattr(cfg, name)
+        if not fits_type(value, kind):
+            errors[name] = f"{name} must be {TYPE_WORDS[kind]}, got {shown(value)}"
+        elif kind is str and len(value) > MAX_TEXT:
+            errors[name] = f"{name} is {len(value):,} characters long; at most {MAX_TEXT:,}"
+    return errors
+
+
 def _range(errors: dict, name: str, value: Any, low: float, high: float, kind: type = int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
         errors[name] = f"{name} must be {'an integer' if kind is int else 'a number'}, got {value!r}"
@@ -172,7 +215,9 @@ def validate(cfg: TrainConfig) -> dict[str, str]:
     from ganplay.losses import LOSSES
     from ganplay.models import ARCHS
 
-    errors: dict[str, str] = {}
+    errors = _type_errors(cfg)
+    if errors:
+        return errors  # the checks below rely on each field having its type
     info: dict[str, Any] | None = None
     try:
         info = dataset_info(cfg.dataset)
@@ -335,13 +380,14 @@ def make_config(preset: str | None = None, **overrides: Any) -> TrainConfig:
     chosen = {**PRESETS.get(preset or "", {}), **overrides}
     base = TrainConfig().to_dict()
     dataset = chosen.get("dataset", base["dataset"])
-    info = _info_or_none(dataset)
+    info = _info_or_none(dataset) if isinstance(dataset, str) and len(dataset) <= MAX_TEXT else None
     values = dict(base)
     values.update(KIND_DEFAULTS.get(info["kind"] if info else "image", {}))
     if info and info["kind"] == "image":
         values["image_size"] = info.get("native_size") or 64  # folders have no native size
     values.update(info.get("defaults", {}) if info else {})  # a dataset's own tuning (grid25)
-    values.update(LOSS_DEFAULTS.get(chosen.get("loss", base["loss"]), {}))
+    loss = chosen.get("loss", base["loss"])
+    values.update(LOSS_DEFAULTS.get(loss, {}) if isinstance(loss, str) else {})
     values.update(chosen)
     return TrainConfig.from_dict(values)
 

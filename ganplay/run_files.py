@@ -10,24 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
 from ganplay.checkpoints import BEST_CHECKPOINT_NAME, atomic_write_text
-from ganplay.config import TrainConfig
+from ganplay.config import field_types, fits_type, shown
 from ganplay.health import ROWS_NEEDED, check_health
 from ganplay.live_eval import best_row, metric_of
 from ganplay.run_state import ACTIVE_STATES, MetricHistory, RunSnapshot, RunState
 
-MAX_SHOWN = 60  # characters of a bad value quoted in a problem
 EVALS_FILE = "eval.jsonl"  # live quality scores, one JSON row each
 METRIC_KEYS = ("step", "loss_d", "loss_g")  # what every metrics.jsonl row holds; readers rely on them
-
-
-def shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "..."
 
 
 def read_json(path: Path, problems: list[str] | None = None) -> dict[str, Any]:
@@ -63,28 +56,16 @@ def text(data: dict[str, Any], key: str, where: str, problems: list[str]) -> str
 
 def checked_config(config: dict[str, Any], problems: list[str]) -> dict[str, Any]:
     """config.json's fields whose values have the right type; the others are reported and left out."""
-    kinds = {f.name: type(f.default if f.default is not MISSING else f.default_factory()) for f in fields(TrainConfig)}
+    kinds = field_types()
     kept = {}
     for key, value in config.items():
         if key not in kinds:
             problems.append(f"config.json: unknown field {shown(key)}")
-        elif not _fits(value, kinds[key]):
+        elif not fits_type(value, kinds[key]):
             problems.append(f"config.json: {key} {shown(value)} is not {kinds[key].__name__}")
         else:
             kept[key] = value
     return kept
-
-
-def _fits(value: Any, kind: type) -> bool:
-    if kind is bool:
-        return isinstance(value, bool)
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind is tuple:
-        return isinstance(value, list) and all(_fits(v, float) for v in value)
-    return isinstance(value, kind)
 
 
 def read_rows(path: Path, required: tuple[str, ...] = ("step",), upto: int | None = None, rewrite: bool = False,
