@@ -206,13 +206,19 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu", use_ema
     return _load_weights(generator, weights, "generator", ckpt, device), ckpt
 
 
-def load_models(path: str | Path, device: str | torch.device = "cpu",
-                use_ema: bool = True) -> tuple[nn.Module, nn.Module, dict[str, Any]]:
-    """(G, D, checkpoint payload), both in eval mode, for views of what D learned too (the 2-D lab)."""
+def load_models(path: str | Path, device: str | torch.device = "cpu", use_ema: bool = True,
+                need_d: bool = True) -> tuple[nn.Module, nn.Module | None, dict[str, Any]]:
+    """(G, D, checkpoint payload), both in eval mode, for views of what D learned too (the 2-D lab).
+
+    A generator-only file has no D: an error, or with need_d=False, D is None.
+    """
     ckpt = load_checkpoint(path)
     weights = _generator_weights(ckpt, use_ema)
-    if ckpt.get("D") is None:
+    if ckpt.get("D") is None and need_d:
         raise CheckpointError(f"{ckpt['path']}: keeps only the generator; D's view needs a run's own checkpoint")
     generator, discriminator = _built_models(ckpt)
-    return (_load_weights(generator, weights, "generator", ckpt, device),
-            _load_weights(discriminator, ckpt["D"], "discriminator", ckpt, device), ckpt)
+    if ckpt.get("D") is not None:
+        discriminator = _load_weights(discriminator, ckpt["D"], "discriminator", ckpt, device)
+    else:
+        discriminator = None
+    return _load_weights(generator, weights, "generator", ckpt, device), discriminator, ckpt

@@ -186,7 +186,7 @@ def verdict(row: dict[str, float]) -> str:
         return f"{covered} of {modes} clusters: misses {modes - covered} (mode collapse?)"
     if share >= SHARP_SHARE:
         return f"all {modes} clusters, {share:.0%} of points on them: solved"
-    return f"all {modes} clusters, but only {share:.0%} of points on them (aim {SHARP_SHARE:.0%})"
+    return f"all {modes} clusters, but only {share:.1%} of points on them (aim {SHARP_SHARE:.0%})"
 
 
 def verdict_scale(metric: LiveMetric) -> str:

@@ -17,6 +17,7 @@ from ganplay.checkpoints import BEST_CHECKPOINT_NAME, atomic_write_text
 from ganplay.config import field_types, fits_type, shown
 from ganplay.health import ROWS_NEEDED, check_health
 from ganplay.live_eval import best_row, metric_of
+from ganplay.run_lock import process_alive
 from ganplay.run_state import ACTIVE_STATES, MetricHistory, RunSnapshot, RunState
 
 EVALS_FILE = "eval.jsonl"  # live quality scores, one JSON row each
@@ -170,20 +171,11 @@ def _state_on_disk(status: dict[str, Any], problems: list[str]) -> RunState:
         problems.append(f"status.json: state {shown(value)} is not one of "
                         f"{', '.join(s.value for s in RunState if s != RunState.DAMAGED)}")
         return RunState.DAMAGED
-    if state in ACTIVE_STATES and not _process_alive(status.get("pid")):
+    pid = status.get("pid")
+    # a pid of this process has no live thread here, or the run would be in the registry
+    if state in ACTIVE_STATES and (pid == os.getpid() or not process_alive(pid)):
         return RunState.INTERRUPTED  # its process is gone: the run can be resumed from its checkpoint
     return state
 
 
-def _process_alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    if pid == os.getpid():
-        return False  # this process has no live thread for it, or it would be in the registry
-    try:
-        os.kill(pid, 0)
-    except PermissionError:
-        return True  # alive, under another user
-    except (ProcessLookupError, OverflowError, OSError):
-        return False  # gone, or a pid no process can have (2**70)
-    return True
+

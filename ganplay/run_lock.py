@@ -84,12 +84,17 @@ def _stale(owner: dict) -> bool:
     pid, host = owner.get("pid"), owner.get("host")
     if not isinstance(pid, int) or isinstance(pid, bool) or not isinstance(host, str):
         return True
-    if host != socket.gethostname():
+    return host == socket.gethostname() and not process_alive(pid)
+
+
+def process_alive(pid: object) -> bool:
+    """Whether a process of this host has this pid (False for what no pid can be: 0, -1, 2**70, "x")."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return False
     try:
         os.kill(pid, 0)
     except PermissionError:
-        return False
+        return True  # alive, under another user
     except (ProcessLookupError, OverflowError, OSError):
-        return True
-    return False
+        return False
+    return True

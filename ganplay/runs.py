@@ -248,7 +248,8 @@ class Run:
                                             if cfg.eval_every else (None, "live quality is off (eval_every 0)"))
         if self._live_eval is not None and (self.folder / BEST_CHECKPOINT_NAME).exists():
             self._best = best_row(self._evals.rows(), self._live_eval.metric)
-        atomic_write_text(self.folder / "config.json", cfg.to_json())
+        if self._resume or not (self.folder / "config.json").exists():  # start() wrote a new run's already
+            atomic_write_text(self.folder / "config.json", cfg.to_json())
         with self._lock:
             self.trainer = trainer
             self._device_text = describe_device(device)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ganplay.checkpoints import CheckpointError, atomic_write_bytes, load_checkpoint, load_generator, load_models
+from ganplay.checkpoints import CheckpointError, atomic_write_bytes, load_checkpoint, load_models
 from ganplay.losses import LOSSES
 from ganplay.sampling import sample
 
@@ -150,11 +150,8 @@ def toy_view_from_checkpoint(path: str | Path, num_points: int = 1000, seed: int
 def saved_toy_view(path: str | Path, num_points: int = 1000, seed: int = 0) -> tuple[ToyView, np.ndarray, dict]:
     """(view, samples, checkpoint payload) of any saved 2-D model; a generator-only file (no D) gives a view
     with no heat map (d_values None)."""
-    ckpt = load_checkpoint(path)
-    if ckpt.get("D") is not None:
-        return (*toy_view_from_checkpoint(path, num_points, seed), ckpt)
-    generator, ckpt = load_generator(path)
-    return (*_view_and_points(generator, None, ckpt, num_points, seed), ckpt)
+    generator, discriminator, ckpt = load_models(path, need_d=False)  # one read of the file
+    return (*_view_and_points(generator, discriminator, ckpt, num_points, seed), ckpt)
 
 
 def _view_and_points(generator: nn.Module, discriminator: nn.Module | None, ckpt: dict, num_points: int,

@@ -87,6 +87,16 @@ def device_text() -> str:
     return describe_device(resolve_device("auto"))
 
 
+def data_kind(dataset: object, unknown: str = "?") -> str:
+    """toy or image for a dataset name; `unknown` for a name that is wrong or gone (the form says why)."""
+    from ganplay.data import dataset_info
+
+    try:
+        return dataset_info(dataset)["kind"] if isinstance(dataset, str) else unknown
+    except ValueError:
+        return unknown
+
+
 def is_active(snap: RunSnapshot) -> bool:
     return snap.state in ACTIVE_STATES
 
@@ -131,15 +141,18 @@ def pick_labelled(label: str, labels: dict[str, str], key: str, prefer: str | No
     return name
 
 
-def checkpoint_choices() -> dict[str, Path]:
-    """Shipped models first (checkpoints/*.pt), then every run that has saved a checkpoint."""
-    choices: dict[str, Path] = {}
+def checkpoint_choices() -> dict[str, tuple[Path, str]]:
+    """{name: (file, label)}: shipped models first (checkpoints/*.pt), then every run that has saved a checkpoint.
+
+    A run's name stays while its label shows its state, so a pick survives the run finishing.
+    """
+    choices: dict[str, tuple[Path, str]] = {}
     for path in sorted(SHIPPED_MODELS.glob("*.pt")):
-        choices[f"pretrained: {path.stem}"] = path
+        choices[f"pretrained: {path.stem}"] = path, f"pretrained: {path.stem}"
     for snap in registry().list_runs():
         path = Path(snap.folder) / CHECKPOINT_NAME
         if path.exists():
-            choices[f"run: {snap.name} ({snap.state.value})"] = path
+            choices[f"run: {snap.name}"] = path, f"run: {snap.name} ({snap.state.value})"
     return choices
 
 
@@ -148,8 +161,8 @@ def pick_checkpoint(key: str) -> Path | None:
     if not choices:
         st.info("No checkpoint yet: train a model on the Train page (a toy run saves one within seconds).")
         return None
-    label = st.selectbox("Model", list(choices), key=key)
-    return choices[label]
+    name = pick_labelled("Model", {name: label for name, (_, label) in choices.items()}, key)
+    return choices[name][0]
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the generator...")

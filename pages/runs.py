@@ -8,9 +8,8 @@ import streamlit as st
 
 from ganplay import live_eval, plots
 from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME
-from ganplay.data import dataset_info
 from ganplay.run_state import RunState
-from pages.common import is_active, plain, registry, use_the_router
+from pages.common import data_kind, is_active, plain, registry, use_the_router
 
 use_the_router()
 
@@ -30,10 +29,7 @@ COLUMNS = {"name": st.column_config.TextColumn("name", width=200),
 
 def kind_of(snap) -> str:
     """toy or image, for keeping comparisons between runs of one kind ('?' for a dataset that is gone)."""
-    try:
-        return dataset_info(snap.config.get("dataset", ""))["kind"]
-    except ValueError:
-        return "?"
+    return data_kind(snap.config.get("dataset"))
 
 
 def table_rows(snaps) -> list[dict]:
@@ -50,9 +46,8 @@ def table_rows(snaps) -> list[dict]:
     return rows
 
 
-def table_ui() -> None:
-    """The table, redrawn every few seconds while any run is active, so steps and scores keep up."""
-    snaps = registry().list_runs()
+def table_ui(snaps) -> None:
+    """The table, redrawn every few seconds while any of the page's runs is active, so steps and scores keep up."""
     active = any(is_active(s) for s in snaps)
     st.fragment(run_every=TABLE_REFRESH_SECONDS if active else None)(_table)()
 
@@ -157,7 +152,7 @@ snaps = registry().list_runs()
 if not snaps:
     st.info("No runs yet: start one on the Train page.")
     st.stop()
-table_ui()
+table_ui(snaps)
 by_name = {s.name: s for s in snaps}
 compare_ui(snaps)
 diff_ui(list(by_name), by_name)

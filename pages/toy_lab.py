@@ -9,11 +9,11 @@ import streamlit as st
 
 from ganplay import live_eval, plots
 from ganplay.checkpoints import CHECKPOINT_NAME, CheckpointError
-from ganplay.data import dataset_info, load_dataset
+from ganplay.data import load_dataset
 from ganplay.metrics import HQ_SIGMAS, PACGAN_PROTOCOL_SAMPLES, toy_mode_stats
 from ganplay.run_state import RunSnapshot
 from ganplay.toylab import ToyView, load_toy_snapshot, saved_toy_view, toy_models_in, toy_snapshots
-from pages.common import SHIPPED_MODELS, model_caption, pick_labelled, plain, registry, use_the_router
+from pages.common import SHIPPED_MODELS, data_kind, model_caption, pick_labelled, plain, registry, use_the_router
 from pages.live import poll
 
 use_the_router()
@@ -55,10 +55,7 @@ def shipped_toy_models() -> list[Path]:
 
 
 def is_toy(snap: RunSnapshot) -> bool:
-    try:
-        return dataset_info(snap.config.get("dataset", ""))["kind"] == "toy"
-    except ValueError:
-        return False
+    return data_kind(snap.config.get("dataset")) == "toy"
 
 
 def pick_source(runs: list[RunSnapshot], shipped: list[Path]) -> RunSnapshot | Path | None:

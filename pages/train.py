@@ -5,11 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from ganplay.config import PRESET_NOTES, PRESETS, make_config
-from ganplay.data import DATASETS, DatasetError, dataset_info, default_data_dir
+from ganplay.data import DATASETS, DatasetError, default_data_dir
 from ganplay.run_state import RunState
 from ganplay.uploads import unpack_image_zip
 from pages import live
-from pages.common import narrow_layout_css, pick_run, plain, registry, use_the_router
+from pages.common import data_kind, narrow_layout_css, pick_run, plain, registry, use_the_router
 from pages.train_form import LABELS, FormState, config_form_ui, keep, remember
 
 use_the_router()
@@ -64,14 +64,6 @@ def uploaded_folder_ui() -> str | None:
     return f"folder:{unpacked.folder}"
 
 
-def data_kind(dataset: str) -> str:
-    """toy or image; a folder is images even while its path is wrong (the form then says what is wrong)."""
-    try:
-        return dataset_info(dataset)["kind"]
-    except ValueError:
-        return "image"
-
-
 def start_ui(form: FormState, preset: str | None) -> None:
     """The run name, Start, and beside it what stops a start: the fields to fix, or the registry's refusal."""
     name = st.text_input("Run name (optional)", key=keep("run_name", ""), help="letters, digits, '.', '_' or '-'")
@@ -106,7 +98,7 @@ def new_run_ui() -> None:
     if dataset is None:
         return
     data_error = st.empty()
-    form = config_form_ui(preset, dataset, data_kind(dataset))
+    form = config_form_ui(preset, dataset, data_kind(dataset, unknown="image"))  # a folder while its path is wrong
     if "dataset" in form.errors:
         data_error.error(form.errors["dataset"])
     if preset and form.changed:

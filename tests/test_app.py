@@ -68,16 +68,16 @@ def test_live_quality_on_train_and_runs_pages(trained):
 @pytest.mark.parametrize("page, key", [("pages/samples.py", "samples_ckpt"), ("pages/interpolate.py", "interp_ckpt")])
 def test_pages_open_on_a_shipped_model_before_any_training(app_registry, page, key):
     at = open_page(page)
-    options = at.selectbox(key=key).options
+    options = picker(at, "Model").options
     assert options[:3] == ["pretrained: mnist-cdcgan", "pretrained: mnist-dcgan", "pretrained: ring8-mlp"]
-    assert at.selectbox(key=key).value == "pretrained: mnist-cdcgan" and at.get("plotly_chart")
+    assert at.session_state[key] == "pretrained: mnist-cdcgan" and at.get("plotly_chart")
 
 
 def test_a_class_picked_for_one_model_is_not_carried_to_a_clustered_one(app_registry):
     """Digit 7 of the conditional model is not cluster 7 of the self-conditioned one: the pick starts afresh."""
     at = open_page("pages/samples.py")
     picker(at, "Class").set_value(7).run()
-    at.selectbox(key="samples_ckpt").set_value("pretrained: mnist-dcgan").run()
+    picker(at, "Model").set_value("pretrained: mnist-dcgan").run()
     cluster = picker(at, "Cluster")
     assert cluster.value is None and cluster.options[:2] == ["drawn at their real shares", "cluster 0: mostly 7 (100%)"]
     assert not at.exception
@@ -85,8 +85,7 @@ def test_a_class_picked_for_one_model_is_not_carried_to_a_clustered_one(app_regi
 
 def test_samples_page_draws_from_a_checkpoint(trained):
     at = open_page("pages/samples.py")
-    at.selectbox(key="samples_ckpt").set_value(next(o for o in at.selectbox(key="samples_ckpt").options
-                                                    if "digits" in o)).run()
+    picker(at, "Model").set_value("run: digits").run()
     assert not at.exception
     charts = at.get("plotly_chart")
     assert charts, "the sample grid is missing"
@@ -99,8 +98,7 @@ def test_samples_page_draws_from_a_checkpoint(trained):
 
 def test_samples_page_memorization_check(trained):
     at = open_page("pages/samples.py")
-    options = at.selectbox(key="samples_ckpt").options
-    at.selectbox(key="samples_ckpt").set_value(next(o for o in options if "digits" in o)).run()
+    picker(at, "Model").set_value("run: digits").run()
     assert not at.exception
     assert any("to the 5 nearest of 10,000 training images" in c.value for c in at.caption)
     assert len(at.get("image")) == 4  # the first four samples, each beside its nearest training images
@@ -110,8 +108,7 @@ def test_an_infogan_run_on_samples_interpolate_and_runs(app_registry):
     run = app_registry.start(tiny_image_config(steps=4, info_codes=5, z_dim=16), name="codes")
     assert run.wait(60)
     at = open_page("pages/samples.py")
-    options = at.selectbox(key="samples_ckpt").options
-    at.selectbox(key="samples_ckpt").set_value(next(o for o in options if "codes" in o)).run()
+    picker(at, "Model").set_value("run: codes").run()
     assert any("InfoGAN, 5 codes" in c.value for c in at.caption)
     code = picker(at, "InfoGAN code")
     assert code.options == ["as drawn", "each in turn (a column per code)", *[f"code {i}" for i in range(5)]]
@@ -121,7 +118,7 @@ def test_an_infogan_run_on_samples_interpolate_and_runs(app_registry):
     pixels = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["z"]
     assert pixels["shape"] == f"{2 * 30 + 2}, {5 * 30 + 2}, 3"  # a column per code: 2 rows of 5 digits
     at = open_page("pages/interpolate.py")
-    at.selectbox(key="interp_ckpt").set_value(next(o for o in options if "codes" in o)).run()
+    picker(at, "Model").set_value("run: codes").run()
     assert "each in turn (a column per code)" not in picker(at, "InfoGAN code").options
     picker(at, "InfoGAN code").set_value(2).run()
     assert not at.exception and len(at.get("plotly_chart")) == 2

@@ -10,7 +10,7 @@ import pytest
 from conftest import tiny_toy_config
 from ganplay.cli import main
 from ganplay.run_state import RunState
-from pagetest import open_page
+from pagetest import open_page, picker
 
 # name: (file, how it is damaged, what the message must say)
 DAMAGE = {
@@ -96,7 +96,7 @@ def test_text_from_files_is_shown_as_text_not_markdown(app_registry):
     linked = app_registry.root / "[clickme](javascript:alert(1))"
     shutil.copytree(app_registry.root / "hostile", linked)
     at = open_page("pages/samples.py")
-    at.selectbox(key="samples_ckpt").set_value("run: hostile (finished)").run()
+    picker(at, "Model").set_value("run: hostile").run()
     caption = next(c.value for c in at.caption if "clickme" in c.value)
     assert "![t](" not in caption and "\\!\\[t\\]\\(http\\:" in caption and "](javascript" not in caption
     at = open_page("pages/runs.py")

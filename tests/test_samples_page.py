@@ -25,7 +25,7 @@ def test_resample_moves_to_the_next_seed_each_click(app_registry):
 def test_digit_classes_read_as_digits_and_clusters_say_what_they_hold(app_registry):
     at = open_page("pages/samples.py")
     assert picker(at, "Class").options[:3] == ["all, in turn", "0", "1"]
-    at.selectbox(key="samples_ckpt").set_value("pretrained: mnist-dcgan").run()
+    picker(at, "Model").set_value("pretrained: mnist-dcgan").run()
     options = picker(at, "Cluster").options
     assert options[0] == "drawn at their real shares" and len(options) == 51
     assert all(o.startswith(f"cluster {i}: ") and ("mostly" in o or "mixed" in o) for i, o in enumerate(options[1:]))
@@ -37,6 +37,27 @@ def test_a_2d_model_draws_many_points_and_downloads_under_its_own_name(app_regis
     assert at.number_input(key="samples_n:image").value == 64
     picker(at, "Class").set_value(7).run()
     assert "mnist-cdcgan_class7_64-samples_seed0.png" in downloads
-    at.selectbox(key="samples_ckpt").set_value("pretrained: ring8-mlp").run()
+    picker(at, "Model").set_value("pretrained: ring8-mlp").run()
     assert at.number_input(key="samples_n:toy").value == 1000
+    assert json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"] == "1000 samples, seed 0"
+
+
+def test_a_picked_run_stays_picked_when_its_state_changes(app_registry):
+    """The model list shows each run's state; the pick must survive the run stopping (it jumped to another model)."""
+    import time
+
+    from conftest import tiny_toy_config
+
+    run = app_registry.start(tiny_toy_config(steps=1_000_000, checkpoint_every=20), name="long")
+    deadline = time.monotonic() + 60
+    while not (app_registry.root / "long" / "checkpoint.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    at = open_page("pages/samples.py")
+    picker(at, "Model").set_value("run: long").run()
+    assert picker(at, "Model").format_func("run: long") == "run: long (running)"
+    run.stop()
+    assert run.wait(30)
+    at.run()
+    model = picker(at, "Model")
+    assert model.value == "run: long" and model.format_func("run: long") == "run: long (stopped)"
     assert json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"] == "1000 samples, seed 0"
