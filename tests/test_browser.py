@@ -318,3 +318,22 @@ def test_stopping_the_server_saves_its_runs_checkpoints(served, browser, tmp_pat
     assert "terminate called" not in (tmp_path / "server.log").read_text()
     assert load_checkpoint(folder)["step"] >= 50  # the 1,000-step checkpoint was not due: this is the stop's
     assert json.loads((folder / "status.json").read_text())["state"] == "stopped"
+
+
+def _websocket_handshake(url: str, host: str) -> str:
+    """The status line the server answers to a WebSocket upgrade of /_stcore/stream with this Host and Origin."""
+    port = int(url.rsplit(":", 1)[1])
+    request = (f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: http://{host}:{port}\r\n"
+               "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: streamlit\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(request.encode())
+        return conn.recv(4096).decode("latin-1").split("\r\n", 1)[0]
+
+
+def test_a_foreign_host_name_cannot_open_the_apps_websocket(server):
+    """DNS rebinding: evil.example resolved to 127.0.0.1 sends its own name as Host, with a matching Origin."""
+    assert " 101 " in _websocket_handshake(server, "127.0.0.1")
+    assert " 101 " in _websocket_handshake(server, "localhost")
+    refused = _websocket_handshake(server, "evil.example")
+    assert " 101 " not in refused and refused.startswith("HTTP/1.1 4"), refused

@@ -47,3 +47,15 @@ def test_shipped_models_are_small_loadable_and_say_how_they_were_made():
         assert any(c.startswith("python -m ganplay export") for c in record["commands"][1:])
         generator, ckpt = load_generator(path)
         assert ckpt["generator_only"] and ckpt["step"] == record["step"]
+
+
+def test_the_server_config_keeps_the_app_local_and_guarded():
+    """What .streamlit/config.toml holds for safety: this machine only, its own Host names, XSRF and CORS on."""
+    import tomllib
+
+    server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
+    assert server["address"] == "127.0.0.1"
+    assert set(server["allowedHosts"]) == {"localhost", "127.0.0.1", "::1"}
+    assert server.get("enableXsrfProtection", True) is True
+    assert server.get("enableCORS", True) is True
+    assert server.get("corsAllowedOrigins", []) == []
