@@ -138,12 +138,19 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     """Only the fields a JSON file sets, so the preset and dataset defaults fill the rest."""
     path = Path(path)
     try:
-        data = _parse_object(path.read_text())
+        data = _parse_object(path.read_bytes().decode("utf-8"))
         unknown = sorted(set(data) - {f.name for f in fields(TrainConfig)})
         if unknown:
             raise ConfigError({"config": f"unknown field(s): {', '.join(unknown)}"})
+        wrong = {key: f"{key} must be {TYPE_WORDS[kind]}, got {shown(data[key])}"
+                 for key, kind in field_types().items() if key in data and not fits_type(data[key], kind)}
+        if wrong:  # here, where the file can be named; flags given beside --config are checked later
+            raise ConfigError(wrong)
     except OSError as err:
         raise ConfigError({"config": f"cannot read {path}: {err.strerror or err}"}) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError({"config": f"{path}: not UTF-8 text (byte {err.object[err.start]:#04x} at position "
+                                     f"{err.start:,}): a config file is JSON"}) from None
     except ConfigError as err:
         raise ConfigError({k: f"{path}: {v}" for k, v in err.errors.items()}) from None
     return data

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -19,8 +20,10 @@ from torch import Tensor, nn
 
 from ganplay import __version__
 from ganplay.checkpoints import CheckpointError, atomic_write_bytes
-from ganplay.data import _generator, load_dataset, to_float
+from ganplay.data import dataset_info, load_dataset, to_float
+from ganplay.errors import UsageError
 from ganplay.models import seeded_global_rng
+from ganplay.seeding import seeded_generator
 
 EVALUATOR_FORMAT = "ganplay-evaluator"
 FEATURES = 128  # size of the feature vector used by the distances
@@ -84,8 +87,8 @@ class Evaluator:
 def holdout_split(n: int, holdout: int, seed: int = 0) -> tuple[Tensor, Tensor]:
     """(train indices, held-out indices): a fixed permutation, so the held-out images are never trained on."""
     if not 0 < holdout < n:
-        raise ValueError(f"holdout must be between 1 and {n - 1}, got {holdout}")
-    perm = torch.randperm(n, generator=_generator(seed, 0xE7A1))
+        raise UsageError(f"holdout must be between 1 and {n - 1}, got {holdout}")
+    perm = torch.randperm(n, generator=seeded_generator(seed, 0xE7A1))
     return perm[holdout:], perm[:holdout]
 
 
@@ -96,9 +99,15 @@ def train_evaluator(dataset: str = "mnist-bundled", holdout: int = 2000, epochs:
 
     limit caps the training images (tests); the held-out set stays the same.
     """
+    if epochs < 1:
+        raise UsageError(f"epochs must be at least 1, got {epochs}")
+    try:
+        dataset_info(dataset)  # an unknown name or a missing folder, said before anything loads
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     data = load_dataset(dataset, seed=seed, device="cpu", download=False)
     if data.kind != "image" or not data.num_classes:
-        raise ValueError(f"an evaluator needs labelled images; {dataset} is not")
+        raise UsageError(f"an evaluator needs labelled images; {dataset} is not")
     images, labels = data.images, data.labels
     train_idx, held_idx = holdout_split(len(images), holdout, seed)
     train_idx = train_idx[:limit] if limit else train_idx
@@ -107,7 +116,7 @@ def train_evaluator(dataset: str = "mnist-bundled", holdout: int = 2000, epochs:
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * math.ceil(len(train_idx) / batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
-    gen = _generator(seed, 0xC1A55)
+    gen = seeded_generator(seed, 0xC1A55)
     start = time.perf_counter()
     for epoch in range(epochs):
         net.train()
@@ -159,12 +168,28 @@ def load_evaluator(path: str | Path, device: str | torch.device = "cpu") -> Eval
         payload: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such evaluator file") from None
-    except Exception as err:  # torch raises many types for damaged files
+    except Exception as err:  # noqa: BLE001 (a damaged or crafted file makes torch raise any type at all)
         raise CheckpointError(f"{path}: not a readable evaluator ({type(err).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != EVALUATOR_FORMAT:
         raise CheckpointError(f"{path}: not a ganplay evaluator file")
+    if not _is_evaluator_payload(payload):
+        raise CheckpointError(f"{path}: a damaged ganplay evaluator file (a field is missing or of the wrong type)")
     with seeded_global_rng(0):  # its random init is overwritten, but must not draw from a run's global RNG
         net = ClassifierNet(payload["channels"], len(payload["class_names"]))
-    net.load_state_dict(payload["state_dict"])
+    try:
+        net.load_state_dict(payload["state_dict"])
+    except RuntimeError as err:
+        first = str(err).splitlines()[0][:200]
+        raise CheckpointError(f"{path}: its weights do not fit its classifier ({first})") from None
     return Evaluator(net.to(device).eval(), payload["dataset"], payload["image_size"], payload["channels"],
                      tuple(payload["class_names"]), float(payload["holdout_accuracy"]), payload.get("command", ""))
+
+
+def _is_evaluator_payload(payload: dict[str, Any]) -> bool:
+    """Every field load_evaluator reads, of its type: a crafted file gives a message, not a KeyError."""
+    names, size = payload.get("class_names"), payload.get("image_size")
+    return (type(payload.get("channels")) is int and payload["channels"] in (1, 3)
+            and type(size) is int and 8 <= size <= 1024 and isinstance(payload.get("dataset"), str)
+            and isinstance(names, list) and 2 <= len(names) <= 10_000 and all(isinstance(n, str) for n in names)
+            and isinstance(payload.get("holdout_accuracy"), (int, float))
+            and isinstance(payload.get("command", ""), str) and isinstance(payload.get("state_dict"), dict))

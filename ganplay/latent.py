@@ -7,6 +7,8 @@ import math
 import torch
 from torch import Tensor
 
+from ganplay.errors import UsageError
+
 MODES = ("lerp", "slerp")
 MAX_TRUNCATION_ROUNDS = 1000
 
@@ -20,7 +22,7 @@ def z_from_seed(seed: int, n: int, z_dim: int, truncation: float | None = None) 
     if n < 0 or z_dim < 1:
         raise ValueError(f"need n >= 0 and z_dim >= 1, got n={n}, z_dim={z_dim}")
     if truncation is not None and truncation <= 0:
-        raise ValueError(f"truncation must be positive, got {truncation}")
+        raise UsageError(f"truncation must be positive, got {truncation}")
     gen = torch.Generator().manual_seed(int(seed))
     z = torch.randn(n, z_dim, generator=gen)
     if truncation is None:
@@ -55,7 +57,7 @@ def slerp(a: Tensor, b: Tensor, t: Tensor | float) -> Tensor:
 
 def interpolate(a: Tensor, b: Tensor, t: Tensor | float, mode: str = "slerp") -> Tensor:
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        raise UsageError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     return (slerp if mode == "slerp" else lerp)(a, b, t)
 
 
@@ -68,7 +70,7 @@ def keyframe_path(keyframes: Tensor, frames: int, mode: str = "slerp", loop: boo
     if keyframes.dim() != 2 or keyframes.shape[0] < 2:
         raise ValueError(f"need at least two keyframes as (K, z_dim), got shape {tuple(keyframes.shape)}")
     if frames < 2:
-        raise ValueError(f"frames must be at least 2, got {frames}")
+        raise UsageError(f"frames must be at least 2, got {frames}")
     keys = torch.cat([keyframes, keyframes[:1]]) if loop else keyframes
     segments = keys.shape[0] - 1
     positions = torch.linspace(0, segments, frames + 1 if loop else frames)[:frames]  # (frames,)
@@ -96,7 +98,7 @@ def typical_norm(z_dim: int, truncation: float | None = None) -> float:
     if truncation is None:
         return math.sqrt(z_dim)
     if truncation <= 0:
-        raise ValueError(f"truncation must be positive, got {truncation}")
+        raise UsageError(f"truncation must be positive, got {truncation}")
     inside = math.erf(truncation / math.sqrt(2))  # P(|z| <= t)
     density = math.exp(-truncation**2 / 2) / math.sqrt(2 * math.pi)
     return math.sqrt(z_dim * (1 - 2 * truncation * density / inside))
@@ -107,7 +109,7 @@ def corner_grid(corners: Tensor, rows: int, cols: int, mode: str = "slerp") -> T
     if corners.dim() != 2 or corners.shape[0] != 4:
         raise ValueError(f"need exactly four corner latents as (4, z_dim), got shape {tuple(corners.shape)}")
     if rows < 2 or cols < 2:
-        raise ValueError(f"a corner grid needs at least 2 rows and 2 columns, got {rows}x{cols}")
+        raise UsageError(f"a corner grid needs at least 2 rows and 2 columns, got {rows}x{cols}")
     tl, tr, bl, br = corners
     out = []
     for r in torch.linspace(0, 1, rows).tolist():
@@ -119,7 +121,7 @@ def corner_grid(corners: Tensor, rows: int, cols: int, mode: str = "slerp") -> T
 def class_path(class_from: int, class_to: int, num_classes: int, frames: int) -> Tensor:
     """(frames, K) soft one-hot labels moving linearly from one class to another."""
     if frames < 2:
-        raise ValueError(f"frames must be at least 2, got {frames}")
+        raise UsageError(f"frames must be at least 2, got {frames}")
     a = torch.nn.functional.one_hot(torch.tensor(class_from), num_classes).float()
     b = torch.nn.functional.one_hot(torch.tensor(class_to), num_classes).float()
     t = torch.linspace(0, 1, frames)[:, None]  # (frames, 1)

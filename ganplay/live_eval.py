@@ -20,8 +20,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ganplay.data import DataSource, prior_labels, to_float
-from ganplay.metrics import class_stats, frechet_from_stats, gaussian_stats, toy_mode_stats
+from ganplay.data import DataSource, dataset_family, to_float, toy_modes_or_none
+from ganplay.metrics import class_stats, frechet_from_stats, gaussian_stats, real_halves, toy_mode_stats
+from ganplay.seeding import prior_labels
 
 if TYPE_CHECKING:
     from ganplay.evaluators import Evaluator
@@ -33,8 +34,7 @@ EVALUATOR_DIR = Path(__file__).resolve().parent.parent / "checkpoints" / "evalua
 
 
 def evaluator_path_for(dataset: str) -> Path:
-    family = "mnist" if dataset in ("mnist", "mnist-bundled") else dataset
-    return EVALUATOR_DIR / f"{family}.pt"
+    return EVALUATOR_DIR / f"{dataset_family(dataset)}.pt"
 
 
 @dataclass(frozen=True)
@@ -94,13 +94,10 @@ def _fixed_noise(n: int, z_dim: int) -> Tensor:
 
 
 def _toy_evaluator(data: DataSource, z_dim: int) -> tuple[LiveEvaluator | None, str]:
-    from ganplay.data import toy_modes
-
-    try:
-        modes, sigma = toy_modes(data.name)
-    except ValueError:
+    found = toy_modes_or_none(data.name)
+    if found is None:
         return None, f"{data.name} is a curve with no discrete modes: judge the fit by eye"
-    modes_np = modes.numpy()
+    modes_np, sigma = found
 
     def scorer(points: Tensor) -> dict[str, float]:
         stats = toy_mode_stats(points.cpu().numpy(), modes_np, sigma)
@@ -129,9 +126,9 @@ def _reference(data: DataSource, path: Path) -> tuple["Evaluator", tuple[Tensor,
             # On the training device: on a GPU, a classifier on the CPU made each score cost 5% of training.
             evaluator = load_evaluator(path, data.device)
             images = to_float(data.images)
-            perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(0)).to(images.device)
-            _, ref = evaluator.predict(images[perm[:LIVE_REFERENCE]])
-            _, other = evaluator.predict(images[perm[LIVE_REFERENCE:LIVE_REFERENCE + LIVE_SAMPLES]])
+            reference, others = real_halves(images, LIVE_REFERENCE, LIVE_SAMPLES)
+            _, ref = evaluator.predict(reference)
+            _, other = evaluator.predict(others)
             ref_stats = gaussian_stats(ref)
             _REFERENCES[key] = evaluator, ref_stats, {"fd_floor": frechet_from_stats(gaussian_stats(other), ref_stats)}
         return _REFERENCES[key]

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from ganplay.checkpoint_format import Checkpoint
 
 PACGAN_PROTOCOL_SAMPLES = 2500  # generated points per evaluation in the PacGAN paper
 HQ_SIGMAS = 3.0  # a point is high quality within this many sigmas of its nearest mode
@@ -50,14 +54,14 @@ def toy_mode_stats(points: Tensor | np.ndarray, modes: Tensor | np.ndarray, sigm
     return ToyModeStats(covered, len(means), float(good.sum()) / len(pts), kl, len(pts))
 
 
-def evaluate_toy_checkpoint(generator: torch.nn.Module, ckpt: dict, num_samples: int = PACGAN_PROTOCOL_SAMPLES,
-                            seed: int = 12345) -> ToyModeStats:
+def evaluate_toy_checkpoint(generator: torch.nn.Module, ckpt: Checkpoint,
+                            num_samples: int = PACGAN_PROTOCOL_SAMPLES, seed: int = 12345) -> ToyModeStats:
     """The PacGAN protocol on a 2-D checkpoint: `num_samples` points from latents fixed by `seed`."""
     from ganplay.sampling import sample
 
-    meta = ckpt["data"]
+    meta = ckpt.data
     if meta.get("kind") != "toy" or "modes" not in meta:
-        raise ValueError(f"{ckpt.get('path', 'this checkpoint')}: mode coverage needs a 2-D mixture with modes "
+        raise ValueError(f"{ckpt.path or 'this checkpoint'}: mode coverage needs a 2-D mixture with modes "
                          f"(ring8, grid25); this model was trained on {meta.get('name')}")
     points = sample(generator, ckpt, num_samples, seed=seed)
     return toy_mode_stats(points, meta["modes"], meta["sigma"])
@@ -146,10 +150,20 @@ def class_stats(probs: Tensor, threshold: float = 0.0) -> ClassStats:
 
 # -- the full evaluation of a checkpoint ---------------------------------------------------------------
 
+
+def real_halves(images: Tensor, n: int, m: int | None = None) -> tuple[Tensor, Tensor]:
+    """Two disjoint sets of real images, n and then m (default n), by one fixed permutation (seed 0): the
+    reference a score is measured against, and the other set, scored the same way, for the real-versus-real
+    floor. Every score (eval, standard FID, live) splits the same way."""
+    perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(0)).to(images.device)
+    m = n if m is None else m
+    return images[perm[:n]], images[perm[n:n + m]]
+
+
 IMAGE_PROTOCOL_SAMPLES = 5000  # generated samples, and real samples in each reference half
 
 
-def evaluate_image_checkpoint(generator: torch.nn.Module, ckpt: dict, evaluator, real_images: Tensor,
+def evaluate_image_checkpoint(generator: torch.nn.Module, ckpt: Checkpoint, evaluator, real_images: Tensor,
                               num_samples: int = IMAGE_PROTOCOL_SAMPLES, seed: int = 12345) -> dict:
     """Every image metric for one checkpoint, with its protocol spelled out beside the numbers.
 
@@ -159,8 +173,7 @@ def evaluate_image_checkpoint(generator: torch.nn.Module, ckpt: dict, evaluator,
     from ganplay.sampling import sample
 
     n = min(num_samples, len(real_images) // 2)
-    perm = torch.randperm(len(real_images), generator=torch.Generator().manual_seed(0))
-    real_a, real_b = real_images[perm[:n]], real_images[perm[n:2 * n]]
+    real_a, real_b = real_halves(real_images, n)
     fake = sample(generator, ckpt, n, seed=seed)
     probs, feats = evaluator.predict(fake)
     _, feats_a = evaluator.predict(real_a)
@@ -180,11 +193,11 @@ def evaluate_image_checkpoint(generator: torch.nn.Module, ckpt: dict, evaluator,
                      f"{FEATURE_NOTE} of ganplay's own classifier (held-out accuracy "
                      f"{evaluator.holdout_accuracy:.2%}); not comparable to Inception FID"),
     }
-    if ckpt["config"].conditional:
+    if ckpt.config.conditional:
         result["conditional accuracy (asked for class k, classified as k)"] = conditional_accuracy(
-            generator, ckpt, evaluator, per_class=max(1, n // ckpt["data"]["num_classes"]), seed=seed)
-    if ckpt["config"].info_codes:
-        purity, found = code_purity(generator, ckpt, evaluator, per_code=max(1, n // ckpt["config"].info_codes),
+            generator, ckpt, evaluator, per_class=max(1, n // ckpt.data["num_classes"]), seed=seed)
+    if ckpt.config.info_codes:
+        purity, found = code_purity(generator, ckpt, evaluator, per_code=max(1, n // ckpt.config.info_codes),
                                     seed=seed)
         result["InfoGAN code purity (share of a code's samples in its most common class)"] = purity
         result["InfoGAN classes found (distinct most common classes of the codes)"] = found
@@ -194,19 +207,19 @@ def evaluate_image_checkpoint(generator: torch.nn.Module, ckpt: dict, evaluator,
 FEATURE_NOTE = "128-d penultimate features"
 
 
-def conditional_accuracy(generator: torch.nn.Module, ckpt: dict, evaluator, per_class: int = 500,
+def conditional_accuracy(generator: torch.nn.Module, ckpt: Checkpoint, evaluator, per_class: int = 500,
                          seed: int = 12345) -> float:
     from ganplay.sampling import sample
 
     hits, total = 0, 0
-    for k in range(ckpt["data"]["num_classes"]):
+    for k in range(ckpt.data["num_classes"]):
         probs, _ = evaluator.predict(sample(generator, ckpt, per_class, seed=seed + k, class_id=k))
         hits += int((probs.argmax(1) == k).sum())
         total += per_class
     return hits / total
 
 
-def code_purity(generator: torch.nn.Module, ckpt: dict, evaluator, per_code: int = 500,
+def code_purity(generator: torch.nn.Module, ckpt: Checkpoint, evaluator, per_code: int = 500,
                 seed: int = 12345) -> tuple[float, int]:
     """How well an InfoGAN's codes found the classes, unsupervised: (mean purity, distinct classes found).
 
@@ -216,7 +229,7 @@ def code_purity(generator: torch.nn.Module, ckpt: dict, evaluator, per_code: int
     from ganplay.sampling import sample
 
     purities, majorities = [], set()
-    for code in range(ckpt["config"].info_codes):
+    for code in range(ckpt.config.info_codes):
         probs, _ = evaluator.predict(sample(generator, ckpt, per_code, seed=seed + code, code=code))
         counts = torch.bincount(probs.argmax(1), minlength=probs.shape[1])
         purities.append(float(counts.max()) / per_code)
@@ -224,7 +237,7 @@ def code_purity(generator: torch.nn.Module, ckpt: dict, evaluator, per_code: int
     return sum(purities) / len(purities), len(majorities)
 
 
-def label_contents(generator: torch.nn.Module, ckpt: dict, evaluator, per_label: int = 40,
+def label_contents(generator: torch.nn.Module, ckpt: Checkpoint, evaluator, per_label: int = 40,
                    seed: int = 0) -> list[tuple[int, float]]:
     """What G makes for each of its labels, as the evaluator reads it: (majority class, its share) per label.
 
@@ -233,7 +246,7 @@ def label_contents(generator: torch.nn.Module, ckpt: dict, evaluator, per_label:
     from ganplay.sampling import sample
 
     contents = []
-    for label in range(ckpt["data"]["num_classes"]):
+    for label in range(ckpt.data["num_classes"]):
         probs, _ = evaluator.predict(sample(generator, ckpt, per_label, seed=seed, class_id=label))
         counts = torch.bincount(probs.argmax(1), minlength=probs.shape[1])
         contents.append((int(counts.argmax()), float(counts.max()) / per_label))

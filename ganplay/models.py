@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import threading
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
+from torch.overrides import TorchFunctionMode
 
 from ganplay.registry import Registry
 
@@ -28,6 +30,34 @@ def build_models(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, d
     """
     classes = num_classes if cfg.takes_labels else 0
     return ARCHS.get(cfg.arch)(cfg, shape, classes, data_scale)
+
+
+def shapes_only(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, data_scale: float = 1.0) -> ModelPair:
+    """(G, D) on the meta device: every name and shape, nothing allocated (checks of a checkpoint's weights)."""
+    with torch.device("meta"):
+        return build_untrained(cfg, shape, num_classes, data_scale)
+
+
+def build_untrained(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, data_scale: float = 1.0) -> ModelPair:
+    """(G, D) with every name and shape and no init run, for checks and estimates that need no trained values.
+
+    Built without spectral norm: it renames D's parameters only (G never has it), and its power iteration
+    imports torch._dynamo on the meta device. G is exact; D has the right sizes, and without spectral norm in
+    the config, the right names.
+    """
+    with _SkipInit():
+        return build_models(replace(cfg, spectral_norm=False), shape, num_classes, data_scale)
+
+
+class _SkipInit(TorchFunctionMode):
+    """Leaves normal_ undone: a meta tensor holds no values anyway, and meta's normal_ imports torch._dynamo
+    (1.5 s the first time). A mode is per thread, so a run building its networks meanwhile is not touched."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in (Tensor.normal_, torch.nn.init.normal_):
+            return args[0] if args else kwargs["tensor"]
+        return func(*args, **kwargs)
 
 
 # Default weight init draws from torch's global RNG, which every thread shares.
@@ -184,7 +214,7 @@ class MLPDiscriminator(nn.Module):
         return judged(features, self.net[-1], self.code_head, with_code)  # (B / pac,) logits
 
 
-@ARCHS.register("mlp", title="MLP (fully connected)", kinds=("toy", "image"))
+@ARCHS.register("mlp", title="MLP (fully connected)")
 def build_mlp(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
     g = MLPGenerator(cfg.z_dim, shape, cfg.mlp_hidden, cfg.mlp_layers, num_classes, data_scale, cfg.info_codes)
     d = MLPDiscriminator(shape, cfg.mlp_hidden, cfg.mlp_layers, num_classes, cfg.pac, cfg.d_dropout,
@@ -294,7 +324,7 @@ class DCGANDiscriminator(nn.Module):
         return out + torch.einsum("bjk,jkchw->bchw", slots, maps)
 
 
-@ARCHS.register("dcgan", title="DCGAN (strided convolutions)", kinds=("image",))
+@ARCHS.register("dcgan", title="DCGAN (strided convolutions)")
 def build_dcgan(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
     if len(shape) != 3:
         raise ValueError(f"dcgan needs image data (C, H, W), got shape {shape}: use arch mlp")
@@ -302,7 +332,3 @@ def build_dcgan(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, da
     d = DCGANDiscriminator(shape, cfg.ndf, num_classes, cfg.pac, cfg.d_norm, cfg.d_dropout, cfg.spectral_norm,
                            cfg.info_codes)
     return g, d
-
-
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())

@@ -321,9 +321,3 @@ def _rgb(picture: np.ndarray) -> np.ndarray:
     if picture.shape[2] == 1:
         picture = np.repeat(picture, 3, axis=2)
     return picture
-
-
-def figure_summary(fig: go.Figure) -> dict[str, Any]:
-    """Trace names and point counts: what a test wants to know about a figure."""
-    return {trace.name or trace.type: len(trace.x) if getattr(trace, "x", None) is not None else None
-            for trace in fig.data}

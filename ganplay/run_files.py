@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ganplay.checkpoints import BEST_CHECKPOINT_NAME, atomic_write_text
-from ganplay.config import field_types, fits_type, shown
+from ganplay.config import TrainConfig, field_types, fits_type, shown
 from ganplay.health import ROWS_NEEDED, check_health
 from ganplay.live_eval import best_row, metric_of
 from ganplay.run_lock import process_alive
@@ -67,6 +67,23 @@ def checked_config(config: dict[str, Any], problems: list[str]) -> dict[str, Any
         else:
             kept[key] = value
     return kept
+
+
+def config_edits(folder: Path, config: TrainConfig) -> list[str]:
+    """How the run's config.json differs from `config` (its checkpoint's), steps aside ("lr_g: 0.0002 in the
+    checkpoint, 0.001 in config.json"); empty when it matches or cannot be read (a resume rewrites it then)."""
+    problems: list[str] = []
+    on_disk = checked_config(read_json(folder / "config.json", problems), problems)
+    if problems:
+        return []
+    ours = config.to_dict()
+    return [f"{key}: {shown(ours.get(key))} in the checkpoint, {shown(value)} in config.json"
+            for key, value in sorted(on_disk.items())
+            if key != "steps" and _comparable(value) != _comparable(ours.get(key))]
+
+
+def _comparable(value: Any) -> Any:
+    return list(value) if isinstance(value, (list, tuple)) else value
 
 
 def read_rows(path: Path, required: tuple[str, ...] = ("step",), upto: int | None = None, rewrite: bool = False,

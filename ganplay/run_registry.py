@@ -16,7 +16,9 @@ from pathlib import Path
 from ganplay import run_lock
 from ganplay.checkpoints import CHECKPOINT_NAME, load_checkpoint
 from ganplay.config import ConfigError, TrainConfig
-from ganplay.run_files import snapshot_from_disk
+from ganplay.errors import UsageError
+from ganplay.memory import fits_in_memory
+from ganplay.run_files import config_edits, snapshot_from_disk
 from ganplay.run_state import RunSnapshot
 from ganplay.runs import Run
 
@@ -75,7 +77,7 @@ class RunRegistry:
         self._slots = TrainingSlots(max_active)  # more runs than this wait as "queued"
 
     def start(self, config: TrainConfig, name: str | None = None) -> Run:
-        config.validated()
+        fits_in_memory(config.validated())
         with self._lock:
             name = self._new_name(config, name)
             run = Run(self.root / name, config, slots=self._slots)
@@ -88,18 +90,19 @@ class RunRegistry:
         with self._lock:
             live = self._runs.get(folder.name)
             if live is not None and live.is_alive():
-                raise ValueError(f"run {folder.name} is still active ({live.state.value}); stop it before resuming")
+                raise UsageError(f"run {folder.name} is still active ({live.state.value}); stop it before resuming")
             run_lock.acquire(folder)  # refused, naming the owner, while another process trains this run
             try:
                 if not (folder / CHECKPOINT_NAME).exists() and (folder / "config.json").exists():
                     return self._start_again(folder, steps)  # stopped before its first checkpoint
                 ckpt = load_checkpoint(folder / CHECKPOINT_NAME)
-                config = ckpt["config"] if steps is None else replace(ckpt["config"], steps=steps)
-                config.validated()
+                _refuse_edited_config(folder, ckpt.config)
+                config = ckpt.config if steps is None else replace(ckpt.config, steps=steps)
+                fits_in_memory(config.validated())
             except Exception:
                 run_lock.release(folder)  # nothing will train it: the next taker must not find it held
                 raise
-            run = Run(folder, config, resume=True, slots=self._slots, start_step=ckpt["step"])
+            run = Run(folder, config, resume=True, slots=self._slots, start_step=ckpt.step)
             self._runs[folder.name] = run
         return run.start()
 
@@ -109,8 +112,8 @@ class RunRegistry:
         try:
             config = TrainConfig.load(folder / "config.json")
         except (ConfigError, TypeError) as err:
-            raise ValueError(f"{folder} has no checkpoint, and its config.json cannot start it again: {err}") from None
-        config = (config if steps is None else replace(config, steps=steps)).validated()
+            raise UsageError(f"{folder} has no checkpoint, and its config.json cannot start it again: {err}") from None
+        config = fits_in_memory((config if steps is None else replace(config, steps=steps)).validated())
         run = Run(folder, config, slots=self._slots)
         run.restarted = True
         self._runs[folder.name] = run
@@ -148,10 +151,10 @@ class RunRegistry:
         with self._lock:
             run = self._runs.get(folder.name)
             if run is not None and run.is_alive():
-                raise ValueError(f"run {name} is still active; stop it before deleting")
+                raise UsageError(f"run {name} is still active; stop it before deleting")
             owner = run_lock.owner_of(folder)
             if owner is not None and owner.get("pid") != os.getpid():
-                raise ValueError(f"run {name} is being trained by process {owner.get('pid')} on {owner.get('host')}; "
+                raise UsageError(f"run {name} is being trained by process {owner.get('pid')} on {owner.get('host')}; "
                                  f"stop it there before deleting")
             self._runs.pop(folder.name, None)
         shutil.rmtree(folder)
@@ -168,19 +171,19 @@ class RunRegistry:
         try:
             resolved = candidate.resolve()
         except (OSError, RuntimeError) as err:  # a symlink loop, an unreadable parent
-            raise ValueError(f"{text!r} cannot be resolved to a run folder: {err}") from None
+            raise UsageError(f"{text!r} cannot be resolved to a run folder: {err}") from None
         if resolved.parent != self.root.resolve():  # in the root itself, not deeper, not elsewhere
-            raise ValueError(f"{text!r} is not a run of {self.root}: name a run by its folder's name there")
+            raise UsageError(f"{text!r} is not a run of {self.root}: name a run by its folder's name there")
         if not resolved.is_dir():
-            raise ValueError(f"no run named {resolved.name!r} in {self.root}")
+            raise UsageError(f"no run named {resolved.name!r} in {self.root}")
         return resolved
 
     def _new_name(self, config: TrainConfig, name: str | None) -> str:
         if name:
             if not NAME_PATTERN.match(name):
-                raise ValueError(f"run name {name!r} must be 1-64 letters, digits, '.', '_' or '-'")
+                raise UsageError(f"run name {name!r} must be 1-64 letters, digits, '.', '_' or '-'")
             if (self.root / name).exists() or name in self._runs:
-                raise ValueError(f"a run named {name!r} already exists in {self.root}")
+                raise UsageError(f"a run named {name!r} already exists in {self.root}")
             return name
         dataset = re.sub(r"[^A-Za-z0-9]+", "-", config.dataset.split(":")[-1].strip("/").split("/")[-1])[:24]
         base = f"{dataset}-{config.arch}-{config.loss}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
@@ -221,3 +224,15 @@ def get_registry(root: str | Path | None = None) -> RunRegistry:
         if key not in _REGISTRIES:
             _REGISTRIES[key] = RunRegistry(key)
         return _REGISTRIES[key]
+
+
+def _refuse_edited_config(folder: Path, config: TrainConfig) -> None:
+    """A resume trains on with the checkpoint's settings and rewrites config.json: a hand edit would be lost
+    without a word, so it is refused, saying what differs and what to do."""
+    edits = config_edits(folder, config)
+    if edits:
+        raise UsageError(
+            f"{folder / 'config.json'} was edited since the run's last checkpoint ({'; '.join(edits[:5])}"
+            f"{'; ...' if len(edits) > 5 else ''}); a run resumes with its checkpoint's settings (only steps may "
+            f"change). Undo the edit, or start a new run with these settings: "
+            f"python -m ganplay train --config {folder / 'config.json'}")

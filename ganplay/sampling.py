@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,9 +15,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganplay import imaging
-from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME
-from ganplay.data import prior_labels
+from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, Checkpoint, atomic_write_bytes
+from ganplay.errors import UsageError
 from ganplay.latent import class_path, corner_grid, keyframe_path, with_codes, z_from_seed
+from ganplay.seeding import prior_labels
 
 OUTPUT_SUFFIXES = {"sample": (".png", ".npy"), "interpolate": (".png", ".gif")}
 EACH_CODE = "each"  # InfoGAN: row i of a batch gets code i mod K
@@ -35,14 +37,14 @@ def class_labels(meta: dict[str, Any], config: Any, n: int, class_id: int | None
     prior = meta.get("label_prior")
     if not config.takes_labels:
         if class_id is not None:
-            raise ValueError("this model is not conditional; it takes no class")
+            raise UsageError("this model is not conditional; it takes no class")
         return None
     k = meta["num_classes"]
     if class_id is None:
         return prior_labels(prior, n, torch.Generator().manual_seed(seed + CLUSTER_SEED_OFFSET)) if prior \
             else torch.arange(n) % k
     if not 0 <= class_id < k:
-        raise ValueError(f"class must be between 0 and {k - 1}, got {class_id}")
+        raise UsageError(f"class must be between 0 and {k - 1}, got {class_id}")
     return torch.full((n,), class_id, dtype=torch.long)
 
 
@@ -66,13 +68,13 @@ def _labels_along(meta: dict[str, Any], config: Any, seeds: list[int], class_id:
     return class_labels(meta, config, n, class_id)
 
 
-def walk_class(ckpt: dict[str, Any], class_id: int | None) -> int | None:
+def walk_class(ckpt: Checkpoint, class_id: int | None) -> int | None:
     """The class a walk, its candidates or a plane hold: the one asked for, else WALK_CLASS for a conditional model.
 
     "All classes in turn" would change the class at every frame, and the frames would show classes, not the
     path. None stays None for clusters (each keyframe's own, blended) and for unconditional models.
     """
-    return WALK_CLASS if class_id is None and ckpt["config"].conditional else class_id
+    return WALK_CLASS if class_id is None and ckpt.config.conditional else class_id
 
 
 def fix_code(z: Tensor, config: Any, code: Code) -> Tensor:
@@ -81,11 +83,11 @@ def fix_code(z: Tensor, config: Any, code: Code) -> Tensor:
     if code is None:
         return z
     if not k:
-        raise ValueError("this model has no InfoGAN code (info_codes is 0); it takes no code")
+        raise UsageError("this model has no InfoGAN code (info_codes is 0); it takes no code")
     if code == EACH_CODE:
         return with_codes(z, torch.arange(z.shape[0]) % k, k)
     if isinstance(code, str) or not 0 <= code < k:
-        raise ValueError(f"code must be between 0 and {k - 1}, or {EACH_CODE!r}, got {code!r}")
+        raise UsageError(f"code must be between 0 and {k - 1}, or {EACH_CODE!r}, got {code!r}")
     return with_codes(z, torch.full((z.shape[0],), code, dtype=torch.long), k)
 
 
@@ -100,16 +102,16 @@ def generate(generator: nn.Module, z: Tensor, y: Tensor | None = None, batch: in
     return torch.cat(parts)
 
 
-def sample(generator: nn.Module, ckpt: dict[str, Any], n: int, seed: int = 0, truncation: float | None = None,
+def sample(generator: nn.Module, ckpt: Checkpoint, n: int, seed: int = 0, truncation: float | None = None,
            class_id: int | None = None, code: Code = None) -> Tensor:
     if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    cfg = ckpt["config"]
+        raise UsageError(f"n must be at least 1, got {n}")
+    cfg = ckpt.config
     z = fix_code(z_from_seed(seed, n, cfg.z_dim, truncation), cfg, code)  # (n, z_dim)
-    return generate(generator, z, class_labels(ckpt["data"], cfg, n, class_id, seed))
+    return generate(generator, z, class_labels(ckpt.data, cfg, n, class_id, seed))
 
 
-def interpolation(generator: nn.Module, ckpt: dict[str, Any], frames: int, mode: str = "slerp",
+def interpolation(generator: nn.Module, ckpt: Checkpoint, frames: int, mode: str = "slerp",
                   seeds: list[int] | None = None, truncation: float | None = None, class_id: int | None = None,
                   class_from: int | None = None, class_to: int | None = None, loop: bool = False,
                   code: Code = None) -> Tensor:
@@ -117,17 +119,17 @@ def interpolation(generator: nn.Module, ckpt: dict[str, Any], frames: int, mode:
 
     A walk through latents holds one class (see walk_class); a class-to-class path holds z instead.
     """
-    cfg, meta = ckpt["config"], ckpt["data"]
+    cfg, meta = ckpt.config, ckpt.data
     if (class_from is None) != (class_to is None):
-        raise ValueError("give both class_from and class_to for a class-to-class path")
+        raise UsageError("give both class_from and class_to for a class-to-class path")
     if class_from is not None:
         if class_id is not None:
-            raise ValueError(f"a class-to-class path moves the class itself; it holds no class (got class {class_id})")
+            raise UsageError(f"a class-to-class path moves the class itself; it holds no class (got class {class_id})")
         z = fix_code(z_from_seed((seeds or [0])[0], 1, cfg.z_dim, truncation), cfg, code)  # (1, z_dim)
         return generate(generator, z.expand(frames, -1), _class_path_labels(meta, cfg, class_from, class_to, frames))
     seeds = seeds if seeds is not None else [0, 1]
     if len(seeds) < 2:
-        raise ValueError(f"an interpolation needs at least two seeds, got {len(seeds)}")
+        raise UsageError(f"an interpolation needs at least two seeds, got {len(seeds)}")
     keys = seed_latents(seeds, cfg.z_dim, truncation)  # (K, z_dim)
     z = fix_code(keyframe_path(keys, frames, mode, loop=loop), cfg, code)  # (frames, z_dim)
     labels = _labels_along(meta, cfg, seeds, walk_class(ckpt, class_id), frames,
@@ -138,11 +140,11 @@ def interpolation(generator: nn.Module, ckpt: dict[str, Any], frames: int, mode:
 def _class_path_labels(meta: dict[str, Any], config: Any, class_from: int, class_to: int, frames: int) -> Tensor:
     """(frames, K) soft labels from one class to another, for a model that takes labels."""
     if not config.takes_labels:
-        raise ValueError("class-to-class paths need a conditional or self-conditioned (clusters) model")
+        raise UsageError("class-to-class paths need a conditional or self-conditioned (clusters) model")
     k = meta["num_classes"]
     for c in (class_from, class_to):
         if not 0 <= c < k:
-            raise ValueError(f"classes must be between 0 and {k - 1}, got {c}")
+            raise UsageError(f"classes must be between 0 and {k - 1}, got {c}")
     return class_path(class_from, class_to, k, frames)
 
 
@@ -151,7 +153,7 @@ def parse_seeds(text: str) -> list[int]:
     parts = [part.strip() for part in text.split(",") if part.strip()]
     bad = [part for part in parts if not part.isdigit()]
     if bad:
-        raise ValueError(f"seeds are whole numbers from 0, separated by commas, got {bad[0]!r}")
+        raise UsageError(f"seeds are whole numbers from 0, separated by commas, got {bad[0]!r}")
     return [int(part) for part in parts]
 
 
@@ -160,23 +162,23 @@ def seed_latents(seeds: list[int], z_dim: int, truncation: float | None = None) 
     return torch.cat([z_from_seed(s, 1, z_dim, truncation) for s in seeds])
 
 
-def candidates(generator: nn.Module, ckpt: dict[str, Any], seeds: list[int], truncation: float | None = None,
+def candidates(generator: nn.Module, ckpt: Checkpoint, seeds: list[int], truncation: float | None = None,
                class_id: int | None = None, code: Code = None) -> Tensor:
     """One sample per seed, each the keyframe it would be in a walk, so a user can pick keyframes by eye."""
-    cfg = ckpt["config"]
+    cfg = ckpt.config
     z = fix_code(seed_latents(seeds, cfg.z_dim, truncation), cfg, code)
-    return generate(generator, z, seed_labels(ckpt["data"], cfg, seeds, walk_class(ckpt, class_id)))
+    return generate(generator, z, seed_labels(ckpt.data, cfg, seeds, walk_class(ckpt, class_id)))
 
 
-def plane(generator: nn.Module, ckpt: dict[str, Any], corner_seeds: list[int], rows: int, cols: int,
+def plane(generator: nn.Module, ckpt: Checkpoint, corner_seeds: list[int], rows: int, cols: int,
           mode: str = "slerp", truncation: float | None = None, class_id: int | None = None,
           code: Code = None) -> Tensor:
     """(rows * cols, ...) samples on the plane between four corner latents (tl, tr, bl, br), row-major."""
     if len(corner_seeds) != 4:
-        raise ValueError(f"a plane needs four corner seeds, got {len(corner_seeds)}")
-    cfg = ckpt["config"]
+        raise UsageError(f"a plane needs four corner seeds, got {len(corner_seeds)}")
+    cfg = ckpt.config
     z = fix_code(corner_grid(seed_latents(corner_seeds, cfg.z_dim, truncation), rows, cols, mode), cfg, code)
-    labels = _labels_along(ckpt["data"], cfg, corner_seeds, walk_class(ckpt, class_id), rows * cols,
+    labels = _labels_along(ckpt.data, cfg, corner_seeds, walk_class(ckpt, class_id), rows * cols,
                            lambda keys: corner_grid(keys, rows, cols, "lerp"))
     return generate(generator, z, labels)
 
@@ -202,9 +204,9 @@ def frame_pictures(frames: Tensor, meta: dict[str, Any], scale: int = 1) -> list
 
 def _check_scale(scale: int, meta: dict[str, Any]) -> None:
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a whole number of at least 1, got {scale!r}")
+        raise UsageError(f"scale must be a whole number of at least 1, got {scale!r}")
     if meta["kind"] == "toy" and scale != 1:
-        raise ValueError(f"scale enlarges image frames; a 2-D toy's path is drawn as a plot and takes none "
+        raise UsageError(f"scale enlarges image frames; a 2-D toy's path is drawn as a plot and takes none "
                          f"(got {scale})")
 
 
@@ -217,12 +219,12 @@ def toy_extent(points: np.ndarray, meta: dict[str, Any]) -> float:
 def write_samples(samples: Tensor, meta: dict[str, Any], out: str | Path, nrow: int | None = None) -> Path:
     out = Path(out)
     if out.suffix == ".npy":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        np.save(out, samples.numpy().astype(np.float32))
-        return out
+        buffer = io.BytesIO()
+        np.save(buffer, samples.numpy().astype(np.float32))
+        return atomic_write_bytes(out, buffer.getvalue())  # as every output: whole or not at all, never a fifo
     if out.suffix == ".png":
         return imaging.save_png(picture(samples, meta, nrow), out)
-    raise ValueError(f"--out must end in .png (a grid) or .npy (the raw array), got {out.name}")
+    raise UsageError(f"--out must end in .png (a grid) or .npy (the raw array), got {out.name}")
 
 
 def write_interpolation(frames: Tensor, meta: dict[str, Any], out: str | Path, fps: float = 12.0,
@@ -239,7 +241,7 @@ def write_interpolation(frames: Tensor, meta: dict[str, Any], out: str | Path, f
             return imaging.save_png(frame_pictures(frames, meta, scale)[-1], out)
         _check_scale(scale, meta)
         return imaging.save_png(imaging.upscale(imaging.image_strip(frames), scale), out)
-    raise ValueError(f"--out must end in .png (a strip) or .gif (an animation), got {out.name}")
+    raise UsageError(f"--out must end in .png (a strip) or .gif (an animation), got {out.name}")
 
 
 # Walks whose most different frames differ by less than this share of the pixel range look alike by eye.
@@ -293,17 +295,17 @@ def mode_gap(lerp_frames: Tensor, slerp_frames: Tensor, norms: dict[str, Tensor]
                    "the plot's width" if toy else "the pixel range")
 
 
-def model_name(ckpt: dict[str, Any]) -> str:
+def model_name(ckpt: Checkpoint) -> str:
     """'mnist-cdcgan' for checkpoints/mnist-cdcgan.pt; a run's checkpoint.pt is its run's name, best.pt NAME-best."""
-    path = Path(ckpt["path"])
+    path = Path(ckpt.path)
     names = {CHECKPOINT_NAME: path.parent.name, BEST_CHECKPOINT_NAME: f"{path.parent.name}-best"}
     return names.get(path.name, path.stem)
 
 
-def file_stem(ckpt: dict[str, Any], *details: str, class_id: int | None = None, code: Code = None,
+def file_stem(ckpt: Checkpoint, *details: str, class_id: int | None = None, code: Code = None,
               truncation: float | None = None) -> str:
     """A download's name from the model and what made it: 'mnist-cdcgan_class3_seeds0-1_slerp_16f'."""
-    kind = "cluster" if ckpt["config"].clusters else "class"
+    kind = "cluster" if ckpt.config.clusters else "class"
     tags = [model_name(ckpt), "" if class_id is None else f"{kind}{class_id}", *details,
             "" if code is None else f"code{code}", f"trunc{truncation:g}" if truncation else ""]
     return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", tag) for tag in tags if tag)  # "_" only between tags

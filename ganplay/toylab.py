@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ganplay.checkpoints import CheckpointError, atomic_write_bytes, load_checkpoint, load_models
+from ganplay.checkpoints import Checkpoint, CheckpointError, atomic_write_bytes, load_checkpoint, load_models
 from ganplay.losses import LOSSES
 from ganplay.sampling import sample
 
@@ -147,18 +147,19 @@ def toy_view_from_checkpoint(path: str | Path, num_points: int = 1000, seed: int
     return _view_and_points(generator, discriminator, ckpt, num_points, seed)
 
 
-def saved_toy_view(path: str | Path, num_points: int = 1000, seed: int = 0) -> tuple[ToyView, np.ndarray, dict]:
-    """(view, samples, checkpoint payload) of any saved 2-D model; a generator-only file (no D) gives a view
+def saved_toy_view(path: str | Path, num_points: int = 1000,
+                   seed: int = 0) -> tuple[ToyView, np.ndarray, Checkpoint]:
+    """(view, samples, checkpoint) of any saved 2-D model; a generator-only file (no D) gives a view
     with no heat map (d_values None)."""
     generator, discriminator, ckpt = load_models(path, need_d=False)  # one read of the file
     return (*_view_and_points(generator, discriminator, ckpt, num_points, seed), ckpt)
 
 
-def _view_and_points(generator: nn.Module, discriminator: nn.Module | None, ckpt: dict, num_points: int,
+def _view_and_points(generator: nn.Module, discriminator: nn.Module | None, ckpt: Checkpoint, num_points: int,
                      seed: int) -> tuple[ToyView, np.ndarray]:
-    cfg, meta = ckpt["config"], ckpt["data"]
+    cfg, meta = ckpt.config, ckpt.data
     if meta["kind"] != "toy":
-        raise CheckpointError(f"{ckpt['path']}: the 2-D lab needs a model of 2-D points; this one makes images")
+        raise CheckpointError(f"{ckpt.path}: the 2-D lab needs a model of 2-D points; this one makes images")
     modes = np.asarray(meta["modes"]) if "modes" in meta else None
     view = toy_view(generator, discriminator, LOSSES.get(cfg.loss).probabilistic, cfg.z_dim, cfg.pac,
                     meta.get("scale", 1.0), modes, loss=cfg.loss)
@@ -170,7 +171,7 @@ def toy_models_in(folder: str | Path) -> list[Path]:
     found = []
     for path in sorted(Path(folder).glob("*.pt")):
         try:
-            if load_checkpoint(path)["data"].get("kind") == "toy":
+            if load_checkpoint(path).data["kind"] == "toy":
                 found.append(path)
         except CheckpointError:
             continue  # a broken file is reported where it is opened (Samples), not in the lab's list

@@ -11,10 +11,12 @@ from torch import Tensor, nn
 
 from ganplay.augment import make_augmenter
 from ganplay.config import TrainConfig
-from ganplay.data import DataSource, label_cdf, labels_from_cdf
+from ganplay.errors import UsageError
+from ganplay.data import DataSource
 from ganplay.latent import z_from_seed
 from ganplay.losses import LOSSES, gradient_penalty
 from ganplay.models import SeededDropout, build_models_seeded, latent_code
+from ganplay.seeding import label_cdf, labels_from_cdf
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
@@ -24,9 +26,9 @@ def resolve_device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but this machine has no usable CUDA GPU; use auto or cpu")
+        raise UsageError("device 'cuda' was asked for but this machine has no usable CUDA GPU; use auto or cpu")
     if name == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("device 'mps' was asked for but Apple's Metal backend is not available; use auto or cpu")
+        raise UsageError("device 'mps' was asked for but Apple's Metal backend is not available; use auto or cpu")
     return torch.device(name)
 
 

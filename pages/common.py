@@ -10,9 +10,9 @@ from typing import Any
 import streamlit as st
 
 from ganplay import sampling
-from ganplay.checkpoints import CHECKPOINT_NAME, CheckpointError, load_generator
-from ganplay.run_state import ACTIVE_STATES, RunSnapshot
+from ganplay.checkpoints import CHECKPOINT_NAME, Checkpoint, CheckpointError, load_generator
 from ganplay.run_registry import RunRegistry, get_registry
+from ganplay.run_state import ACTIVE_STATES, RunSnapshot
 from ganplay.trainer import describe_device, resolve_device
 
 SHIPPED_MODELS = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -166,11 +166,11 @@ def pick_checkpoint(key: str) -> Path | None:
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the generator...")
-def _cached_generator(path: str, mtime: float, use_ema: bool) -> tuple[Any, dict[str, Any]]:
+def _cached_generator(path: str, mtime: float, use_ema: bool) -> tuple[Any, Checkpoint]:
     return load_generator(path, device="cpu", use_ema=use_ema)
 
 
-def load_model(path: Path, use_ema: bool = True) -> tuple[Any, dict[str, Any]] | None:
+def load_model(path: Path, use_ema: bool = True) -> tuple[Any, Checkpoint] | None:
     """(G, checkpoint) cached by path and modification time; a bad file shows its error instead."""
     try:
         return _cached_generator(str(path), path.stat().st_mtime, use_ema)
@@ -179,24 +179,24 @@ def load_model(path: Path, use_ema: bool = True) -> tuple[Any, dict[str, Any]] |
         return None
 
 
-def model_caption(ckpt: dict[str, Any]) -> str:
+def model_caption(ckpt: Checkpoint) -> str:
     """Dataset, architecture, loss, what G is told (class, clusters, codes) and the step, as markdown-safe text."""
-    cfg, meta = ckpt["config"], ckpt["data"]
+    cfg, meta = ckpt.config, ckpt.data
     told = ("conditional" if cfg.conditional else f"self-conditioned on {cfg.clusters} clusters" if cfg.clusters
             else f"InfoGAN, {cfg.info_codes} codes" if cfg.info_codes else "unconditional")
-    return plain(f"{meta['title']} · {cfg.arch} · {cfg.loss} · {told} · step {ckpt['step']:,}")
+    return plain(f"{meta['title']} · {cfg.arch} · {cfg.loss} · {told} · step {ckpt.step:,}")
 
 
-def class_choice(ckpt: dict[str, Any], key: str, label: str = "Class", walk: bool = False) -> int | None:
+def class_choice(ckpt: Checkpoint, key: str, label: str = "Class", walk: bool = False) -> int | None:
     """A class (conditional) or cluster (self-conditioned) select box; None: all in turn, or clusters drawn.
 
     With `walk` (a path through latents), a conditional model holds one class fixed (no "all, in turn",
     which would change the digit at every frame), and None for clusters means each keyframe's own
     cluster, blended along the path as z is.
     """
-    names = ckpt["data"].get("class_names") or []
-    clusters = bool(ckpt["config"].clusters)
-    if not ckpt["config"].takes_labels or not names:
+    names = ckpt.data.get("class_names") or []
+    clusters = bool(ckpt.config.clusters)
+    if not ckpt.config.takes_labels or not names:
         return None
     every = ("each keyframe's own, blended" if walk else "drawn at their real shares") if clusters else "all, in turn"
     options = [*([None] if clusters or not walk else []), *range(len(names))]
@@ -208,7 +208,7 @@ def class_choice(ckpt: dict[str, Any], key: str, label: str = "Class", walk: boo
 
     # Classes keep their pick across models with the same class names; a cluster means something only in
     # its own model (digit 7 of one model is not cluster 7 of another), so its pick starts afresh.
-    widget_key = _meaning_key(f"{key}:walk" if walk else key, ckpt["path"] if clusters else "|".join(names))
+    widget_key = _meaning_key(f"{key}:walk" if walk else key, ckpt.path if clusters else "|".join(names))
     if clusters:
         helps = "self-conditioned: k-means clusters of the training images stand in for labels" + (
             "; each is labelled with what the shipped digit classifier reads in 40 of its samples" if hints else "")
@@ -219,9 +219,9 @@ def class_choice(ckpt: dict[str, Any], key: str, label: str = "Class", walk: boo
     return st.selectbox("Cluster" if clusters else label, options, key=widget_key, format_func=shown, help=helps)
 
 
-def cluster_hints(ckpt: dict[str, Any]) -> list[str] | None:
+def cluster_hints(ckpt: Checkpoint) -> list[str] | None:
     """'mostly 3 (92%)' per cluster, by the dataset's shipped evaluator; None without one."""
-    path = Path(ckpt["path"])
+    path = Path(ckpt.path)
     return _cluster_hints(str(path), path.stat().st_mtime) if path.exists() else None
 
 
@@ -232,7 +232,7 @@ def _cluster_hints(path: str, mtime: float) -> list[str] | None:
     from ganplay.metrics import label_contents
 
     generator, ckpt = _cached_generator(path, mtime, True)
-    where = evaluator_path_for(ckpt["data"]["name"])
+    where = evaluator_path_for(ckpt.data["name"])
     if not where.exists():
         return None
     evaluator = load_evaluator(where)
@@ -250,14 +250,14 @@ def _meaning_key(key: str, meaning: str) -> str:
     return f"{key}:{zlib.crc32(meaning.encode()):08x}"
 
 
-def code_choice(ckpt: dict[str, Any], key: str, each: bool = True) -> sampling.Code:
+def code_choice(ckpt: Checkpoint, key: str, each: bool = True) -> sampling.Code:
     """An InfoGAN code select box (as drawn, each in turn, or one code); None for models without codes."""
-    codes = ckpt["config"].info_codes
+    codes = ckpt.config.info_codes
     if not codes:
         return None
     options = [None, *([sampling.EACH_CODE] if each else []), *range(codes)]
     labels = {None: "as drawn", sampling.EACH_CODE: "each in turn (a column per code)"}
-    return st.selectbox("InfoGAN code", options, key=_meaning_key(key, ckpt["path"]),  # codes: their model's own
+    return st.selectbox("InfoGAN code", options, key=_meaning_key(key, ckpt.path),  # codes: their model's own
                         format_func=lambda c: labels.get(c, f"code {c}"),
                         help="the discrete code this model learned to make distinct, unsupervised; "
                              "a code often stands for one kind of sample (a digit, a toy's mode)")

@@ -33,7 +33,7 @@ def keyframes_ui(generator, ckpt, truncation, class_id, code) -> list[int]:
     base = int(st.number_input("Candidate seeds start at", 0, 2**31 - 1 - CANDIDATES, 0, key="interp_base"))
     seeds = list(range(base, base + CANDIDATES))
     samples = sampling.candidates(generator, ckpt, seeds, truncation, class_id, code)
-    st.image(imaging.upscale(sampling.picture(samples, ckpt["data"], nrow=8), 2),
+    st.image(imaging.upscale(sampling.picture(samples, ckpt.data, nrow=8), 2),
              caption=f"candidates: seeds {base} to {base + CANDIDATES - 1}, left to right, top to bottom")
     return st.multiselect("Keyframes, in order", seeds, default=seeds[:2], key=f"interp_pick:{base}")
 
@@ -69,7 +69,7 @@ def show_animation(frames_by_panel: dict, meta: dict, fps: float, scale: int, st
 
 def walk(generator, ckpt, truncation, class_id, code) -> None:
     """Both modes on the same keyframes, in step, with |z| along the path and how far apart they are."""
-    cfg, meta = ckpt["config"], ckpt["data"]
+    cfg, meta = ckpt.config, ckpt.data
     seeds = keyframes_ui(generator, ckpt, truncation, class_id, code)
     loop = st.checkbox("Loop back to the first keyframe", key="interp_loop")
     frames, fps, scale = animation_ui(meta)
@@ -103,7 +103,7 @@ def plane(generator, ckpt, truncation, class_id, code) -> None:
     except ValueError as err:
         st.error(f"{err} (as in: 0, 1, 2, 3)")
         return
-    picture = sampling.picture(samples, ckpt["data"], nrow=size)
+    picture = sampling.picture(samples, ckpt.data, nrow=size)
     st.plotly_chart(plots.image_figure(picture, f"{size}x{size} plane, {mode}"), width="stretch", key="plane")
     stem = sampling.file_stem(ckpt, "corners" + "-".join(map(str, corners)), mode, f"{size}x{size}",
                               class_id=class_id, code=code, truncation=truncation)
@@ -112,18 +112,18 @@ def plane(generator, ckpt, truncation, class_id, code) -> None:
 
 def class_to_class(generator, ckpt, truncation, code) -> None:
     """One z kept, the label moved from one class to another."""
-    names = ckpt["data"]["class_names"]
+    names = ckpt.data["class_names"]
     a, b, c = st.columns(3)
     shown = lambda i: common.class_name(names, i)  # "7", not "7: 7"
     start = a.selectbox("From class", range(len(names)), format_func=shown, key="cls_a")
     end = b.selectbox("To class", range(len(names)), index=min(1, len(names) - 1), format_func=shown, key="cls_b")
     seed = int(c.number_input("Seed (the style kept along the path)", 0, 2**31 - 1, 0, key="cls_seed"))
-    frames, fps, scale = animation_ui(ckpt["data"])
+    frames, fps, scale = animation_ui(ckpt.data)
     path = sampling.interpolation(generator, ckpt, frames, "lerp", [seed], truncation, class_from=start,
                                   class_to=end, code=code)
     stem = sampling.file_stem(ckpt, f"class{start}-to-{end}", f"seed{seed}", f"{frames}f", code=code,
                               truncation=truncation)
-    show_animation({"class path": path}, ckpt["data"], fps, scale, {"class path": stem})
+    show_animation({"class path": path}, ckpt.data, fps, scale, {"class path": stem})
 
 
 st.title("Interpolate")
@@ -132,7 +132,7 @@ model = common.load_model(path) if path else None
 if model is not None:
     generator, ckpt = model
     st.caption(common.model_caption(ckpt))
-    kind = st.radio("Path", PATHS if ckpt["config"].takes_labels else PATHS[:2], horizontal=True, key="interp_kind")
+    kind = st.radio("Path", PATHS if ckpt.config.takes_labels else PATHS[:2], horizontal=True, key="interp_kind")
     common.wrap_columns_css("interp_controls")
     cols = st.container(key="interp_controls").columns(3)
     truncation = cols[0].slider("Truncation (0: off)", 0.0, 3.0, 0.0, 0.1, key="interp_trunc") or None

@@ -49,7 +49,7 @@ def _live_controls(run, snap: RunSnapshot) -> None:
         run.pause()
         st.rerun()
     if cols[1].button("Resume", key="resume", disabled=not paused, width="stretch"):
-        run.resume()
+        run.unpause()
         st.rerun()
     if cols[2].button("Stop", key="stop", type="primary", width="stretch", disabled=snap.state == RunState.STOPPING):
         run.stop()

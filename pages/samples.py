@@ -6,9 +6,18 @@ import streamlit as st
 import torch
 
 from ganplay import imaging, plots, sampling
-from ganplay.data import DatasetError, load_dataset, to_float
-from pages.common import (class_choice, code_choice, load_model, model_caption, pick_checkpoint, plain,
-                          use_the_router, wrap_columns_css)
+from ganplay.data import dataset_family, load_dataset, to_float
+from ganplay.image_files import DatasetError
+from pages.common import (
+    class_choice,
+    code_choice,
+    load_model,
+    model_caption,
+    pick_checkpoint,
+    plain,
+    use_the_router,
+    wrap_columns_css,
+)
 
 use_the_router()
 
@@ -35,7 +44,7 @@ def memorization_ui(samples: torch.Tensor, cfg) -> None:
             return
         dist, index = sampling.nearest_real(samples[chosen], real, k=NEIGHBOURS)
         scale = ("; for scale, a bundled MNIST digit's nearest other digit is 9.5 away (median; 10% are within 4.6)"
-                 if cfg.dataset in ("mnist", "mnist-bundled") and cfg.image_size == 28 else "")
+                 if dataset_family(cfg.dataset) == "mnist" and cfg.image_size == 28 else "")
         st.caption(f"pixel distance (L2) to the {NEIGHBOURS} nearest of {len(real):,} training images{scale}")
         for row, i in enumerate(chosen):
             strip = imaging.upscale(imaging.image_strip(torch.cat([samples[i:i + 1], real[index[row]]])), 2)
@@ -51,7 +60,7 @@ path = pick_checkpoint("samples_ckpt")
 model = load_model(path, use_ema=st.session_state.get("samples_ema", True)) if path else None
 if model is not None:
     generator, ckpt = model
-    meta = ckpt["data"]
+    meta = ckpt.data
     st.caption(f"{model_caption(ckpt)} · {plain(path)}")
     wrap_columns_css("samples_controls")
     cols = st.container(key="samples_controls").columns(5)
@@ -67,18 +76,18 @@ if model is not None:
     with cols[3]:
         class_id = class_choice(ckpt, key="samples_class")
         code = code_choice(ckpt, key="samples_code")
-    has_ema, has_raw = ckpt.get("G_ema") is not None, ckpt.get("G") is not None
+    has_ema, has_raw = ckpt.G_ema is not None, ckpt.G is not None
     cols[4].toggle("EMA generator", value=has_ema, key="samples_ema", disabled=not (has_ema and has_raw),
                    help="the exponential moving average of G's weights (smoother); off: the raw G. "
                         "Generator-only exports keep just one of them.")
 
     st.button("Resample (next seed)", on_click=next_seed)
     samples = sampling.sample(generator, ckpt, int(n), int(seed), truncation or None, class_id, code)
-    picture = sampling.picture(samples, meta, nrow=ckpt["config"].info_codes if code == sampling.EACH_CODE else None)
+    picture = sampling.picture(samples, meta, nrow=ckpt.config.info_codes if code == sampling.EACH_CODE else None)
     st.plotly_chart(plots.image_figure(picture, f"{int(n)} samples, seed {int(seed)}"), width="stretch",
                     key="samples_grid")
     name = sampling.file_stem(ckpt, f"{int(n)}-samples", f"seed{int(seed)}", class_id=class_id, code=code,
                               truncation=truncation or None)
     st.download_button("Download PNG", imaging.png_bytes(picture), file_name=f"{name}.png", mime="image/png")
     if images:
-        memorization_ui(samples, ckpt["config"])
+        memorization_ui(samples, ckpt.config)

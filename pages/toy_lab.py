@@ -109,7 +109,7 @@ def checkpoint_frame(snap: RunSnapshot) -> Frame | None:
     except CheckpointError as err:
         st.error(str(err))
         return None
-    return view, points, ckpt["step"]
+    return view, points, ckpt.step
 
 
 def lab_body(snap: RunSnapshot) -> None:
@@ -126,7 +126,7 @@ def shipped_body(path: Path) -> None:
         st.error(str(err))
         return
     st.caption(f"{model_caption(ckpt)} · {plain(path.name)}, shipped with ganplay · {len(points):,} points from seed 0")
-    draw_lab(view, points, ckpt["data"]["name"], f"{path.stem}, step {ckpt['step']:,}")
+    draw_lab(view, points, ckpt.data["name"], f"{path.stem}, step {ckpt.step:,}")
 
 
 def draw_lab(view: ToyView, points: np.ndarray, dataset: str, title: str) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from ganplay.config import PRESET_NOTES, PRESETS, make_config
-from ganplay.data import DATASETS, DatasetError, default_data_dir
+from ganplay.data import DATASETS
+from ganplay.image_files import DatasetError, default_data_dir
 from ganplay.run_state import RunState
 from ganplay.uploads import unpack_image_zip
 from pages import live
@@ -57,10 +58,10 @@ def uploaded_folder_ui() -> str | None:
         try:
             cache[upload.file_id] = unpack_image_zip(upload.getvalue(), default_data_dir() / "uploads", upload.name)
         except DatasetError as err:
-            st.error(str(err))
+            st.error(plain(err))  # archive and entry names come from the upload: text, never markdown
             return None
     unpacked = cache[upload.file_id]
-    st.success(f"Unpacked {unpacked.summary()}")
+    st.success(plain(f"Unpacked {unpacked.summary()}"))
     return f"folder:{unpacked.folder}"
 
 

@@ -316,7 +316,7 @@ def test_stopping_the_server_saves_its_runs_checkpoints(served, browser, tmp_pat
     proc.send_signal(signal.SIGTERM)
     proc.wait(90)
     assert "terminate called" not in (tmp_path / "server.log").read_text()
-    assert load_checkpoint(folder)["step"] >= 50  # the 1,000-step checkpoint was not due: this is the stop's
+    assert load_checkpoint(folder).step >= 50  # the 1,000-step checkpoint was not due: this is the stop's
     assert json.loads((folder / "status.json").read_text())["state"] == "stopped"
 
 

@@ -6,8 +6,8 @@ import os
 
 import pytest
 import torch
-
 from conftest import tiny_image_config
+
 from ganplay.checkpoints import CheckpointError, atomic_write_bytes, load_checkpoint, load_generator
 
 
@@ -20,8 +20,8 @@ def checkpoint(registry):
 
 def test_generator_round_trip(checkpoint):
     generator, ckpt = load_generator(checkpoint)
-    assert ckpt["step"] == 6 and ckpt["config"].conditional
-    out = generator(torch.randn(2, ckpt["config"].z_dim), torch.tensor([1, 2]))
+    assert ckpt.step == 6 and ckpt.config.conditional
+    out = generator(torch.randn(2, ckpt.config.z_dim), torch.tensor([1, 2]))
     assert out.shape == (2, 1, 28, 28)
     raw, _ = load_generator(checkpoint, use_ema=False)
     assert any(not torch.equal(a, b) for a, b in zip(generator.parameters(), raw.parameters()))
@@ -88,7 +88,7 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
 
 def test_written_files_get_the_usual_permissions(tmp_path):
     """mkstemp makes 0600 files: checkpoints and exports must stay readable by others, as any file would."""
-    import ganplay.checkpoints as checkpoints
+    from ganplay import checkpoints
 
     path = atomic_write_bytes(tmp_path / "model.pt", b"x")
     assert path.stat().st_mode & 0o777 == 0o666 & ~checkpoints._UMASK

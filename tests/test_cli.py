@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 import torch
+from PIL import Image
 
 from ganplay.checkpoints import CheckpointError
 from ganplay.cli import main
@@ -138,13 +138,13 @@ def test_export_writes_a_generator_only_file_with_its_commands(tmp_path, capsys)
     assert main(["export", str(run), "--best", "--out", str(out)]) == 0
     assert "generator only" in capsys.readouterr().out
     shipped = load_checkpoint(out)
-    assert shipped["generator_only"] and "D" not in shipped and "opt_g" not in shipped
+    assert shipped.generator_only and shipped.D is None and "opt_g" not in shipped.state
     assert out.stat().st_size < (run / "checkpoint.pt").stat().st_size / 2
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["commands"] == ["python -m ganplay " + " ".join(train),
                                   f"python -m ganplay export {run} --best --out {out}"]
     best = json.loads((run / "status.json").read_text())  # the exported step is best.pt's
-    assert record["step"] == load_checkpoint(run / "best.pt")["step"] and best["step"] == 4
+    assert record["step"] == load_checkpoint(run / "best.pt").step and best["step"] == 4
     generator, ckpt = load_generator(out)
     full, _ = load_generator(run / "best.pt")
     assert torch.equal(sample(generator, ckpt, 4, seed=1, class_id=3), sample(full, ckpt, 4, seed=1, class_id=3))
@@ -157,3 +157,36 @@ def test_export_writes_a_generator_only_file_with_its_commands(tmp_path, capsys)
         *record["commands"], f"python -m ganplay export {out} --out {again}"]
     assert main(["export", str(tmp_path / "nothing"), "--out", str(out)]) == 2
     assert "no such checkpoint" in capsys.readouterr().err
+
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "toy-v1.pt"
+
+
+def test_a_bug_in_the_core_keeps_its_traceback_and_a_users_mistake_is_one_line(tmp_path, capsys, monkeypatch):
+    """One-line messages are for what the user can fix; a ValueError from a bug in the core propagates."""
+    from ganplay import sampling
+
+    out = str(tmp_path / "x.png")
+    assert main(["sample", "--checkpoint", str(FIXTURE), "--device", "gpu", "--out", out]) == 2
+    assert "error: --device gpu: " in capsys.readouterr().err  # torch's RuntimeError, about the user's flag
+    assert main(["train", "--resume", str(tmp_path / "runs" / "nosuch"), "--quiet"]) == 2
+    assert "no run named 'nosuch'" in capsys.readouterr().err
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug in sampling")
+
+    monkeypatch.setattr(sampling, "sample", broken)
+    with pytest.raises(ValueError, match="a bug in sampling"):
+        main(["sample", "--checkpoint", str(FIXTURE), "--out", out])
+
+
+def test_every_score_splits_the_real_images_the_same_way():
+    """eval, standard FID and the live score share one split: a fixed permutation, then two disjoint sets."""
+    from ganplay.metrics import real_halves
+
+    images = torch.arange(20.0)[:, None]
+    perm = torch.randperm(20, generator=torch.Generator().manual_seed(0)).float()
+    a, b = real_halves(images, 5)
+    assert torch.equal(a[:, 0], perm[:5]) and torch.equal(b[:, 0], perm[5:10])
+    reference, others = real_halves(images, 8, 3)
+    assert len(reference) == 8 and len(others) == 3 and not set(reference[:, 0].tolist()) & set(others[:, 0].tolist())

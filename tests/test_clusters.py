@@ -6,15 +6,18 @@ from dataclasses import replace
 
 import pytest
 import torch
-
 from conftest import tiny_image_config
-from ganplay import data as data_module
+
+from ganplay import clusters
 from ganplay.checkpoints import data_meta, load_generator, save_checkpoint
+from ganplay.clusters import kmeans, self_conditioned
 from ganplay.config import make_config
-from ganplay.data import DatasetError, kmeans, load_dataset, load_training_data, prior_labels, self_conditioned
+from ganplay.data import load_dataset, load_training_data
+from ganplay.image_files import DatasetError
 from ganplay.live_eval import live_evaluator_for
 from ganplay.models import DCGANDiscriminator, label_vectors, pack
 from ganplay.sampling import class_labels, interpolation, plane, sample, seed_labels
+from ganplay.seeding import prior_labels
 from ganplay.trainer import GANTrainer
 
 
@@ -67,10 +70,10 @@ def test_clusters_are_remembered_per_set_of_pixels(monkeypatch):
     full = load_dataset("mnist-bundled")
     few = replace(full, images=full.images[:300].clone(), labels=full.labels[:300], _perms={})
     first = self_conditioned(few, 5)
-    monkeypatch.setattr(data_module, "kmeans", lambda *a, **k: pytest.fail("the same pixels were clustered again"))
+    monkeypatch.setattr(clusters, "kmeans", lambda *a, **k: pytest.fail("the same pixels were clustered again"))
     assert torch.equal(self_conditioned(few, 5).labels, first.labels)
     calls = []
-    monkeypatch.setattr(data_module, "kmeans", lambda points, k, seed: calls.append(k) or torch.arange(len(points)) % k)
+    monkeypatch.setattr(clusters, "kmeans", lambda points, k, seed: calls.append(k) or torch.arange(len(points)) % k)
     changed = replace(few, images=few.images.flip(-1), _perms={})
     self_conditioned(changed, 5)
     self_conditioned(few, 6)  # another k is another clustering
@@ -100,7 +103,7 @@ def test_sampling_draws_clusters_at_their_shares_and_walks_between_them(clustere
     trainer = GANTrainer(cfg, data, torch.device("cpu"))
     path = save_checkpoint(tmp_path / "sc.pt", trainer.state_dict(), cfg, data_meta(data))
     generator, ckpt = load_generator(path)
-    meta = ckpt["data"]
+    meta = ckpt.data
     assert meta["label_prior"] == list(data.label_prior)
     labels = class_labels(meta, cfg, 50, None, seed=3)
     assert torch.equal(labels[:1], seed_labels(meta, cfg, [3], None))  # row 0 of seed 3 is seed 3's own draw
@@ -115,7 +118,7 @@ def test_sampling_draws_clusters_at_their_shares_and_walks_between_them(clustere
 
 def test_live_scores_draw_clusters_at_their_shares(clustered):
     cfg, data = clustered
-    evaluator, protocol = live_evaluator_for(data, cfg.z_dim, conditional=False)
+    evaluator, _ = live_evaluator_for(data, cfg.z_dim, conditional=False)
     trainer = GANTrainer(cfg, data, torch.device("cpu"))
     row = evaluator.score(trainer)
     assert "fd" in row and "conditional_accuracy" not in row

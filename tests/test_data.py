@@ -6,13 +6,12 @@ import gzip
 import shutil
 import struct
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from ganplay.data import (BUNDLED_MNIST, DatasetError, dataset_info, grid_modes, load_dataset, read_idx,
-                          ring_modes, toy_modes)
+from ganplay.data import BUNDLED_MNIST, dataset_info, load_dataset, toy_modes
+from ganplay.image_files import DatasetError, read_idx
 from ganplay.metrics import toy_mode_stats
 
 
@@ -137,7 +136,8 @@ def test_bad_folders_give_clear_errors(tmp_path):
 
 def test_a_folder_of_an_unknown_user_is_a_clear_error(tmp_path, capsys):
     from ganplay.cli import main
-    from ganplay.data import DatasetError, dataset_info, load_dataset
+    from ganplay.data import dataset_info, load_dataset
+    from ganplay.image_files import DatasetError
 
     with pytest.raises(ValueError, match="cannot expand ~nosuchuser: there is no such user"):
         dataset_info("folder:~nosuchuser/x")
@@ -145,6 +145,13 @@ def test_a_folder_of_an_unknown_user_is_a_clear_error(tmp_path, capsys):
         load_dataset("folder:~nosuchuser/x")
     assert main(["train", "--dataset", "folder:~nosuchuser/x", "--runs-dir", str(tmp_path)]) == 2
     assert "cannot expand ~nosuchuser" in capsys.readouterr().err
+
+
+def test_a_symlink_loop_in_a_folder_is_not_followed(tmp_path):
+    _write_images(tmp_path / "loop", 2)
+    (tmp_path / "loop" / "again").symlink_to(tmp_path / "loop", target_is_directory=True)
+    data = load_dataset(f"folder:{tmp_path / 'loop'}", image_size=8)
+    assert len(data) == 2 and data.num_classes == 0
 
 
 def test_a_folder_is_colour_when_any_image_is_not_only_its_first(tmp_path):

@@ -8,11 +8,12 @@ import pathlib
 import time
 
 import pytest
+import subprocess
 
 import ganplay.checkpoints as checkpoints
 from conftest import tiny_toy_config
 from ganplay.checkpoints import load_checkpoint
-from ganplay.cli import follow
+from ganplay.cli import follow, main
 from ganplay.run_state import RunState
 
 
@@ -51,7 +52,7 @@ def disk(monkeypatch):
         disk.check(self)
         return real_write_text(self, *args, **kwargs)
 
-    monkeypatch.setattr("ganplay.runs.open", opening, raising=False)
+    monkeypatch.setattr("ganplay.run_recorder.open", opening, raising=False)
     monkeypatch.setattr(checkpoints, "atomic_write_bytes", atomic)
     monkeypatch.setattr(pathlib.Path, "write_text", write_text)
     return disk
@@ -72,7 +73,34 @@ def test_a_full_disk_fails_the_run_with_the_file_and_keeps_the_checkpoint(regist
     assert "the last checkpoint (step" in snap.error
     disk.full = False
     ckpt = load_checkpoint(registry.root / "filling")  # the last one written before the disk filled
-    assert ckpt["step"] >= 40 and ckpt["step"] % 20 == 0
+    assert ckpt.step >= 40 and ckpt.step % 20 == 0
     assert follow(run, quiet=True) == 1
     out = capsys.readouterr()
     assert "failed at step" in out.out and "disk full while writing" in out.err
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 2 MiB tmpfs (root can mount one; elsewhere the test is skipped and the patched disk above stands)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True,
+                          text=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip() or made.returncode}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_real_full_disk_stops_the_cli_run_with_a_clear_message(small_disk, capsys):
+    code = main(["train", "--dataset", "ring8", "--mlp-hidden", "64", "--batch-size", "64", "--device", "cpu",
+                 "--steps", "1000000", "--log-every", "1", "--sample-every", "1", "--checkpoint-every", "25",
+                 "--eval-every", "0", "--quiet", "--name", "fills", "--runs-dir", str(small_disk / "runs")])
+    out, err = capsys.readouterr()
+    assert code == 1 and "failed at step" in out, (out, err)
+    assert "disk full while writing " + str(small_disk / "runs" / "fills") in err, err
+    assert "the last checkpoint (step" in err
+    ckpt = load_checkpoint(small_disk / "runs" / "fills")
+    assert ckpt.step >= 25 and ckpt.step % 25 == 0

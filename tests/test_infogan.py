@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import tiny_image_config, tiny_toy_config
-from ganplay.checkpoints import data_meta, load_generator, save_checkpoint
+from ganplay.checkpoints import Checkpoint, data_meta, load_generator, save_checkpoint
 from ganplay.cli import main
 from ganplay.config import make_config
 from ganplay.data import load_dataset, to_float
@@ -119,7 +119,7 @@ def test_code_purity_scores_what_the_codes_found():
     data = load_dataset("mnist-bundled")
     images, labels = to_float(data.images), data.labels
     evaluator = load_evaluator(evaluator_path_for("mnist-bundled"))
-    ckpt = {"config": make_config(None, dataset="mnist-bundled", info_codes=10), "data": {}}
+    ckpt = Checkpoint(make_config(None, dataset="mnist-bundled", info_codes=10), {})
     purity, found = code_purity(ClassPerCode(images, labels, list(range(10))), ckpt, evaluator, per_code=50)
     assert purity > 0.95 and found == 10
     purity, found = code_purity(ClassPerCode(images, labels, [3] * 10), ckpt, evaluator, per_code=50)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from PIL import Image, ImageSequence
 from torch import nn
 
 from ganplay import plots, sampling
-from ganplay.checkpoints import load_generator
+from ganplay.checkpoints import Checkpoint, load_generator
 from ganplay.cli import main
 from ganplay.evaluators import load_evaluator
 from ganplay.latent import path_norms
@@ -37,13 +38,13 @@ class LabelRecorder(nn.Module):
         return self.generator(z, y)
 
 
-def tiny_model(**overrides) -> tuple[LabelRecorder, dict]:
+def tiny_model(**overrides) -> tuple[LabelRecorder, Checkpoint]:
     """An untrained 28 px DCGAN and a checkpoint-like dict: enough to see which labels a path asks for."""
     cfg = tiny_image_config(**overrides)
     generator, _ = build_models_seeded(cfg, (1, 28, 28), 10, 0)
     meta = {"name": "mnist-bundled", "title": "tiny", "kind": "image", "shape": [1, 28, 28], "num_classes": 10,
             "class_names": DIGITS, "scale": 1.0}
-    return LabelRecorder(generator.eval()), {"config": cfg, "data": meta, "path": "/tmp/runs/tiny/checkpoint.pt"}
+    return LabelRecorder(generator.eval()), Checkpoint(cfg, meta, path="/tmp/runs/tiny/checkpoint.pt")
 
 
 def test_a_conditional_walk_its_candidates_and_plane_hold_one_class():
@@ -59,7 +60,7 @@ def test_a_conditional_walk_its_candidates_and_plane_hold_one_class():
     assert path.shape == (4, 1, 28, 28) and generator.labels[-1][:, [1, 8]].tolist()[1] == pytest.approx([2 / 3, 1 / 3])
     with pytest.raises(ValueError, match="a class-to-class path moves the class itself; it holds no class"):
         sampling.interpolation(generator, ckpt, 4, class_id=2, class_from=1, class_to=8)
-    assert sampling.walk_class({"config": tiny_image_config(clusters=12)}, None) is None  # each keyframe's own
+    assert sampling.walk_class(Checkpoint(tiny_image_config(clusters=12), {}), None) is None  # each keyframe's own
 
 
 def test_the_readme_walk_on_the_shipped_model_is_one_digit(tmp_path, capsys):
@@ -103,8 +104,8 @@ def test_cli_scale_and_class_messages(tmp_path, capsys):
 def walk_both_ways(name: str, seeds: list[int], **kwargs) -> sampling.ModeGap:
     generator, ckpt = load_generator(SHIPPED / f"{name}.pt")
     lerp, slerp = (sampling.interpolation(generator, ckpt, 16, mode, seeds, **kwargs) for mode in ("lerp", "slerp"))
-    norms = path_norms(sampling.seed_latents(seeds, ckpt["config"].z_dim), 16)
-    return sampling.mode_gap(lerp, slerp, norms, ckpt["data"])
+    norms = path_norms(sampling.seed_latents(seeds, ckpt.config.z_dim), 16)
+    return sampling.mode_gap(lerp, slerp, norms, ckpt.data)
 
 
 def test_mode_gap_says_when_lerp_and_slerp_look_alike_and_why():
@@ -131,11 +132,11 @@ def test_mode_gap_says_when_lerp_and_slerp_look_alike_and_why():
 
 def test_file_stems_name_the_model_and_the_settings():
     _, ckpt = tiny_model(conditional=True)
-    shipped = {**ckpt, "path": str(SHIPPED / "mnist-cdcgan.pt")}
+    shipped = replace(ckpt, path=str(SHIPPED / "mnist-cdcgan.pt"))
     stem = sampling.file_stem(shipped, "seeds0-1", "slerp", "16f", class_id=3)
     assert stem == "mnist-cdcgan_class3_seeds0-1_slerp_16f"
     assert sampling.file_stem(ckpt, "x", code=2, truncation=0.7) == "tiny_x_code2_trunc0.7"  # a run: its name
-    best = {**ckpt, "path": "/runs/my run/best.pt"}
+    best = replace(ckpt, path="/runs/my run/best.pt")
     assert sampling.file_stem(best, "a/b") == "my-run-best_a-b"  # nothing a file system could misread
     _, clustered = tiny_model(clusters=12)
     assert sampling.file_stem(clustered, class_id=4) == "tiny_cluster4"

@@ -37,7 +37,7 @@ def test_toy_run_scores_every_eval_every_and_keeps_the_best(tmp_path):
     best = max(rows, key=lambda r: r["mode_score"])  # the first of equal scores: later ties are not better
     snap = run.snapshot()
     assert snap.eval_metric == TOY_METRIC and snap.best["step"] == best["step"]
-    assert load_checkpoint(tmp_path / "toy" / BEST_CHECKPOINT_NAME)["step"] == best["step"]
+    assert load_checkpoint(tmp_path / "toy" / BEST_CHECKPOINT_NAME).step == best["step"]
     assert snapshot_from_disk(tmp_path / "toy").best["step"] == best["step"]
     assert "modes" in summary(rows[-1]) and 0 < cost_share(rows) < 1
     # 1 s of scoring in a 10 s stretch, then 1 s in 20 s: 2 s of 30

@@ -46,7 +46,7 @@ def test_shipped_models_are_small_loadable_and_say_how_they_were_made():
         assert record["commands"][0].startswith(("python -m ganplay train", "OMP_NUM_THREADS=1 python -m ganplay train"))
         assert any(c.startswith("python -m ganplay export") for c in record["commands"][1:])
         generator, ckpt = load_generator(path)
-        assert ckpt["generator_only"] and ckpt["step"] == record["step"]
+        assert ckpt.generator_only and ckpt.step == record["step"]
 
 
 def test_the_server_config_keeps_the_app_local_and_guarded():

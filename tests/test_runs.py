@@ -38,7 +38,7 @@ def test_finished_run_leaves_everything_on_disk(registry):
         "step_00000000.png", "step_00000003.png", "step_00000006.png"]
     assert snap.grid is not None and snap.grid.dtype.name == "uint8"
     assert json.loads((folder / "status.json").read_text())["state"] == "finished"
-    assert load_checkpoint(folder)["step"] == 6
+    assert load_checkpoint(folder).step == 6
 
 
 def test_pause_resume_stop_act_within_a_step(registry):
@@ -49,18 +49,18 @@ def test_pause_resume_stop_act_within_a_step(registry):
     paused_at = run.snapshot().step
     time.sleep(0.3)
     assert run.snapshot().step == paused_at
-    run.resume()
+    run.unpause()
     wait_for(lambda: run.snapshot().step > paused_at)
     run.stop()
     assert run.wait(30)
     snap = run.snapshot()
     assert snap.state == RunState.STOPPED
-    assert load_checkpoint(registry.root / "long")["step"] == snap.step  # stop saves where it stopped
+    assert load_checkpoint(registry.root / "long").step == snap.step  # stop saves where it stopped
 
 
 def _weights(folder):
     ckpt = load_checkpoint(folder)
-    return {k: torch.cat([t.flatten().float() for t in ckpt[k].values()]) for k in ("G", "D", "G_ema")}
+    return {k: torch.cat([t.flatten().float() for t in ckpt.state[k].values()]) for k in ("G", "D", "G_ema")}
 
 
 # lr_decay "linear" is scheduled over the configured steps, so extending a run changes its schedule;
@@ -91,7 +91,7 @@ def test_stop_mid_run_then_resume_matches_uninterrupted(registry):
     wait_for(lambda: part.state == RunState.PAUSED)
     part.stop()
     assert part.wait(30) and whole.wait(60)
-    stopped_at = load_checkpoint(registry.root / "part")["step"]
+    stopped_at = load_checkpoint(registry.root / "part").step
     assert stopped_at < 40
     assert registry.resume("part").wait(60)
     a, b = _weights(registry.root / "whole"), _weights(registry.root / "part")
@@ -114,8 +114,8 @@ def test_divergence_stops_and_keeps_last_good_checkpoint(registry, monkeypatch):
     assert snap.state == RunState.FAILED
     assert "diverged at step 5" in snap.error and "step 3" in snap.error
     ckpt = load_checkpoint(registry.root / "boom")
-    assert ckpt["step"] == 3
-    assert all(torch.isfinite(t).all() for t in ckpt["G"].values())
+    assert ckpt.step == 3
+    assert all(torch.isfinite(t).all() for t in ckpt.G.values())
 
 
 def test_history_stays_bounded_and_keeps_both_ends():
@@ -187,7 +187,8 @@ class FakeClock:
 
 
 def test_speed_is_smoothed_over_training_time_and_ignores_pauses(registry, monkeypatch):
-    from ganplay.runs import RATE_WINDOW_SECONDS, Run
+    from ganplay.run_recorder import RATE_WINDOW_SECONDS
+    from ganplay.runs import Run
 
     clock = FakeClock()
     monkeypatch.setattr("ganplay.runs.time.perf_counter", clock)
@@ -268,4 +269,4 @@ def test_a_run_killed_before_its_first_checkpoint_is_listed_and_starts_again(run
     assert run.restarted
     assert run.wait(60) and run.snapshot().state == RunState.FINISHED and run.snapshot().step == 6
     assert list(folder.glob(".*.tmp")) == [] and list((folder / "samples").glob(".*.tmp")) == []
-    assert load_checkpoint(folder)["step"] == 6
+    assert load_checkpoint(folder).step == 6

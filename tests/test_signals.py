@@ -34,7 +34,7 @@ def test_sigterm_stops_a_cli_run_with_a_checkpoint(tmp_path):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, (out, err)
     assert "stopping: saving a checkpoint" in err
-    step = load_checkpoint(tmp_path / "sig")["step"]
+    step = load_checkpoint(tmp_path / "sig").step
     assert step >= 15  # no checkpoint was due for a million steps: this one is the stop's
     assert json.loads((tmp_path / "sig" / "status.json").read_text())["state"] == "stopped"
 
@@ -64,5 +64,5 @@ while True:
     out, err = proc.communicate(timeout=90)
     assert proc.returncode == 0, err
     assert "terminate called" not in err
-    assert load_checkpoint(tmp_path / "runs" / "served")["step"] >= 15
+    assert load_checkpoint(tmp_path / "runs" / "served").step >= 15
     assert json.loads((tmp_path / "runs" / "served" / "status.json").read_text())["state"] == "stopped"

@@ -127,7 +127,7 @@ def test_toy_run_saves_a_replayable_snapshot_beside_each_png(registry):
 def test_a_generator_only_file_gives_g_s_half_of_the_lab():
     view, points, ckpt = saved_toy_view(RING8, num_points=200)
     assert view.d_values is None and view.manifold.shape == (21, 21, 2) and points.shape == (200, 2)
-    assert ckpt["step"] == 8000 and view.loss == "nsgan"
+    assert ckpt.step == 8000 and view.loss == "nsgan"
 
 
 def test_scatter_picture_never_hides_a_point_under_a_mode():

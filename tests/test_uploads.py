@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganplay.data import DatasetError, load_dataset
+from ganplay.data import load_dataset
+from ganplay.image_files import DatasetError
 from ganplay.uploads import unpack_image_zip
 
 

@@ -1,0 +1,121 @@
+"""A soak: the app serving 3 runs (2 training, 1 queued) to 5 open Chromium tabs, its memory sampled as it goes.
+
+    .venv/bin/python scripts/soak.py [--minutes 10] [--every 15]
+
+Starts `streamlit run app.py` on a free port (runs in a temporary folder), starts three long runs from the Train
+page in the browser (the registry trains two at once, so the third waits as queued), opens five tabs (the live
+view of each training run, Runs, Samples, Toy 2-D lab), and samples the server's resident memory every
+`--every` seconds. It prints one line per sample and then the start, peak and end, and the growth over the
+second half, which must level off. Needs /usr/bin/chromium and Playwright (as the browser tests do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+RUNS = ("soak-a", "soak-b", "soak-c")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def serve(runs: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)], cwd=ROOT,
+                            env={**os.environ, "GANPLAY_RUNS": str(runs)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return proc, url
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("the server did not come up in 90 s")
+
+
+def start_run(page, url: str, name: str) -> None:
+    """Start a long MNIST run from the Train page, as a user does: a name, many steps, Start."""
+    page.goto(f"{url}/train")
+    start = page.get_by_role("button", name="Start training")
+    start.wait_for(timeout=60_000)
+    steps = page.get_by_label("Training steps", exact=True)
+    steps.fill("1000000")
+    steps.press("Tab")
+    page.get_by_label("Run name", exact=False).first.fill(name)
+    page.get_by_label("Run name", exact=False).first.press("Tab")
+    page.wait_for_timeout(1500)
+    start.click()
+    page.get_by_role("button", name="Stop").wait_for(timeout=60_000)
+
+
+def main() -> int:
+    from playwright.sync_api import sync_playwright
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--every", type=float, default=15)
+    args = parser.parse_args()
+    runs = Path(tempfile.mkdtemp(prefix="ganplay-soak-"))
+    proc, url = serve(runs)
+    samples: list[tuple[float, float]] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            first = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for name in RUNS:
+                start_run(first, url, name)
+            tabs = [first]
+            for path in ("train", "runs", "samples", "toy_lab"):
+                tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+                tab.goto(f"{url}/{path}")
+                tabs.append(tab)
+            states = sorted(f.name + ":" + (f / "status.json").read_text().split('"state": "')[1].split('"')[0]
+                            for f in runs.iterdir() if (f / "status.json").exists())
+            print(f"server pid {proc.pid}, {len(tabs)} tabs open, runs {', '.join(states)}", flush=True)
+            began = time.monotonic()
+            while time.monotonic() - began < args.minutes * 60:
+                samples.append((time.monotonic() - began, rss_mib(proc.pid)))
+                print(f"{samples[-1][0]:6.0f} s  {samples[-1][1]:8.1f} MiB", flush=True)
+                time.sleep(args.every)
+            samples.append((time.monotonic() - began, rss_mib(proc.pid)))
+            for tab in tabs:
+                tab.close()
+            browser.close()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(120)
+    values = [v for _, v in samples]
+    half = len(values) // 2
+    print(f"start {values[0]:.0f} MiB, peak {max(values):.0f} MiB, end {values[-1]:.0f} MiB; second half grew "
+          f"{values[-1] - values[half]:+.0f} MiB over {samples[-1][0] - samples[half][0]:.0f} s; runs in {runs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
