@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ganplay.checkpoints import data_meta, save_checkpoint
-from ganplay.config import make_config
+from ganplay.presets import make_config
 from ganplay.models import build_models_seeded
 from ganplay.runs import Run
 from ganplay.trainer import describe_device, make_adam, resolve_device

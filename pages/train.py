@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ganplay.config import PRESET_NOTES, PRESETS, make_config
+from ganplay.presets import PRESET_NOTES, PRESETS, make_config
 from ganplay.data import DATASETS
 from ganplay.image_files import DatasetError, default_data_dir
 from ganplay.run_state import RunState

@@ -12,7 +12,8 @@ from typing import Any
 import streamlit as st
 
 from ganplay.augment import policy_choices
-from ganplay.config import D_NORMS, DEVICES, LR_DECAYS, ConfigError, field_help, make_config
+from ganplay.config import D_NORMS, DEVICES, LR_DECAYS, ConfigError, field_help
+from ganplay.presets import make_config
 from ganplay.losses import LOSSES
 from ganplay.models import ARCHS
 

@@ -11,7 +11,7 @@ from conftest import tiny_image_config
 from ganplay import clusters
 from ganplay.checkpoints import data_meta, load_generator, save_checkpoint
 from ganplay.clusters import kmeans, self_conditioned
-from ganplay.config import make_config
+from ganplay.presets import make_config
 from ganplay.data import load_dataset, load_training_data
 from ganplay.image_files import DatasetError
 from ganplay.live_eval import live_evaluator_for

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from ganplay.config import PRESETS, ConfigError, TrainConfig, make_config
+from ganplay.config import ConfigError, TrainConfig
+from ganplay.presets import PRESETS, make_config
 
 
 def test_json_round_trip_is_exact():

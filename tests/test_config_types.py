@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ganplay.cli import main
-from ganplay.config import ConfigError, TrainConfig, make_config
+from ganplay.config import ConfigError, TrainConfig
+from ganplay.presets import make_config
 
 NAMES = [f.name for f in fields(TrainConfig)]
 JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=True)

@@ -8,7 +8,7 @@ import torch
 from conftest import tiny_image_config, tiny_toy_config
 from ganplay.checkpoints import Checkpoint, data_meta, load_generator, save_checkpoint
 from ganplay.cli import main
-from ganplay.config import make_config
+from ganplay.presets import make_config
 from ganplay.data import load_dataset, to_float
 from ganplay.latent import with_codes, z_from_seed
 from ganplay.live_eval import evaluator_path_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganplay.config import make_config
+from ganplay.presets import make_config
 from ganplay.losses import LOSSES, gradient_penalty
 from ganplay.models import build_models, pack, upsampling_plan
 
