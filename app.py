@@ -6,7 +6,7 @@ import streamlit as st
 
 st.set_page_config(page_title="ganplay", page_icon=":material/blur_on:", layout="wide")
 
-from pages.common import device_text, is_active, registry, run_status_line  # noqa: E402
+from pages.common import device_text, is_active, registry, run_status_line
 
 # Less empty space above each page's title: at 1000 px high, Streamlit's default pushes the live picture
 # of a run below the fold.

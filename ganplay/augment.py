@@ -10,7 +10,7 @@ A policy names registered augmentations joined by '+', applied in that order: "t
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

@@ -5,15 +5,15 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from ganplay.checkpoints import data_meta, save_checkpoint
-from ganplay.presets import make_config
 from ganplay.models import build_models_seeded
+from ganplay.presets import make_config
 from ganplay.runs import Run
 from ganplay.trainer import describe_device, make_adam, resolve_device
 

@@ -17,8 +17,8 @@ from typing import Any
 from ganplay.cli_generate import add_interpolate_parser, add_sample_parser, device_from_flag
 from ganplay.cli_progress import follow
 from ganplay.config import TrainConfig, field_help, read_config_file
-from ganplay.presets import PRESET_NOTES, PRESETS, make_config
 from ganplay.errors import is_users_mistake
+from ganplay.presets import PRESET_NOTES, PRESETS, make_config
 
 EPILOG = """examples:
   python -m ganplay train --dataset ring8

@@ -92,7 +92,7 @@ class TrainConfig:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -103,11 +103,11 @@ class TrainConfig:
         return cls(**values)
 
     @classmethod
-    def from_json(cls, text: str) -> "TrainConfig":
+    def from_json(cls, text: str) -> TrainConfig:
         return cls.from_dict(_parse_object(text))
 
     @classmethod
-    def load(cls, path: str | Path) -> "TrainConfig":
+    def load(cls, path: str | Path) -> TrainConfig:
         return cls.from_dict(read_config_file(path))
 
     # -- validation ----------------------------------------------------------------------------
@@ -115,7 +115,7 @@ class TrainConfig:
         """Every problem, keyed by field, so a form can show each message beside its field."""
         return validate(self)
 
-    def validated(self) -> "TrainConfig":
+    def validated(self) -> TrainConfig:
         problems = self.errors()
         if problems:
             raise ConfigError(problems)

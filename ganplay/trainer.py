@@ -11,12 +11,13 @@ from torch import Tensor, nn
 
 from ganplay.augment import make_augmenter
 from ganplay.config import TrainConfig
-from ganplay.errors import UsageError
 from ganplay.data import DataSource
+from ganplay.errors import UsageError
 from ganplay.latent import z_from_seed
 from ganplay.losses import LOSSES, gradient_penalty
 from ganplay.models import SeededDropout, build_models_seeded, latent_code
 from ganplay.seeding import label_cdf, labels_from_cdf
+
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":

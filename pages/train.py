@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ganplay.presets import PRESET_NOTES, PRESETS, make_config
 from ganplay.data import DATASETS
 from ganplay.image_files import DatasetError, default_data_dir
+from ganplay.presets import PRESET_NOTES, PRESETS, make_config
 from ganplay.run_state import RunState
 from ganplay.uploads import unpack_image_zip
 from pages import live

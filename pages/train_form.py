@@ -13,9 +13,9 @@ import streamlit as st
 
 from ganplay.augment import policy_choices
 from ganplay.config import D_NORMS, DEVICES, LR_DECAYS, ConfigError, field_help
-from ganplay.presets import make_config
 from ganplay.losses import LOSSES
 from ganplay.models import ARCHS
+from ganplay.presets import make_config
 
 CHOICES: dict[str, list[Any]] = {"arch": ARCHS.names(), "loss": LOSSES.names(), "device": list(DEVICES),
                                  "d_norm": list(D_NORMS), "lr_decay": list(LR_DECAYS), "channels": [0, 1, 3],

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_healthy  # noqa: E402
+from test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_healthy
 
 
 def window_rate(metrics: Path, start: float, end: float) -> float:
@@ -90,7 +90,7 @@ def main() -> None:
             periods = dict(zip(list(results)[1:], args.refresh))
             cpu: dict[str, list[tuple[float, float]]] = {label: [] for label in results}
             for _ in range(args.rounds):
-                for label in results:
+                for label, rates in results.items():
                     if label == closed_label:
                         page.goto("about:blank")
                     else:
@@ -99,7 +99,7 @@ def main() -> None:
                     start, browser_cpu, server_cpu = time.time(), cpu_seconds("chromium"), cpu_seconds(str(port))
                     time.sleep(args.window)
                     elapsed = time.time() - start
-                    results[label].append(window_rate(metrics, start, time.time()))
+                    rates.append(window_rate(metrics, start, time.time()))
                     cpu[label].append(((cpu_seconds("chromium") - browser_cpu) / elapsed,
                                        (cpu_seconds(str(port)) - server_cpu) / elapsed))
             page.goto(f"{url}/train")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from conftest import tiny_image_config, tiny_toy_config
+
 from ganplay.augment import BACKGROUND, cutout, make_augmenter, policy_choices, translate
 from ganplay.config import ConfigError
 

@@ -57,7 +57,7 @@ def served(tmp_path):
     _browser_or_skip()
     port = _free_port()
     env = {**os.environ, "GANPLAY_RUNS": str(tmp_path / "runs")}
-    log = open(tmp_path / "server.log", "w")
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - the server writes it until the fixture ends
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
          "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",

@@ -11,11 +11,11 @@ from conftest import tiny_image_config
 from ganplay import clusters
 from ganplay.checkpoints import data_meta, load_generator, save_checkpoint
 from ganplay.clusters import kmeans, self_conditioned
-from ganplay.presets import make_config
 from ganplay.data import load_dataset, load_training_data
 from ganplay.image_files import DatasetError
 from ganplay.live_eval import live_evaluator_for
 from ganplay.models import DCGANDiscriminator, label_vectors, pack
+from ganplay.presets import make_config
 from ganplay.sampling import class_labels, interpolation, plane, sample, seed_labels
 from ganplay.seeding import prior_labels
 from ganplay.trainer import GANTrainer

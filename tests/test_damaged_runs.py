@@ -6,11 +6,11 @@ import json
 import shutil
 
 import pytest
-
 from conftest import tiny_toy_config
+from pagetest import open_page, picker
+
 from ganplay.cli import main
 from ganplay.run_state import RunState
-from pagetest import open_page, picker
 
 # name: (file, how it is damaged, what the message must say)
 DAMAGE = {

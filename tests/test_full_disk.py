@@ -5,13 +5,13 @@ from __future__ import annotations
 import errno
 import io
 import pathlib
+import subprocess
 import time
 
 import pytest
-import subprocess
-
-import ganplay.checkpoints as checkpoints
 from conftest import tiny_toy_config
+
+from ganplay import checkpoints
 from ganplay.checkpoints import load_checkpoint
 from ganplay.cli import follow, main
 from ganplay.run_state import RunState

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import torch
-
 from conftest import tiny_toy_config
+
 from ganplay.health import check_health
 from ganplay.run_state import RunState
 from ganplay.runs import Run

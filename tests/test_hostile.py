@@ -12,11 +12,10 @@ import json
 import os
 
 import pytest
+from conftest import tiny_toy_config
 
 from ganplay.cli import main
 from ganplay.config import TrainConfig
-
-from conftest import tiny_toy_config
 
 TOY = ["--dataset", "ring8", "--mlp-hidden", "16", "--mlp-layers", "2", "--batch-size", "32", "--device", "cpu",
        "--log-every", "2", "--sample-every", "4", "--checkpoint-every", "4", "--quiet"]

@@ -7,8 +7,8 @@ import os
 
 import pytest
 import torch
-
 from conftest import tiny_image_config
+
 from ganplay.cli import main
 from ganplay.data import load_dataset, to_float
 from ganplay.inception import InceptionFeatures, find_inception

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from conftest import tiny_image_config, tiny_toy_config
+
 from ganplay.checkpoints import Checkpoint, data_meta, load_generator, save_checkpoint
 from ganplay.cli import main
-from ganplay.presets import make_config
 from ganplay.data import load_dataset, to_float
+from ganplay.evaluators import load_evaluator
 from ganplay.latent import with_codes, z_from_seed
 from ganplay.live_eval import evaluator_path_for
-from ganplay.evaluators import load_evaluator
 from ganplay.metrics import code_purity, toy_mode_stats
 from ganplay.models import latent_code
+from ganplay.presets import make_config
 from ganplay.sampling import EACH_CODE, sample
 from ganplay.trainer import GANTrainer
 

@@ -7,8 +7,8 @@ import math
 
 import pytest
 import torch
-
 from conftest import tiny_image_config, tiny_toy_config
+
 from ganplay.checkpoints import BEST_CHECKPOINT_NAME, load_checkpoint
 from ganplay.live_eval import FD_METRIC, TOY_METRIC, cost_share, summary
 from ganplay.run_files import EVALS_FILE, snapshot_from_disk
@@ -70,7 +70,7 @@ def test_resume_keeps_earlier_scores_and_the_best(tmp_path):
 
 
 def test_no_evaluator_or_eval_off_says_why(tmp_path, monkeypatch):
-    import ganplay.live_eval as live_eval
+    from ganplay import live_eval
 
     monkeypatch.setattr(live_eval, "EVALUATOR_DIR", tmp_path / "none")
     run = _train(tmp_path / "digits", tiny_image_config(steps=2, eval_every=1))

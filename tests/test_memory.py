@@ -10,8 +10,8 @@ import torch
 from ganplay import memory
 from ganplay.cli import main
 from ganplay.config import ConfigError
-from ganplay.presets import make_config
 from ganplay.memory import check_fits, step_bytes
+from ganplay.presets import make_config
 
 CPU = torch.device("cpu")
 

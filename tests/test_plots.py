@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from conftest import tiny_toy_config
+
 from ganplay import plots
 from ganplay.checkpoints import CheckpointError, data_meta, export_generator, save_checkpoint
 from ganplay.data import load_dataset

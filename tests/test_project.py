@@ -20,12 +20,12 @@ def test_core_imports_without_streamlit():
 
 def test_core_source_never_mentions_streamlit_imports():
     for path in (ROOT / "ganplay").rglob("*.py"):
-        assert not re.search(r"^\s*(import|from)\s+streamlit", path.read_text(), re.M), path
+        assert not re.search(r"^\s*(import|from)\s+streamlit", path.read_text(), re.MULTILINE), path
 
 
 def readme_commands() -> list[str]:
     """The shell commands in the README's fenced ```bash blocks."""
-    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
     return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
 
 
@@ -45,7 +45,7 @@ def test_shipped_models_are_small_loadable_and_say_how_they_were_made():
         record = json.loads(path.with_suffix(".json").read_text())
         assert record["commands"][0].startswith(("python -m ganplay train", "OMP_NUM_THREADS=1 python -m ganplay train"))
         assert any(c.startswith("python -m ganplay export") for c in record["commands"][1:])
-        generator, ckpt = load_generator(path)
+        _generator, ckpt = load_generator(path)
         assert ckpt.generator_only and ckpt.step == record["step"]
 
 

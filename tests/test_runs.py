@@ -7,11 +7,11 @@ import time
 
 import pytest
 import torch
-
 from conftest import tiny_image_config, tiny_toy_config
+
 from ganplay.checkpoints import load_checkpoint
-from ganplay.run_state import MetricHistory, RunState
 from ganplay.run_registry import RunRegistry
+from ganplay.run_state import MetricHistory, RunState
 from ganplay.trainer import GANTrainer
 
 

@@ -7,11 +7,11 @@ import json
 import time
 
 import pytest
-
 from conftest import tiny_image_config, tiny_toy_config
-from ganplay.run_state import RunState
-from ganplay.run_registry import get_registry
 from pagetest import open_page, texts
+
+from ganplay.run_registry import get_registry
+from ganplay.run_state import RunState
 
 
 @pytest.fixture(scope="module")

@@ -61,7 +61,7 @@ while True:
     metrics = tmp_path / "runs" / "served" / "metrics.jsonl"
     _wait_for(lambda: metrics.exists() and len(metrics.read_text().splitlines()) >= 3)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=90)
+    _out, err = proc.communicate(timeout=90)
     assert proc.returncode == 0, err
     assert "terminate called" not in err
     assert load_checkpoint(tmp_path / "runs" / "served").step >= 15

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from conftest import tiny_toy_config
 from pagetest import picker
+from streamlit.testing.v1 import AppTest
+
 from ganplay import imaging, plots
 from ganplay.cli import main
 from ganplay.data import ring_modes

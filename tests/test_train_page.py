@@ -8,9 +8,10 @@ import time
 from dataclasses import fields
 
 from conftest import tiny_image_config, tiny_toy_config
+from pagetest import open_page, picker, texts
+
 from ganplay.config import TrainConfig
 from ganplay.run_state import RunState
-from pagetest import open_page, picker, texts
 
 TOY = "cfg:quick-cpu-demo|ring8:"
 DIGITS = "cfg:mnist-quick|mnist-bundled:"

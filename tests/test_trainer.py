@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from conftest import tiny_image_config, tiny_toy_config
+
 from ganplay.data import load_dataset
 from ganplay.losses import LOSSES
 from ganplay.trainer import GANTrainer
