@@ -16,18 +16,21 @@ PAGES = {
     "train": st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     "toy": st.Page("pages/toy_lab.py", title="Toy 2-D lab", icon=":material/scatter_plot:", url_path="toy_lab"),
     "samples": st.Page("pages/samples.py", title="Samples", icon=":material/grid_view:", url_path="samples"),
-    "interpolate": st.Page("pages/interpolate.py", title="Interpolate", icon=":material/animation:",
-                           url_path="interpolate"),
+    "interpolate": st.Page(
+        "pages/interpolate.py", title="Interpolate", icon=":material/animation:", url_path="interpolate"
+    ),
     "runs": st.Page("pages/runs.py", title="Runs", icon=":material/list:", url_path="runs"),
 }
 
 
 def home() -> None:
     st.title("ganplay")
-    st.write("A playground to learn, train and explore Generative Adversarial Networks: a generator learns to "
-             "turn noise into data while a discriminator learns to tell its output from the real thing. "
-             "Train one here on 2-D toys, digits or your own images, watch it learn live, then explore what it "
-             "learned.")
+    st.write(
+        "A playground to learn, train and explore Generative Adversarial Networks: a generator learns to "
+        "turn noise into data while a discriminator learns to tell its output from the real thing. "
+        "Train one here on 2-D toys, digits or your own images, watch it learn live, then explore what it "
+        "learned."
+    )
     st.caption(f"Training device: {device_text()}")
     st.subheader("Runs in progress")
     active = [s for s in registry().list_runs() if is_active(s)]

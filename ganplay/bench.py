@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ganplay.building import build_models_seeded
 from ganplay.checkpoints import data_meta, save_checkpoint
-from ganplay.models import build_models_seeded
 from ganplay.presets import make_config
 from ganplay.runs import Run
 from ganplay.trainer import describe_device, make_adam, resolve_device
@@ -64,8 +64,10 @@ def run_bench(batch_size: int = 64, window: int = 40, windows: int = 5, device: 
         run.prepare()  # the engine exactly as a run thread drives it: read-back, snapshots, checkpoints
         bare = bare_loop(cfg, run.data, dev)
         methods = {"bare PyTorch loop": bare, "ganplay engine": run.advance}
-        print(f"DCGAN {cfg.image_size}px, batch {batch_size}, {describe_device(dev)}; "
-              f"{windows} windows of {window} steps each, alternating; median images/s")
+        print(
+            f"DCGAN {cfg.image_size}px, batch {batch_size}, {describe_device(dev)}; "
+            f"{windows} windows of {window} steps each, alternating; median images/s"
+        )
         for step in methods.values():
             _timed(step, max(5, window // 4), dev)  # warm-up
         rates: dict[str, list[float]] = {name: [] for name in methods}
@@ -83,15 +85,17 @@ def run_bench(batch_size: int = 64, window: int = 40, windows: int = 5, device: 
     return result
 
 
-def run_eval_bench(preset: str = "mnist-quick", eval_every: int = 250, windows: int = 5,
-                   device: str = "auto") -> dict[str, float]:
+def run_eval_bench(
+    preset: str = "mnist-quick", eval_every: int = 250, windows: int = 5, device: str = "auto"
+) -> dict[str, float]:
     """What live quality scoring costs: the seconds of one score (and of the best.pt it may save) against
     the seconds of the eval_every training steps between two scores, each the median of `windows` timings.
 
     Timing the two parts apart avoids comparing two noisy throughputs whose difference is a few percent.
     """
-    cfg = make_config(preset, device=device, steps=10**8, eval_every=eval_every, sample_every=10**7,
-                      checkpoint_every=10**7).validated()
+    cfg = make_config(
+        preset, device=device, steps=10**8, eval_every=eval_every, sample_every=10**7, checkpoint_every=10**7
+    ).validated()
     dev = resolve_device(device)
     with tempfile.TemporaryDirectory(prefix="ganplay-bench-") as tmp:
         run = Run(Path(tmp) / "eval", cfg)
@@ -103,16 +107,28 @@ def run_eval_bench(preset: str = "mnist-quick", eval_every: int = 250, windows: 
         for _ in range(windows):
             train.append(_timed(run.advance, steps, dev))
             score.append(_timed(run.score, 1, dev))
-            save.append(_timed(lambda: save_checkpoint(Path(tmp) / "best.pt", run.trainer.state_dict(), cfg,
-                                                       data_meta(run.data)), 1, dev))
+            save.append(
+                _timed(
+                    lambda: save_checkpoint(Path(tmp) / "best.pt", run.trainer.state_dict(), cfg, data_meta(run.data)),
+                    1,
+                    dev,
+                )
+            )
             run.advance()  # the scoring step itself, so the next window starts on the boundary again
         run.flush_metrics()
     train_s = statistics.median(train) * eval_every / steps  # scaled to a full stretch between two scores
     score_s, save_s = statistics.median(score), statistics.median(save)
     typical, worst = score_s / (train_s + score_s), (score_s + save_s) / (train_s + score_s + save_s)
-    print(f"  {eval_every} training steps     {train_s:8.2f} s  ({eval_every * cfg.batch_size / train_s:,.0f} images/s)")
+    print(
+        f"  {eval_every} training steps     {train_s:8.2f} s  ({eval_every * cfg.batch_size / train_s:,.0f} images/s)"
+    )
     print(f"  one live score          {score_s:8.3f} s")
     print(f"  one best.pt save        {save_s:8.3f} s  (only when the score improves)")
     print(f"  share of training time  {typical:8.1%}  ({worst:.1%} when every score saves a best.pt)")
-    return {"train_seconds": train_s, "score_seconds": score_s, "save_seconds": save_s, "cost": typical,
-            "worst_cost": worst}
+    return {
+        "train_seconds": train_s,
+        "score_seconds": score_s,
+        "save_seconds": save_s,
+        "cost": typical,
+        "worst_cost": worst,
+    }

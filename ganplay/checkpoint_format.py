@@ -17,8 +17,7 @@ FORMAT_VERSION = 1  # the format this ganplay writes; files of older formats are
 REQUIRED = ("config", "data", "step")
 WEIGHTS = ("G", "D", "G_ema")  # the networks' state dicts a file may hold
 HEADER = ("format", "format_version", "ganplay_version", "saved_at", "config", "data", "generator_only", "commands")
-DATA_FIELDS = ("name", "title", "kind", "shape", "num_classes", "class_names", "scale", "label_prior", "modes",
-               "sigma")
+DATA_FIELDS = ("name", "title", "kind", "shape", "num_classes", "class_names", "scale", "label_prior", "modes", "sigma")
 MAX_CLASSES = 10_000  # classes or clusters in a data description (the config caps clusters there too)
 MAX_MODES = 10_000  # modes of a 2-D mixture
 
@@ -71,9 +70,11 @@ UPGRADES: dict[int, Upgrade] = {}
 
 def upgrade_from(version: int) -> Callable[[Upgrade], Upgrade]:
     """Register a function as the step from format `version` to `version + 1`."""
+
     def register(step: Upgrade) -> Upgrade:
         UPGRADES[version] = step
         return step
+
     return register
 
 
@@ -83,8 +84,10 @@ def upgraded(payload: dict[str, Any], where: str) -> dict[str, Any]:
     if not fits_type(version, int) or version < 1:
         raise CheckpointError(f"{where}: its format_version must be a whole number from 1, got {shown(version)}")
     if version > FORMAT_VERSION:
-        raise CheckpointError(f"{where}: written by a newer ganplay (format {version}; this one reads up to "
-                              f"{FORMAT_VERSION}); upgrade ganplay to open it")
+        raise CheckpointError(
+            f"{where}: written by a newer ganplay (format {version}; this one reads up to "
+            f"{FORMAT_VERSION}); upgrade ganplay to open it"
+        )
     while version < FORMAT_VERSION:
         if version not in UPGRADES:
             raise CheckpointError(f"{where}: format {version} has no upgrade to format {version + 1}")
@@ -106,11 +109,18 @@ def from_payload(payload: dict[str, Any], where: str) -> Checkpoint:
         lacking = ", ".join(missing) or "generator weights"
         raise CheckpointError(f"{where}: incomplete ganplay checkpoint, missing {lacking}")
     config = checked_config(payload["config"], written, where)
-    ckpt = Checkpoint(config=config, data=checked_data(payload["data"], config, where), step=payload["step"],
-                      state={k: v for k, v in payload.items() if k not in HEADER}, path=where,
-                      generator_only=payload.get("generator_only", False), commands=payload.get("commands", []),
-                      format_version=written, ganplay_version=payload.get("ganplay_version", ""),
-                      saved_at=payload.get("saved_at", ""))
+    ckpt = Checkpoint(
+        config=config,
+        data=checked_data(payload["data"], config, where),
+        step=payload["step"],
+        state={k: v for k, v in payload.items() if k not in HEADER},
+        path=where,
+        generator_only=payload.get("generator_only", False),
+        commands=payload.get("commands", []),
+        format_version=written,
+        ganplay_version=payload.get("ganplay_version", ""),
+        saved_at=payload.get("saved_at", ""),
+    )
     _check_header(ckpt)
     check_weights(ckpt)
     return ckpt
@@ -126,8 +136,9 @@ def checked_config(raw: Any, written: int, where: str) -> TrainConfig:
         config = TrainConfig.from_dict(raw)
     except ConfigError as err:  # unknown fields: written by a newer ganplay without a new format, or edited
         own = "the file's own" if written == FORMAT_VERSION else f"to which the file's format {written} was upgraded"
-        raise CheckpointError(f"{where}: its config is invalid: {err} (not fields of checkpoint format "
-                              f"{FORMAT_VERSION}, {own})") from None
+        raise CheckpointError(
+            f"{where}: its config is invalid: {err} (not fields of checkpoint format {FORMAT_VERSION}, {own})"
+        ) from None
     problems = config.errors()
     if "dataset" in problems and fits_type(config.dataset, str) and len(config.dataset) <= MAX_TEXT:
         del problems["dataset"]  # a dataset not found here, not a value of the wrong type
@@ -141,8 +152,9 @@ def checked_data(raw: Any, config: TrainConfig, where: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise CheckpointError(f"{where}: its data description is not a mapping, got {shown(raw)}")
     data = {"num_classes": 0, "class_names": [], "scale": 1.0, **raw}  # what the oldest files leave out
-    problem = _fields_problem(data) or _shape_problem(data, config) or _classes_problem(data, config) \
-        or _points_problem(data)
+    problem = (
+        _fields_problem(data) or _shape_problem(data, config) or _classes_problem(data, config) or _points_problem(data)
+    )
     if problem:
         raise CheckpointError(f"{where}: its data description is invalid: {problem}")
     return data
@@ -175,8 +187,10 @@ def _shape_problem(data: dict[str, Any], config: TrainConfig) -> str | None:
     whole = isinstance(shape, list) and all(fits_type(side, int) for side in shape)
     if not whole or shape not in expected:
         fits = " or ".join(map(str, expected))
-        return (f"shape must be {fits} for {'2-D points' if data['kind'] == 'toy' else 'images'} with the "
-                f"config's image_size {size} and channels {config.channels}, got {shown(shape)}")
+        return (
+            f"shape must be {fits} for {'2-D points' if data['kind'] == 'toy' else 'images'} with the "
+            f"config's image_size {size} and channels {config.channels}, got {shown(shape)}"
+        )
     return None
 
 
@@ -191,8 +205,12 @@ def _classes_problem(data: dict[str, Any], config: TrainConfig) -> str | None:
     if config.takes_labels and count < 1:
         return "a model that takes labels needs at least one class; num_classes is 0"
     prior = data.get("label_prior")
-    if prior is not None and not (isinstance(prior, list) and len(prior) == count and all(
-            _is_finite(p) and p >= 0 for p in prior) and sum(prior) > 0):
+    if prior is not None and not (
+        isinstance(prior, list)
+        and len(prior) == count
+        and all(_is_finite(p) and p >= 0 for p in prior)
+        and sum(prior) > 0
+    ):
         return f"label_prior must be {count} shares of at least 0, not all 0, got {shown(prior)}"
     return None
 
@@ -205,8 +223,11 @@ def _points_problem(data: dict[str, Any]) -> str | None:
     if "modes" not in data:
         return None
     modes = data["modes"]
-    if not isinstance(modes, list) or not 1 <= len(modes) <= MAX_MODES or not all(
-            isinstance(mode, list) and len(mode) == 2 and all(map(_is_finite, mode)) for mode in modes):
+    if (
+        not isinstance(modes, list)
+        or not 1 <= len(modes) <= MAX_MODES
+        or not all(isinstance(mode, list) and len(mode) == 2 and all(map(_is_finite, mode)) for mode in modes)
+    ):
         return f"modes must be 1 to {MAX_MODES:,} pairs of numbers, got {shown(modes)}"
     if not _is_finite(data["sigma"]) or data["sigma"] <= 0:
         return f"sigma must be a positive number, got {shown(data['sigma'])}"
@@ -231,8 +252,10 @@ def _header_problem(ckpt: Checkpoint) -> str | None:
         return "ganplay_version and saved_at must be text"
     for key in WEIGHTS:
         weights = ckpt.state.get(key)
-        if weights is not None and not (isinstance(weights, dict) and all(
-                isinstance(name, str) and isinstance(tensor, Tensor) for name, tensor in weights.items())):
+        if weights is not None and not (
+            isinstance(weights, dict)
+            and all(isinstance(name, str) and isinstance(tensor, Tensor) for name, tensor in weights.items())
+        ):
             return f"{key} must be a state dict (names to tensors), got {shown(type(weights).__name__)}"
     return None
 
@@ -250,16 +273,18 @@ def check_weights(ckpt: Checkpoint) -> None:
         held = sum(tensor.numel() for tensor in ckpt.D.values())
         size = sum(parameter.numel() for parameter in discriminator.parameters())
         if size > held:  # too few numbers for this D: say so before building it for real below
-            raise CheckpointError(f"{ckpt.path}: its D weights do not match the networks its config builds (its "
-                                  f"D has {size:,} parameters, the file holds {held:,} numbers for it)")
+            raise CheckpointError(
+                f"{ckpt.path}: its D weights do not match the networks its config builds (its "
+                f"D has {size:,} parameters, the file holds {held:,} numbers for it)"
+            )
         if ckpt.config.spectral_norm:  # its parameter names exist only on a real network (see meta_networks)
             discriminator = real_networks(ckpt)[1]
         _check_state(ckpt, "D", discriminator)
 
 
 def meta_networks(config: TrainConfig, data: dict[str, Any], where: str) -> tuple[nn.Module, nn.Module]:
-    """(G, D) on the meta device (models.shapes_only): every name and shape, nothing allocated."""
-    from ganplay.models import shapes_only
+    """(G, D) on the meta device (building.shapes_only): every name and shape, nothing allocated."""
+    from ganplay.building import shapes_only
 
     try:
         return shapes_only(config, tuple(data["shape"]), data["num_classes"], data["scale"])
@@ -268,27 +293,28 @@ def meta_networks(config: TrainConfig, data: dict[str, Any], where: str) -> tupl
 
 
 def real_networks(ckpt: Checkpoint) -> tuple[nn.Module, nn.Module]:
-    from ganplay.models import build_models_seeded
+    from ganplay.building import build_models_seeded
 
     data = ckpt.data
-    return build_models_seeded(ckpt.config, tuple(data["shape"]), data["num_classes"], ckpt.config.seed,
-                               data["scale"])
+    return build_models_seeded(ckpt.config, tuple(data["shape"]), data["num_classes"], ckpt.config.seed, data["scale"])
 
 
 def _check_state(ckpt: Checkpoint, key: str, module: nn.Module) -> None:
     weights = ckpt.state.get(key)
     problem = None if weights is None else _mismatch(weights, module.state_dict())
     if problem:
-        raise CheckpointError(f"{ckpt.path}: its {key} weights do not match the networks its config builds "
-                              f"({problem})")
+        raise CheckpointError(f"{ckpt.path}: its {key} weights do not match the networks its config builds ({problem})")
 
 
 def _mismatch(weights: dict[str, Tensor], expected: dict[str, Tensor]) -> str | None:
     missing = [name for name in expected if name not in weights]
     extra = [name for name in weights if name not in expected]
     if missing or extra:
-        return "; ".join(f"{what} {', '.join(map(shown, names[:3]))}{' ...' if len(names) > 3 else ''}"
-                         for what, names in (("missing", missing), ("unexpected", extra)) if names)
+        return "; ".join(
+            f"{what} {', '.join(map(shown, names[:3]))}{' ...' if len(names) > 3 else ''}"
+            for what, names in (("missing", missing), ("unexpected", extra))
+            if names
+        )
     for name, tensor in expected.items():
         if weights[name].shape != tensor.shape:
             return f"{name} is {tuple(weights[name].shape)}, the config builds {tuple(tensor.shape)}"

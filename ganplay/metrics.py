@@ -29,12 +29,15 @@ class ToyModeStats:
         return asdict(self)
 
     def summary(self) -> str:
-        return (f"{self.modes_covered}/{self.num_modes} modes, {100 * self.high_quality:.1f}% high quality, "
-                f"KL to uniform {self.kl_to_uniform:.3f} ({self.num_samples:,} samples)")
+        return (
+            f"{self.modes_covered}/{self.num_modes} modes, {100 * self.high_quality:.1f}% high quality, "
+            f"KL to uniform {self.kl_to_uniform:.3f} ({self.num_samples:,} samples)"
+        )
 
 
-def toy_mode_stats(points: Tensor | np.ndarray, modes: Tensor | np.ndarray, sigma: float,
-                   threshold_sigmas: float = HQ_SIGMAS) -> ToyModeStats:
+def toy_mode_stats(
+    points: Tensor | np.ndarray, modes: Tensor | np.ndarray, sigma: float, threshold_sigmas: float = HQ_SIGMAS
+) -> ToyModeStats:
     """Modes covered, high-quality fraction and KL to uniform of (N, 2) points against (K, 2) modes."""
     pts = torch.as_tensor(np.asarray(points), dtype=torch.float64).reshape(-1, 2)
     means = torch.as_tensor(np.asarray(modes), dtype=torch.float64).reshape(-1, 2)
@@ -54,15 +57,18 @@ def toy_mode_stats(points: Tensor | np.ndarray, modes: Tensor | np.ndarray, sigm
     return ToyModeStats(covered, len(means), float(good.sum()) / len(pts), kl, len(pts))
 
 
-def evaluate_toy_checkpoint(generator: torch.nn.Module, ckpt: Checkpoint,
-                            num_samples: int = PACGAN_PROTOCOL_SAMPLES, seed: int = 12345) -> ToyModeStats:
+def evaluate_toy_checkpoint(
+    generator: torch.nn.Module, ckpt: Checkpoint, num_samples: int = PACGAN_PROTOCOL_SAMPLES, seed: int = 12345
+) -> ToyModeStats:
     """The PacGAN protocol on a 2-D checkpoint: `num_samples` points from latents fixed by `seed`."""
     from ganplay.sampling import sample
 
     meta = ckpt.data
     if meta.get("kind") != "toy" or "modes" not in meta:
-        raise ValueError(f"{ckpt.path or 'this checkpoint'}: mode coverage needs a 2-D mixture with modes "
-                         f"(ring8, grid25); this model was trained on {meta.get('name')}")
+        raise ValueError(
+            f"{ckpt.path or 'this checkpoint'}: mode coverage needs a 2-D mixture with modes "
+            f"(ring8, grid25); this model was trained on {meta.get('name')}"
+        )
     points = sample(generator, ckpt, num_samples, seed=seed)
     return toy_mode_stats(points, meta["modes"], meta["sigma"])
 
@@ -94,8 +100,7 @@ def frechet_from_stats(a: tuple[Tensor, Tensor], b: tuple[Tensor, Tensor]) -> fl
     return float((mu_a - mu_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * cross)
 
 
-def kernel_inception_distance(a: Tensor, b: Tensor, subsets: int = 10, subset_size: int = 1000,
-                              seed: int = 0) -> float:
+def kernel_inception_distance(a: Tensor, b: Tensor, subsets: int = 10, subset_size: int = 1000, seed: int = 0) -> float:
     """KID: the unbiased MMD^2 with the cubic polynomial kernel (x.y / D + 1)^3, averaged over subsets."""
     a, b = a.double(), b.double()
     d = a.shape[1]
@@ -144,8 +149,7 @@ def class_stats(probs: Tensor, threshold: float = 0.0) -> ClassStats:
     share = counts / counts.sum()
     nz = share > 0
     kl = float((share[nz] * (share[nz] * k).log()).sum())
-    return ClassStats(int((share > threshold).sum()), k, kl, float(share.min()),
-                      float(probs.max(1).values.mean()))
+    return ClassStats(int((share > threshold).sum()), k, kl, float(share.min()), float(probs.max(1).values.mean()))
 
 
 # -- the full evaluation of a checkpoint ---------------------------------------------------------------
@@ -157,14 +161,20 @@ def real_halves(images: Tensor, n: int, m: int | None = None) -> tuple[Tensor, T
     floor. Every score (eval, standard FID, live) splits the same way."""
     perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(0)).to(images.device)
     m = n if m is None else m
-    return images[perm[:n]], images[perm[n:n + m]]
+    return images[perm[:n]], images[perm[n : n + m]]
 
 
 IMAGE_PROTOCOL_SAMPLES = 5000  # generated samples, and real samples in each reference half
 
 
-def evaluate_image_checkpoint(generator: torch.nn.Module, ckpt: Checkpoint, evaluator, real_images: Tensor,
-                              num_samples: int = IMAGE_PROTOCOL_SAMPLES, seed: int = 12345) -> dict:
+def evaluate_image_checkpoint(
+    generator: torch.nn.Module,
+    ckpt: Checkpoint,
+    evaluator,
+    real_images: Tensor,
+    num_samples: int = IMAGE_PROTOCOL_SAMPLES,
+    seed: int = 12345,
+) -> dict:
     """Every image metric for one checkpoint, with its protocol spelled out beside the numbers.
 
     real_images (M, C, H, W) in [-1, 1]: split by a fixed permutation into two disjoint halves; the
@@ -188,17 +198,19 @@ def evaluate_image_checkpoint(generator: torch.nn.Module, ckpt: Checkpoint, eval
         "precision (k=3, 2000 samples)": precision,
         "recall (k=3, 2000 samples)": recall,
         **{f"classes {k}": v for k, v in class_stats(probs).as_dict().items()},
-        "protocol": (f"{n} generated samples (seed {seed}, EMA generator when present) against {n} real images; "
-                     f"the floor compares two disjoint halves of {2 * n} real images; features: the "
-                     f"{FEATURE_NOTE} of ganplay's own classifier (held-out accuracy "
-                     f"{evaluator.holdout_accuracy:.2%}); not comparable to Inception FID"),
+        "protocol": (
+            f"{n} generated samples (seed {seed}, EMA generator when present) against {n} real images; "
+            f"the floor compares two disjoint halves of {2 * n} real images; features: the "
+            f"{FEATURE_NOTE} of ganplay's own classifier (held-out accuracy "
+            f"{evaluator.holdout_accuracy:.2%}); not comparable to Inception FID"
+        ),
     }
     if ckpt.config.conditional:
         result["conditional accuracy (asked for class k, classified as k)"] = conditional_accuracy(
-            generator, ckpt, evaluator, per_class=max(1, n // ckpt.data["num_classes"]), seed=seed)
+            generator, ckpt, evaluator, per_class=max(1, n // ckpt.data["num_classes"]), seed=seed
+        )
     if ckpt.config.info_codes:
-        purity, found = code_purity(generator, ckpt, evaluator, per_code=max(1, n // ckpt.config.info_codes),
-                                    seed=seed)
+        purity, found = code_purity(generator, ckpt, evaluator, per_code=max(1, n // ckpt.config.info_codes), seed=seed)
         result["InfoGAN code purity (share of a code's samples in its most common class)"] = purity
         result["InfoGAN classes found (distinct most common classes of the codes)"] = found
     return result
@@ -207,8 +219,9 @@ def evaluate_image_checkpoint(generator: torch.nn.Module, ckpt: Checkpoint, eval
 FEATURE_NOTE = "128-d penultimate features"
 
 
-def conditional_accuracy(generator: torch.nn.Module, ckpt: Checkpoint, evaluator, per_class: int = 500,
-                         seed: int = 12345) -> float:
+def conditional_accuracy(
+    generator: torch.nn.Module, ckpt: Checkpoint, evaluator, per_class: int = 500, seed: int = 12345
+) -> float:
     from ganplay.sampling import sample
 
     hits, total = 0, 0
@@ -219,8 +232,9 @@ def conditional_accuracy(generator: torch.nn.Module, ckpt: Checkpoint, evaluator
     return hits / total
 
 
-def code_purity(generator: torch.nn.Module, ckpt: Checkpoint, evaluator, per_code: int = 500,
-                seed: int = 12345) -> tuple[float, int]:
+def code_purity(
+    generator: torch.nn.Module, ckpt: Checkpoint, evaluator, per_code: int = 500, seed: int = 12345
+) -> tuple[float, int]:
     """How well an InfoGAN's codes found the classes, unsupervised: (mean purity, distinct classes found).
 
     A code's purity is the share of its samples the evaluator puts in the code's most common class;
@@ -237,8 +251,9 @@ def code_purity(generator: torch.nn.Module, ckpt: Checkpoint, evaluator, per_cod
     return sum(purities) / len(purities), len(majorities)
 
 
-def label_contents(generator: torch.nn.Module, ckpt: Checkpoint, evaluator, per_label: int = 40,
-                   seed: int = 0) -> list[tuple[int, float]]:
+def label_contents(
+    generator: torch.nn.Module, ckpt: Checkpoint, evaluator, per_label: int = 40, seed: int = 0
+) -> list[tuple[int, float]]:
     """What G makes for each of its labels, as the evaluator reads it: (majority class, its share) per label.
 
     For a self-conditioned model this tells a user what cluster 7 holds ("mostly 3s") before picking it.

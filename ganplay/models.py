@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import replace
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
-from torch.overrides import TorchFunctionMode
 
 from ganplay.registry import Registry
 
@@ -31,57 +27,6 @@ def build_models(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, dat
     """
     classes = num_classes if cfg.takes_labels else 0
     return ARCHS.get(cfg.arch)(cfg, shape, classes, data_scale)
-
-
-def shapes_only(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data_scale: float = 1.0) -> ModelPair:
-    """(G, D) on the meta device: every name and shape, nothing allocated (checks of a checkpoint's weights)."""
-    with torch.device("meta"):
-        return build_untrained(cfg, shape, num_classes, data_scale)
-
-
-def build_untrained(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data_scale: float = 1.0) -> ModelPair:
-    """(G, D) with every name and shape and no init run, for checks and estimates that need no trained values.
-
-    Built without spectral norm: it renames D's parameters only (G never has it), and its power iteration
-    imports torch._dynamo on the meta device. G is exact; D has the right sizes, and without spectral norm in
-    the config, the right names.
-    """
-    with _SkipInit():
-        return build_models(replace(cfg, spectral_norm=False), shape, num_classes, data_scale)
-
-
-class _SkipInit(TorchFunctionMode):
-    """Leaves normal_ undone: a meta tensor holds no values anyway, and meta's normal_ imports torch._dynamo
-    (1.5 s the first time). A mode is per thread, so a run building its networks meanwhile is not touched."""
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func in (Tensor.normal_, torch.nn.init.normal_):
-            return args[0] if args else kwargs["tensor"]
-        return func(*args, **kwargs)
-
-
-# Default weight init draws from torch's global RNG, which every thread shares.
-_GLOBAL_RNG_LOCK = threading.Lock()
-
-
-@contextmanager
-def seeded_global_rng(seed: int) -> Iterator[None]:
-    """The global RNG seeded for the block and restored after it, one thread at a time.
-
-    Module constructors draw their initial weights from the global RNG. Every construction in a run
-    thread goes through here, so two runs that start together cannot shift each other's weights.
-    """
-    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
-def build_models_seeded(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, seed: int,
-                        data_scale: float = 1.0) -> ModelPair:
-    """build_models with init weights fixed by `seed`, leaving the global RNG as it was, safe across threads."""
-    with seeded_global_rng(seed):
-        return build_models(cfg, shape, num_classes, data_scale)
 
 
 def label_vectors(y: Tensor | None, num_classes: int, batch: int, device: torch.device) -> Tensor | None:
@@ -115,7 +60,9 @@ def generator_input(z: Tensor, y: Tensor | None, num_classes: int, info_codes: i
     return z if onehot is None else torch.cat([z, onehot], 1)  # (B, z_dim + K)
 
 
-def judged(features: Tensor, head: nn.Module, code_head: nn.Module | None, with_code: bool) -> Tensor | tuple[Tensor, Tensor]:
+def judged(
+    features: Tensor, head: nn.Module, code_head: nn.Module | None, with_code: bool
+) -> Tensor | tuple[Tensor, Tensor]:
     """D's logits from its last features; with_code adds InfoGAN's code logits (B, codes) from the same features."""
     logits = head(features).view(-1)
     if not with_code:
@@ -165,8 +112,16 @@ def dcgan_init(module: nn.Module) -> None:
 
 
 class MLPGenerator(nn.Module):
-    def __init__(self, z_dim: int, shape: tuple[int, ...], hidden: int, layers: int, num_classes: int,
-                 data_scale: float = 1.0, info_codes: int = 0):
+    def __init__(
+        self,
+        z_dim: int,
+        shape: tuple[int, ...],
+        hidden: int,
+        layers: int,
+        num_classes: int,
+        data_scale: float = 1.0,
+        info_codes: int = 0,
+    ):
         super().__init__()
         self.z_dim, self.shape, self.num_classes, self.info_codes = z_dim, tuple(shape), num_classes, info_codes
         # Outputs are produced in units of data_scale: with Adam's fixed step sizes, grid25's +-4
@@ -189,8 +144,18 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    def __init__(self, shape: tuple[int, ...], hidden: int, layers: int, num_classes: int, pac: int,
-                 dropout: float, use_sn: bool, data_scale: float = 1.0, info_codes: int = 0):
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        hidden: int,
+        layers: int,
+        num_classes: int,
+        pac: int,
+        dropout: float,
+        use_sn: bool,
+        data_scale: float = 1.0,
+        info_codes: int = 0,
+    ):
         super().__init__()
         self.num_classes, self.pac = num_classes, pac
         self.register_buffer("data_scale", torch.tensor(float(data_scale)))
@@ -218,8 +183,17 @@ class MLPDiscriminator(nn.Module):
 @ARCHS.register("mlp", title="MLP (fully connected)")
 def build_mlp(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
     g = MLPGenerator(cfg.z_dim, shape, cfg.mlp_hidden, cfg.mlp_layers, num_classes, data_scale, cfg.info_codes)
-    d = MLPDiscriminator(shape, cfg.mlp_hidden, cfg.mlp_layers, num_classes, cfg.pac, cfg.d_dropout,
-                         cfg.spectral_norm, data_scale, cfg.info_codes)
+    d = MLPDiscriminator(
+        shape,
+        cfg.mlp_hidden,
+        cfg.mlp_layers,
+        num_classes,
+        cfg.pac,
+        cfg.d_dropout,
+        cfg.spectral_norm,
+        data_scale,
+        cfg.info_codes,
+    )
     return g, d
 
 
@@ -250,15 +224,20 @@ class DCGANGenerator(nn.Module):
         self.project = nn.Linear(z_dim + num_classes, width * self.base * self.base, bias=False)
         layers: list[nn.Module] = [nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
         for _ in range(doublings - 1):
-            layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),  # (B, w/2, 2s, 2s)
-                       nn.BatchNorm2d(width // 2), nn.ReLU(inplace=True)]
+            layers += [
+                nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),  # (B, w/2, 2s, 2s)
+                nn.BatchNorm2d(width // 2),
+                nn.ReLU(inplace=True),
+            ]
             width //= 2
         layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]  # (B, C, size, size)
         self.net = nn.Sequential(*layers)
         self.apply(dcgan_init)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        h = self.project(generator_input(z, y, self.num_classes, self.info_codes)).view(z.shape[0], self.width, self.base, self.base)  # (B, w, base, base)
+        h = self.project(generator_input(z, y, self.num_classes, self.info_codes)).view(
+            z.shape[0], self.width, self.base, self.base
+        )  # (B, w, base, base)
         return self.net(h)
 
 
@@ -273,8 +252,17 @@ def _d_norm(kind: str, channels: int) -> list[nn.Module]:
 class DCGANDiscriminator(nn.Module):
     """(C, size, size) -> stride-2 convs down to (ndf*2^(n-1), base, base) -> linear -> one logit."""
 
-    def __init__(self, shape: tuple[int, int, int], ndf: int, num_classes: int, pac: int, norm: str,
-                 dropout: float, use_sn: bool, info_codes: int = 0):
+    def __init__(
+        self,
+        shape: tuple[int, int, int],
+        ndf: int,
+        num_classes: int,
+        pac: int,
+        norm: str,
+        dropout: float,
+        use_sn: bool,
+        info_codes: int = 0,
+    ):
         super().__init__()
         self.num_classes, self.pac = num_classes, pac
         channels, size, _ = shape
@@ -283,11 +271,18 @@ class DCGANDiscriminator(nn.Module):
         drop = lambda: [SeededDropout(dropout)] if dropout else []
         # Labels enter as constant one-hot planes beside the pixels, which also packs cleanly.
         width = ndf
-        layers: list[nn.Module] = [sn(nn.Conv2d((channels + num_classes) * pac, width, 4, 2, 1)),
-                                   nn.LeakyReLU(0.2, inplace=True), *drop()]
+        layers: list[nn.Module] = [
+            sn(nn.Conv2d((channels + num_classes) * pac, width, 4, 2, 1)),
+            nn.LeakyReLU(0.2, inplace=True),
+            *drop(),
+        ]
         for _ in range(doublings - 1):
-            layers += [sn(nn.Conv2d(width, width * 2, 4, 2, 1, bias=norm == "none")),  # (B, 2w, s/2, s/2)
-                       *_d_norm(norm, width * 2), nn.LeakyReLU(0.2, inplace=True), *drop()]
+            layers += [
+                sn(nn.Conv2d(width, width * 2, 4, 2, 1, bias=norm == "none")),  # (B, 2w, s/2, s/2)
+                *_d_norm(norm, width * 2),
+                nn.LeakyReLU(0.2, inplace=True),
+                *drop(),
+            ]
             width *= 2
         self.features = nn.Sequential(*layers)
         self.head = sn(nn.Linear(width * base * base, 1))
@@ -330,6 +325,7 @@ def build_dcgan(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data
     if len(shape) != 3:
         raise ValueError(f"dcgan needs image data (C, H, W), got shape {shape}: use arch mlp")
     g = DCGANGenerator(cfg.z_dim, shape, cfg.ngf, num_classes, cfg.info_codes)
-    d = DCGANDiscriminator(shape, cfg.ndf, num_classes, cfg.pac, cfg.d_norm, cfg.d_dropout, cfg.spectral_norm,
-                           cfg.info_codes)
+    d = DCGANDiscriminator(
+        shape, cfg.ndf, num_classes, cfg.pac, cfg.d_norm, cfg.d_dropout, cfg.spectral_norm, cfg.info_codes
+    )
     return g, d

@@ -10,8 +10,21 @@ from ganplay.config import MAX_TEXT, ConfigError, TrainConfig
 # Applied by the kind of data unless a preset or the user says otherwise.
 KIND_DEFAULTS: dict[str, dict[str, Any]] = {
     # Tuned on ring8/grid25 (PacGAN protocol): a high rate, then linear decay, which sharpens the modes.
-    "toy": dict(arch="mlp", z_dim=2, batch_size=256, mlp_hidden=64, mlp_layers=3, lr_g=2e-3, lr_d=2e-3,
-                lr_decay="linear", pac=2, steps=8000, sample_every=250, checkpoint_every=2000, num_samples=1000),
+    "toy": dict(
+        arch="mlp",
+        z_dim=2,
+        batch_size=256,
+        mlp_hidden=64,
+        mlp_layers=3,
+        lr_g=2e-3,
+        lr_d=2e-3,
+        lr_decay="linear",
+        pac=2,
+        steps=8000,
+        sample_every=250,
+        checkpoint_every=2000,
+        num_samples=1000,
+    ),
     "image": dict(arch="dcgan"),
 }
 # Each loss's usual companions (WGAN-GP paper: Adam(1e-4, 0, 0.9), 5 critic steps, no batch norm).
@@ -23,14 +36,51 @@ LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
 PRESETS: dict[str, dict[str, Any]] = {
     "quick-cpu-demo": dict(dataset="ring8", arch="mlp", loss="nsgan", steps=2000),
     # Narrow nets (a quarter of the classic's compute): digits take shape within two minutes on 2 CPU cores.
-    "mnist-quick": dict(dataset="mnist-bundled", arch="dcgan", loss="nsgan", ngf=32, ndf=32, batch_size=64,
-                        lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), steps=2000, sample_every=100),
-    "dcgan-classic": dict(dataset="mnist-bundled", arch="dcgan", loss="nsgan", batch_size=64,
-                          lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), steps=3000),
-    "hinge-sn": dict(dataset="mnist-bundled", arch="dcgan", loss="hinge", spectral_norm=True, d_norm="none",
-                     lr_g=1e-4, lr_d=4e-4, betas=(0.0, 0.9), steps=3000),
-    "wgan-gp": dict(dataset="mnist-bundled", arch="dcgan", loss="wgan-gp", d_steps=5, d_norm="layer",
-                    lr_g=1e-4, lr_d=1e-4, betas=(0.0, 0.9), steps=3000),
+    "mnist-quick": dict(
+        dataset="mnist-bundled",
+        arch="dcgan",
+        loss="nsgan",
+        ngf=32,
+        ndf=32,
+        batch_size=64,
+        lr_g=2e-4,
+        lr_d=2e-4,
+        betas=(0.5, 0.999),
+        steps=2000,
+        sample_every=100,
+    ),
+    "dcgan-classic": dict(
+        dataset="mnist-bundled",
+        arch="dcgan",
+        loss="nsgan",
+        batch_size=64,
+        lr_g=2e-4,
+        lr_d=2e-4,
+        betas=(0.5, 0.999),
+        steps=3000,
+    ),
+    "hinge-sn": dict(
+        dataset="mnist-bundled",
+        arch="dcgan",
+        loss="hinge",
+        spectral_norm=True,
+        d_norm="none",
+        lr_g=1e-4,
+        lr_d=4e-4,
+        betas=(0.0, 0.9),
+        steps=3000,
+    ),
+    "wgan-gp": dict(
+        dataset="mnist-bundled",
+        arch="dcgan",
+        loss="wgan-gp",
+        d_steps=5,
+        d_norm="layer",
+        lr_g=1e-4,
+        lr_d=1e-4,
+        betas=(0.0, 0.9),
+        steps=3000,
+    ),
     "toy-ring8": dict(dataset="ring8"),
     "toy-grid25": dict(dataset="grid25"),
 }
@@ -40,8 +90,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 # Measured with `train --preset NAME --quiet` on an idle 2-core machine (the three slow ones over their first
 # 200-600 steps); a machine shared with other work, or a Train page refreshing every second, can double it.
 PRESET_NOTES: dict[str, str] = {
-    "quick-cpu-demo": "8 Gaussians on a ring: watch G find all 8 clusters (2,000 steps, about 10 s on "
-                      "2 CPU cores)",
+    "quick-cpu-demo": "8 Gaussians on a ring: watch G find all 8 clusters (2,000 steps, about 10 s on 2 CPU cores)",
     "mnist-quick": "a narrow DCGAN on the bundled digits: digit shapes within minutes (2,000 steps, about 70 s)",
     "dcgan-classic": "the DCGAN paper's recipe on the digits (3,000 steps, about 3 min on 2 CPU cores)",
     "hinge-sn": "hinge loss and spectral norm, the shipped models' recipe (3,000 steps, about 3 min)",

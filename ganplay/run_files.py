@@ -77,17 +77,24 @@ def config_edits(folder: Path, config: TrainConfig) -> list[str]:
     if problems:
         return []
     ours = config.to_dict()
-    return [f"{key}: {shown(ours.get(key))} in the checkpoint, {shown(value)} in config.json"
-            for key, value in sorted(on_disk.items())
-            if key != "steps" and _comparable(value) != _comparable(ours.get(key))]
+    return [
+        f"{key}: {shown(ours.get(key))} in the checkpoint, {shown(value)} in config.json"
+        for key, value in sorted(on_disk.items())
+        if key != "steps" and _comparable(value) != _comparable(ours.get(key))
+    ]
 
 
 def _comparable(value: Any) -> Any:
     return list(value) if isinstance(value, (list, tuple)) else value
 
 
-def read_rows(path: Path, required: tuple[str, ...] = ("step",), upto: int | None = None, rewrite: bool = False,
-              problems: list[str] | None = None) -> list[dict[str, float]]:
+def read_rows(
+    path: Path,
+    required: tuple[str, ...] = ("step",),
+    upto: int | None = None,
+    rewrite: bool = False,
+    problems: list[str] | None = None,
+) -> list[dict[str, float]]:
     """The rows of a .jsonl file that are sound: an object, a whole-number step, numbers for values.
 
     A last line cut short by a crash is dropped quietly; any other bad line is dropped and reported. With
@@ -139,8 +146,9 @@ def _note(problems: list[str] | None, problem: str) -> None:
         problems.append(problem)
 
 
-def history_of(path: Path, required: tuple[str, ...] = ("step",), upto: int | None = None,
-                rewrite: bool = False) -> MetricHistory:
+def history_of(
+    path: Path, required: tuple[str, ...] = ("step",), upto: int | None = None, rewrite: bool = False
+) -> MetricHistory:
     return bounded(read_rows(path, required, upto=upto, rewrite=rewrite))
 
 
@@ -165,19 +173,38 @@ def snapshot_from_disk(folder: Path) -> RunSnapshot:
     state = _state_on_disk(status, problems)
     step = whole_number(status, "step", 0, "status.json", problems)
     total = whole_number(status, "total_steps", config.get("steps", 0), "status.json", problems)
-    error, device, title, created = (text(status, key, "status.json", problems)
-                                     for key in ("error", "device", "data_title", "created_at"))
+    error, device, title, created = (
+        text(status, key, "status.json", problems) for key in ("error", "device", "data_title", "created_at")
+    )
     rows = read_rows(folder / "metrics.jsonl", METRIC_KEYS, problems=problems)
     evals = read_rows(folder / EVALS_FILE, problems=problems)
     metric = metric_of(evals)
     best = best_row(evals, metric) if metric and (folder / BEST_CHECKPOINT_NAME).exists() else None
     if problems:
-        state, error = RunState.DAMAGED, f"damaged run folder {folder}: " + "; ".join(problems[:5]) + (
-            f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-    return RunSnapshot(name=folder.name, folder=str(folder), state=state, step=step, total_steps=total,
-                       config=config, history=bounded(rows).rows(), latest=rows[-1] if rows else {},
-                       error=error, device=device, alarms=check_health(rows[-ROWS_NEEDED:], error),
-                       data_title=title, created_at=created, evals=evals, eval_metric=metric, best=best)
+        state, error = (
+            RunState.DAMAGED,
+            f"damaged run folder {folder}: "
+            + "; ".join(problems[:5])
+            + (f"; and {len(problems) - 5} more" if len(problems) > 5 else ""),
+        )
+    return RunSnapshot(
+        name=folder.name,
+        folder=str(folder),
+        state=state,
+        step=step,
+        total_steps=total,
+        config=config,
+        history=bounded(rows).rows(),
+        latest=rows[-1] if rows else {},
+        error=error,
+        device=device,
+        alarms=check_health(rows[-ROWS_NEEDED:], error),
+        data_title=title,
+        created_at=created,
+        evals=evals,
+        eval_metric=metric,
+        best=best,
+    )
 
 
 def _state_on_disk(status: dict[str, Any], problems: list[str]) -> RunState:
@@ -185,14 +212,13 @@ def _state_on_disk(status: dict[str, Any], problems: list[str]) -> RunState:
     try:
         state = RunState(value)
     except (ValueError, TypeError):
-        problems.append(f"status.json: state {shown(value)} is not one of "
-                        f"{', '.join(s.value for s in RunState if s != RunState.DAMAGED)}")
+        problems.append(
+            f"status.json: state {shown(value)} is not one of "
+            f"{', '.join(s.value for s in RunState if s != RunState.DAMAGED)}"
+        )
         return RunState.DAMAGED
     pid = status.get("pid")
     # a pid of this process has no live thread here, or the run would be in the registry
     if state in ACTIVE_STATES and (pid == os.getpid() or not process_alive(pid)):
         return RunState.INTERRUPTED  # its process is gone: the run can be resumed from its checkpoint
     return state
-
-
-

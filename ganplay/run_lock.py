@@ -42,14 +42,22 @@ def acquire(folder: str | Path) -> None:
             if owner is not None and not _stale(owner):
                 if owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
                     return  # already ours (a run of this process that ended without releasing)
-                raise RunLocked(f"run {Path(folder).name} is being trained by process {owner.get('pid')} on "
-                                f"{owner.get('host')} (since {owner.get('since')}); stop it there first, or "
-                                f"delete {path} if that process is gone")
+                raise RunLocked(
+                    f"run {Path(folder).name} is being trained by process {owner.get('pid')} on "
+                    f"{owner.get('host')} (since {owner.get('since')}); stop it there first, or "
+                    f"delete {path} if that process is gone"
+                )
             path.unlink(missing_ok=True)  # its owner died: the lock is stale
             continue
         with os.fdopen(fd, "w") as handle:
-            json.dump({"pid": os.getpid(), "host": socket.gethostname(),
-                       "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}, handle)
+            json.dump(
+                {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                },
+                handle,
+            )
         return
     raise RunLocked(f"could not take the lock {path}: other processes keep taking it")
 

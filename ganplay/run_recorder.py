@@ -15,11 +15,11 @@ import torch
 from ganplay import imaging, run_files
 from ganplay.checkpoints import BEST_CHECKPOINT_NAME, data_meta, save_checkpoint
 from ganplay.config import TrainConfig
-from ganplay.data import DataSource, toy_modes_or_none
 from ganplay.live_eval import LiveEvaluator, best_row, live_evaluator_for
 from ganplay.metrics import toy_mode_stats
 from ganplay.run_files import EVALS_FILE, METRIC_KEYS
 from ganplay.run_state import MetricHistory
+from ganplay.sources import DataSource, toy_modes_or_none
 from ganplay.toylab import ToyView, toy_view
 from ganplay.trainer import GANTrainer
 
@@ -109,8 +109,11 @@ class Recorder:
         """Set up the live score and open metrics.jsonl for appending; the speed clock starts now."""
         cfg = self.config
         self.trainer, self.data = trainer, data
-        self.live_eval, self.eval_note = (live_evaluator_for(data, cfg.z_dim, cfg.conditional) if cfg.eval_every
-                                          else (None, "live quality is off (eval_every 0)"))
+        self.live_eval, self.eval_note = (
+            live_evaluator_for(data, cfg.z_dim, cfg.conditional)
+            if cfg.eval_every
+            else (None, "live quality is off (eval_every 0)")
+        )
         if self.live_eval is not None and (self.folder / BEST_CHECKPOINT_NAME).exists():
             self.best = best_row(self.evals.rows(), self.live_eval.metric)
         # open for the run's whole life (one append per read-back); close() ends it
@@ -148,8 +151,12 @@ class Recorder:
             bad = int((~finite).nonzero()[0])
             raise Diverged(self.trainer.step - len(pending) + 1 + bad, dict(zip(keys, values[bad].tolist())))
         rate, smoothed = self.speed.read(self.trainer.step)
-        row = {"step": self.trainer.step, **dict(zip(keys, values.mean(0).tolist())),
-               "images_per_sec": rate, "time": time.time()}
+        row = {
+            "step": self.trainer.step,
+            **dict(zip(keys, values.mean(0).tolist())),
+            "images_per_sec": rate,
+            "time": time.time(),
+        }
         try:
             self._metrics_file.write(json.dumps(row) + "\n")
             self._metrics_file.flush()
@@ -189,8 +196,17 @@ class Recorder:
     def _toy_view(self, modes: np.ndarray | None) -> ToyView:
         t = self.trainer
         generator = t.G_ema if t.G_ema is not None else t.G
-        return toy_view(generator, t.D, t.loss.probabilistic, self.config.z_dim, self.config.pac, self.data.scale,
-                        modes, t.device, loss=t.loss.name)
+        return toy_view(
+            generator,
+            t.D,
+            t.loss.probabilistic,
+            self.config.z_dim,
+            self.config.pac,
+            self.data.scale,
+            modes,
+            t.device,
+            loss=t.loss.name,
+        )
 
     # -- live quality ------------------------------------------------------------------------------------
     def score(self, name: str) -> dict[str, float]:
@@ -206,8 +222,9 @@ class Recorder:
         metric = self.live_eval.metric
         if metric.better(row[metric.key], self.best[metric.key] if self.best else None):
             self.flush()  # raises on NaN first: never keep a diverged model as the best
-            save_checkpoint(self.folder / BEST_CHECKPOINT_NAME, self.trainer.state_dict(), self.config,
-                            data_meta(self.data))
+            save_checkpoint(
+                self.folder / BEST_CHECKPOINT_NAME, self.trainer.state_dict(), self.config, data_meta(self.data)
+            )
             self.best = row
         now = time.perf_counter()
         row["seconds"] = now - start

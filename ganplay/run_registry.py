@@ -154,8 +154,10 @@ class RunRegistry:
                 raise UsageError(f"run {name} is still active; stop it before deleting")
             owner = run_lock.owner_of(folder)
             if owner is not None and owner.get("pid") != os.getpid():
-                raise UsageError(f"run {name} is being trained by process {owner.get('pid')} on {owner.get('host')}; "
-                                 f"stop it there before deleting")
+                raise UsageError(
+                    f"run {name} is being trained by process {owner.get('pid')} on {owner.get('host')}; "
+                    f"stop it there before deleting"
+                )
             self._runs.pop(folder.name, None)
         shutil.rmtree(folder)
 
@@ -235,4 +237,5 @@ def _refuse_edited_config(folder: Path, config: TrainConfig) -> None:
             f"{folder / 'config.json'} was edited since the run's last checkpoint ({'; '.join(edits[:5])}"
             f"{'; ...' if len(edits) > 5 else ''}); a run resumes with its checkpoint's settings (only steps may "
             f"change). Undo the edit, or start a new run with these settings: "
-            f"python -m ganplay train --config {folder / 'config.json'}")
+            f"python -m ganplay train --config {folder / 'config.json'}"
+        )

@@ -37,8 +37,15 @@ STATUS_EVERY_SECONDS = 2.0  # status.json follows the metrics at most this often
 class Run:
     """One training run in its own thread; pause, unpause and stop act between two steps."""
 
-    def __init__(self, folder: Path, config: TrainConfig, *, resume: bool = False,
-                 slots: TrainingSlots | None = None, start_step: int = 0):
+    def __init__(
+        self,
+        folder: Path,
+        config: TrainConfig,
+        *,
+        resume: bool = False,
+        slots: TrainingSlots | None = None,
+        start_step: int = 0,
+    ):
         self.folder = Path(folder)
         self.name = self.folder.name
         self.config = config
@@ -112,16 +119,33 @@ class Run:
             eta = max(0, self.config.steps - step) / rate if rate > 0 else None
             rows = rec.history.rows()
             return RunSnapshot(
-                name=self.name, folder=str(self.folder), state=self._state, step=step,
-                total_steps=self.config.steps, config=self.config.to_dict(), history=rows,
-                latest=dict(rec.latest), grid=rec.grid, grid_step=rec.grid_step, points=rec.points,
-                toy_view=rec.toy_view, toy_stats=rec.toy_stats,
+                name=self.name,
+                folder=str(self.folder),
+                state=self._state,
+                step=step,
+                total_steps=self.config.steps,
+                config=self.config.to_dict(),
+                history=rows,
+                latest=dict(rec.latest),
+                grid=rec.grid,
+                grid_step=rec.grid_step,
+                points=rec.points,
+                toy_view=rec.toy_view,
+                toy_stats=rec.toy_stats,
                 alarms=check_health(rows[-ROWS_NEEDED:], self._error, rec.coverage, rec.toy_stats),
-                images_per_sec=images_per_sec, eta_seconds=eta, error=self._error,
-                device=self._device_text, data_title=self.data.title if self.data else "",
-                data_note=self.data.note if self.data else "", created_at=self._created_at, live=self.is_alive(),
-                evals=rec.evals.rows(), eval_metric=rec.live_eval.metric if rec.live_eval else None,
-                eval_note=rec.eval_note, best=dict(rec.best) if rec.best else None)
+                images_per_sec=images_per_sec,
+                eta_seconds=eta,
+                error=self._error,
+                device=self._device_text,
+                data_title=self.data.title if self.data else "",
+                data_note=self.data.note if self.data else "",
+                created_at=self._created_at,
+                live=self.is_alive(),
+                evals=rec.evals.rows(),
+                eval_metric=rec.live_eval.metric if rec.live_eval else None,
+                eval_note=rec.eval_note,
+                best=dict(rec.best) if rec.best else None,
+            )
 
     # -- the thread ----------------------------------------------------------------------------
     def _main(self) -> None:
@@ -135,7 +159,11 @@ class Run:
                 self._set_state(RunState.RUNNING)
                 self._loop()
         except Diverged as err:
-            kept = f"; the last good checkpoint (step {self._checkpoint_step}) is kept" if self._checkpoint_step >= 0 else ""
+            kept = (
+                f"; the last good checkpoint (step {self._checkpoint_step}) is kept"
+                if self._checkpoint_step >= 0
+                else ""
+            )
             self._fail(f"{err}{kept}")
         except Exception as err:  # noqa: BLE001 - the thread must record every failure, never die silently
             self._fail(self._failure_message(err))
@@ -154,8 +182,11 @@ class Run:
             self._write_status()
 
     def _failure_message(self, err: Exception) -> str:
-        kept = (f"; the last checkpoint (step {self._checkpoint_step:,}) is kept" if self._checkpoint_step >= 0
-                else "; no checkpoint had been saved yet")
+        kept = (
+            f"; the last checkpoint (step {self._checkpoint_step:,}) is kept"
+            if self._checkpoint_step >= 0
+            else "; no checkpoint had been saved yet"
+        )
         if isinstance(err, OSError) and err.errno == errno.ENOSPC:
             return f"disk full while writing {err.filename or 'a file of the run'}{kept}"
         return f"{type(err).__name__}: {err}" + (kept if isinstance(err, OSError) else "")
@@ -269,10 +300,19 @@ class Run:
 
     def _write_status(self) -> None:
         snap = self.snapshot()
-        status = {"name": self.name, "state": snap.state.value, "step": snap.step, "total_steps": snap.total_steps,
-                  "checkpoint_step": self._checkpoint_step, "error": snap.error, "pid": os.getpid(),
-                  "created_at": snap.created_at, "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  "device": snap.device, "data_title": snap.data_title}
+        status = {
+            "name": self.name,
+            "state": snap.state.value,
+            "step": snap.step,
+            "total_steps": snap.total_steps,
+            "checkpoint_step": self._checkpoint_step,
+            "error": snap.error,
+            "pid": os.getpid(),
+            "created_at": snap.created_at,
+            "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "device": snap.device,
+            "data_title": snap.data_title,
+        }
         self._status_written = time.monotonic()
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

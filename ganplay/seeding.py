@@ -24,7 +24,9 @@ def seeded_generator(*values: int) -> torch.Generator:
     return gen
 
 
-def prior_labels(prior: Sequence[float], n: int, generator: torch.Generator, device: torch.device | str = "cpu") -> Tensor:
+def prior_labels(
+    prior: Sequence[float], n: int, generator: torch.Generator, device: torch.device | str = "cpu"
+) -> Tensor:
     """(n,) labels drawn from prior's shares by inverse CDF: row i is the same whatever n is."""
     return labels_from_cdf(label_cdf(prior, device), n, generator)
 

@@ -37,9 +37,17 @@ class ToyView:
         """This view and the snapshot's fixed-noise points as a small compressed .npz (plain arrays, no pickle)."""
         buffer = io.BytesIO()
         heat = {"d_values": self.d_values} if self.d_values is not None else {}
-        np.savez_compressed(buffer, points=np.asarray(points, np.float32), xs=self.xs, ys=self.ys, **heat,
-                            manifold=self.manifold, extent=np.float32(self.extent),
-                            probabilistic=np.bool_(self.probabilistic), loss=np.str_(self.loss or ""))
+        np.savez_compressed(
+            buffer,
+            points=np.asarray(points, np.float32),
+            xs=self.xs,
+            ys=self.ys,
+            **heat,
+            manifold=self.manifold,
+            extent=np.float32(self.extent),
+            probabilistic=np.bool_(self.probabilistic),
+            loss=np.str_(self.loss or ""),
+        )
         return atomic_write_bytes(path, buffer.getvalue())  # a page may read it while the run writes the next
 
 
@@ -53,9 +61,15 @@ def load_toy_snapshot(path: str | Path) -> tuple[ToyView, np.ndarray]:
     missing = [key for key in SNAPSHOT_KEYS if key not in arrays]
     if missing:
         raise ValueError(f"{path}: not a toy snapshot, missing {', '.join(missing)}")
-    view = ToyView(arrays["xs"], arrays["ys"], arrays.get("d_values"),
-                   bool(arrays["probabilistic"]), arrays["manifold"], float(arrays["extent"]),
-                   str(arrays["loss"]) or None)
+    view = ToyView(
+        arrays["xs"],
+        arrays["ys"],
+        arrays.get("d_values"),
+        bool(arrays["probabilistic"]),
+        arrays["manifold"],
+        float(arrays["extent"]),
+        str(arrays["loss"]) or None,
+    )
     return view, arrays["points"]
 
 
@@ -75,9 +89,19 @@ def plane_extent(data_scale: float) -> float:
 
 
 @torch.no_grad()
-def toy_view(generator: nn.Module, discriminator: nn.Module | None, probabilistic: bool, z_dim: int, pac: int,
-             data_scale: float, modes: np.ndarray | None = None, device: torch.device | str = "cpu",
-             resolution: int = HEATMAP_RESOLUTION, lines: int = MANIFOLD_LINES, loss: str | None = None) -> ToyView:
+def toy_view(
+    generator: nn.Module,
+    discriminator: nn.Module | None,
+    probabilistic: bool,
+    z_dim: int,
+    pac: int,
+    data_scale: float,
+    modes: np.ndarray | None = None,
+    device: torch.device | str = "cpu",
+    resolution: int = HEATMAP_RESOLUTION,
+    lines: int = MANIFOLD_LINES,
+    loss: str | None = None,
+) -> ToyView:
     """Both views in eval mode (no dropout, no batch-norm updates); training modes are restored after.
 
     Without a discriminator (a generator-only file) the view has G's noise grid and no heat map.
@@ -98,12 +122,14 @@ def toy_view(generator: nn.Module, discriminator: nn.Module | None, probabilisti
     finally:
         for m, training in zip(players, was_training):
             m.train(training)
-    return ToyView(xs, xs.copy(), d_values, probabilistic, manifold.reshape(lines, lines, 2).float().cpu().numpy(),
-                   extent, loss)
+    return ToyView(
+        xs, xs.copy(), d_values, probabilistic, manifold.reshape(lines, lines, 2).float().cpu().numpy(), extent, loss
+    )
 
 
-def _discriminator_field(discriminator: nn.Module, points: Tensor, pac: int, probabilistic: bool,
-                         modes: np.ndarray | None) -> Tensor:
+def _discriminator_field(
+    discriminator: nn.Module, points: Tensor, pac: int, probabilistic: bool, modes: np.ndarray | None
+) -> Tensor:
     # A packing D judges pac samples at once: show it pac copies of each point.
     packed = points.repeat_interleave(pac, dim=0)  # (N * pac, 2)
     labels = None
@@ -147,22 +173,30 @@ def toy_view_from_checkpoint(path: str | Path, num_points: int = 1000, seed: int
     return _view_and_points(generator, discriminator, ckpt, num_points, seed)
 
 
-def saved_toy_view(path: str | Path, num_points: int = 1000,
-                   seed: int = 0) -> tuple[ToyView, np.ndarray, Checkpoint]:
+def saved_toy_view(path: str | Path, num_points: int = 1000, seed: int = 0) -> tuple[ToyView, np.ndarray, Checkpoint]:
     """(view, samples, checkpoint) of any saved 2-D model; a generator-only file (no D) gives a view
     with no heat map (d_values None)."""
     generator, discriminator, ckpt = load_models(path, need_d=False)  # one read of the file
     return (*_view_and_points(generator, discriminator, ckpt, num_points, seed), ckpt)
 
 
-def _view_and_points(generator: nn.Module, discriminator: nn.Module | None, ckpt: Checkpoint, num_points: int,
-                     seed: int) -> tuple[ToyView, np.ndarray]:
+def _view_and_points(
+    generator: nn.Module, discriminator: nn.Module | None, ckpt: Checkpoint, num_points: int, seed: int
+) -> tuple[ToyView, np.ndarray]:
     cfg, meta = ckpt.config, ckpt.data
     if meta["kind"] != "toy":
         raise CheckpointError(f"{ckpt.path}: the 2-D lab needs a model of 2-D points; this one makes images")
     modes = np.asarray(meta["modes"]) if "modes" in meta else None
-    view = toy_view(generator, discriminator, LOSSES.get(cfg.loss).probabilistic, cfg.z_dim, cfg.pac,
-                    meta.get("scale", 1.0), modes, loss=cfg.loss)
+    view = toy_view(
+        generator,
+        discriminator,
+        LOSSES.get(cfg.loss).probabilistic,
+        cfg.z_dim,
+        cfg.pac,
+        meta.get("scale", 1.0),
+        modes,
+        loss=cfg.loss,
+    )
     return view, sample(generator, ckpt, num_points, seed).numpy()
 
 

@@ -10,13 +10,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganplay.augment import make_augmenter
+from ganplay.building import build_models_seeded
 from ganplay.config import TrainConfig
-from ganplay.data import DataSource
 from ganplay.errors import UsageError
 from ganplay.latent import z_from_seed
 from ganplay.losses import LOSSES, gradient_penalty
-from ganplay.models import SeededDropout, build_models_seeded, latent_code
+from ganplay.models import SeededDropout, latent_code
 from ganplay.seeding import label_cdf, labels_from_cdf
+from ganplay.sources import DataSource
 
 
 def resolve_device(name: str) -> torch.device:
@@ -109,8 +110,9 @@ class GANTrainer:
         logits, code_logits = self.D(self.augment(fake), fake_y, with_code=True)
         return logits, F.cross_entropy(code_logits, codes)
 
-    def _update_d(self, real: Tensor, real_y: Tensor | None, fake: Tensor, fake_y: Tensor | None,
-                  codes: Tensor | None) -> dict[str, Tensor]:
+    def _update_d(
+        self, real: Tensor, real_y: Tensor | None, fake: Tensor, fake_y: Tensor | None, codes: Tensor | None
+    ) -> dict[str, Tensor]:
         # (1) Update D: maximize log D(x) + log(1 - D(G(z))) (or the chosen loss's equivalent)
         self.opt_d.zero_grad(set_to_none=True)
         d_real = self.judge(real, real_y)
@@ -123,8 +125,12 @@ class GANTrainer:
         (loss_d if code_loss is None else loss_d + self.cfg.info_weight * code_loss).backward()
         grad_norm_d = _grad_norm(self.D)
         self.opt_d.step()
-        return {"loss_d": loss_d.detach(), "d_real": self.loss.d_report(d_real.detach()),
-                "d_fake": self.loss.d_report(d_fake.detach()), "grad_norm_d": grad_norm_d}
+        return {
+            "loss_d": loss_d.detach(),
+            "d_real": self.loss.d_report(d_real.detach()),
+            "d_fake": self.loss.d_report(d_fake.detach()),
+            "grad_norm_d": grad_norm_d,
+        }
 
     def _update_g(self, fake: Tensor, fake_y: Tensor | None, codes: Tensor | None) -> dict[str, Tensor]:
         # (2) Update G: make D call G(z) real; D's own weights need no gradient here
@@ -158,8 +164,12 @@ class GANTrainer:
     def _ema_tensors(self) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]] | None:
         if self.G_ema is None:
             return None
-        return (list(self.G_ema.parameters()), list(self.G.parameters()),
-                list(self.G_ema.buffers()), list(self.G.buffers()))
+        return (
+            list(self.G_ema.parameters()),
+            list(self.G.parameters()),
+            list(self.G_ema.buffers()),
+            list(self.G.buffers()),
+        )
 
     @torch.no_grad()
     def _update_ema(self) -> None:

@@ -48,8 +48,13 @@ class Unpacked:
 Plan = list[tuple[zipfile.ZipInfo, PurePosixPath | None]]
 
 
-def unpack_image_zip(payload: bytes, target_root: str | Path, name: str = "upload",
-                     max_files: int = MAX_ZIP_FILES, max_bytes: int = MAX_ZIP_BYTES) -> Unpacked:
+def unpack_image_zip(
+    payload: bytes,
+    target_root: str | Path,
+    name: str = "upload",
+    max_files: int = MAX_ZIP_FILES,
+    max_bytes: int = MAX_ZIP_BYTES,
+) -> Unpacked:
     """Check every entry before writing anything, then extract the images into target_root/<name>-<hash>/.
 
     The images go to a hidden folder beside it that is renamed into place only once all are written, so
@@ -62,8 +67,10 @@ def unpack_image_zip(payload: bytes, target_root: str | Path, name: str = "uploa
         with _staging(folder, shown) as staging:
             images, skipped = _extract(archive, plan, staging, shown)
             if images == 0:
-                raise DatasetError(f"{shown} holds no usable image ({skipped} other file(s)); "
-                                   f"it needs {', '.join(IMAGE_SUFFIXES)} files, flat or one folder per class")
+                raise DatasetError(
+                    f"{shown} holds no usable image ({skipped} other file(s)); "
+                    f"it needs {', '.join(IMAGE_SUFFIXES)} files, flat or one folder per class"
+                )
             _flatten_single_wrapper(staging)
             _move_into_place(staging, folder)
     top = [p for p in folder.iterdir() if p.is_dir()]
@@ -84,8 +91,10 @@ def _plan(archive: zipfile.ZipFile, shown: str, max_files: int, max_bytes: int) 
         raise DatasetError(f"{shown} is an empty zip archive: it holds no files")
     _check_limits(shown, entries, max_files, max_bytes)
     relatives = [_safe_relative(e.filename, shown) for e in entries]  # zip-slip, for every entry
-    plan = [(e, r if r is not None and _is_image_name(r) and not _is_symlink(e) else None)
-            for e, r in zip(entries, relatives)]
+    plan = [
+        (e, r if r is not None and _is_image_name(r) and not _is_symlink(e) else None)
+        for e, r in zip(entries, relatives)
+    ]
     for entry, relative in plan:
         if relative is not None:
             _check_readable(entry, relative, shown)
@@ -101,16 +110,19 @@ def _check_limits(name: str, entries: list[zipfile.ZipInfo], max_files: int, max
         raise DatasetError(f"{name} unpacks to {total / 1024**2:,.0f} MB; the limit is {max_bytes / 1024**2:,.0f} MB")
     big = next((e for e in entries if e.file_size > MAX_ENTRY_BYTES), None)
     if big is not None:
-        raise DatasetError(f"{name}: {_shown(big.filename)!r} is {big.file_size / 1024**2:,.0f} MB; "
-                           f"one image may be at most {MAX_ENTRY_BYTES / 1024**2:,.0f} MB")
+        raise DatasetError(
+            f"{name}: {_shown(big.filename)!r} is {big.file_size / 1024**2:,.0f} MB; "
+            f"one image may be at most {MAX_ENTRY_BYTES / 1024**2:,.0f} MB"
+        )
 
 
 def _safe_relative(filename: str, name: str) -> PurePosixPath | None:
     """The entry's path inside the target, or an error for any entry that would land outside it."""
     path = PurePosixPath(filename.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
-        raise DatasetError(f"{name}: entry {_shown(filename)!r} points outside the archive's folder; "
-                           f"refusing to unpack it")
+        raise DatasetError(
+            f"{name}: entry {_shown(filename)!r} points outside the archive's folder; refusing to unpack it"
+        )
     parts = tuple(p for p in path.parts if p not in ("", "."))
     if not parts or any(p.startswith(".") or p == "__MACOSX" for p in parts):
         return None  # hidden files and macOS resource forks are not images
@@ -133,12 +145,15 @@ def _check_readable(entry: zipfile.ZipInfo, relative: PurePosixPath, name: str) 
         how = "AES-encrypted" if entry.compress_type == AES else "encrypted"
         raise DatasetError(f"{where} is password-protected ({how}); zip the images again without a password")
     if entry.flag_bits & PATCH_DATA or entry.compress_type not in READABLE_METHODS:
-        raise DatasetError(f"{where} uses compression method {entry.compress_type}, which cannot be read here; "
-                           f"zip the images again with the usual method (deflate)")
+        raise DatasetError(
+            f"{where} uses compression method {entry.compress_type}, which cannot be read here; "
+            f"zip the images again with the usual method (deflate)"
+        )
     long = next((p for p in relative.parts if len(p.encode()) > MAX_NAME_BYTES), None)
     if long is not None:
-        raise DatasetError(f"{where} has a name of {len(long.encode())} bytes; a file or folder name may have at "
-                           f"most {MAX_NAME_BYTES}")
+        raise DatasetError(
+            f"{where} has a name of {len(long.encode())} bytes; a file or folder name may have at most {MAX_NAME_BYTES}"
+        )
 
 
 def _check_layout(relatives: list[PurePosixPath], name: str) -> None:
@@ -152,8 +167,10 @@ def _check_layout(relatives: list[PurePosixPath], name: str) -> None:
     clash = next((r for r in relatives if r in folders), None)
     if clash is not None:
         inside = next(r for r in relatives if clash in r.parents)
-        raise DatasetError(f"{name}: entry {_shown(str(clash))!r} is a file, but entry {_shown(str(inside))!r} needs "
-                           f"a folder of that name; refusing to unpack either")
+        raise DatasetError(
+            f"{name}: entry {_shown(str(clash))!r} is a file, but entry {_shown(str(inside))!r} needs "
+            f"a folder of that name; refusing to unpack either"
+        )
 
 
 @contextlib.contextmanager
@@ -217,8 +234,9 @@ def _extract(archive: zipfile.ZipFile, plan: Plan, folder: Path, name: str) -> t
             destination.write_bytes(data)
         except OSError as err:
             why = "the disk is full" if err.errno == errno.ENOSPC else err.strerror or type(err).__name__
-            raise DatasetError(f"{name}: cannot write entry {_shown(entry.filename)!r} ({why}); "
-                               f"nothing was unpacked") from None
+            raise DatasetError(
+                f"{name}: cannot write entry {_shown(entry.filename)!r} ({why}); nothing was unpacked"
+            ) from None
         images += 1
     return images, skipped
 
@@ -235,8 +253,10 @@ def _read(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, name: str) -> bytes:
         why = "its data ends early"
     except (RuntimeError, NotImplementedError, OSError, ValueError) as err:
         why = f"{type(err).__name__}: {err}"
-    raise DatasetError(f"{name}: entry {_shown(entry.filename)!r} is damaged ({why}); the archive is broken "
-                       f"or its sizes are wrong; nothing was unpacked")
+    raise DatasetError(
+        f"{name}: entry {_shown(entry.filename)!r} is damaged ({why}); the archive is broken "
+        f"or its sizes are wrong; nothing was unpacked"
+    )
 
 
 def _is_readable_image(data: bytes) -> bool:
@@ -269,7 +289,7 @@ def _move_into_place(staging: Path, folder: Path) -> None:
 
 def _shown(text: str) -> str:
     """A name for a message, shortened when long, so a 50 MB name is not echoed whole."""
-    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS - 3]}..."
+    return text if len(text) <= SHOWN_CHARS else f"{text[: SHOWN_CHARS - 3]}..."
 
 
 def _stem(name: str) -> str:

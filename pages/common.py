@@ -182,8 +182,15 @@ def load_model(path: Path, use_ema: bool = True) -> tuple[Any, Checkpoint] | Non
 def model_caption(ckpt: Checkpoint) -> str:
     """Dataset, architecture, loss, what G is told (class, clusters, codes) and the step, as markdown-safe text."""
     cfg, meta = ckpt.config, ckpt.data
-    told = ("conditional" if cfg.conditional else f"self-conditioned on {cfg.clusters} clusters" if cfg.clusters
-            else f"InfoGAN, {cfg.info_codes} codes" if cfg.info_codes else "unconditional")
+    told = (
+        "conditional"
+        if cfg.conditional
+        else f"self-conditioned on {cfg.clusters} clusters"
+        if cfg.clusters
+        else f"InfoGAN, {cfg.info_codes} codes"
+        if cfg.info_codes
+        else "unconditional"
+    )
     return plain(f"{meta['title']} · {cfg.arch} · {cfg.loss} · {told} · step {ckpt.step:,}")
 
 
@@ -211,7 +218,8 @@ def class_choice(ckpt: Checkpoint, key: str, label: str = "Class", walk: bool = 
     widget_key = _meaning_key(f"{key}:walk" if walk else key, ckpt.path if clusters else "|".join(names))
     if clusters:
         helps = "self-conditioned: k-means clusters of the training images stand in for labels" + (
-            "; each is labelled with what the shipped digit classifier reads in 40 of its samples" if hints else "")
+            "; each is labelled with what the shipped digit classifier reads in 40 of its samples" if hints else ""
+        )
     elif walk:
         helps = "a walk holds one class fixed, so only the style moves; the class-to-class path moves the class"
     else:
@@ -236,8 +244,10 @@ def _cluster_hints(path: str, mtime: float) -> list[str] | None:
     if not where.exists():
         return None
     evaluator = load_evaluator(where)
-    return [f"{'mostly' if share >= 0.5 else 'mixed, most often'} {evaluator.class_names[majority]} ({share:.0%})"
-            for majority, share in label_contents(generator, ckpt, evaluator)]
+    return [
+        f"{'mostly' if share >= 0.5 else 'mixed, most often'} {evaluator.class_names[majority]} ({share:.0%})"
+        for majority, share in label_contents(generator, ckpt, evaluator)
+    ]
 
 
 def class_name(names: list[str], i: int) -> str:
@@ -257,7 +267,11 @@ def code_choice(ckpt: Checkpoint, key: str, each: bool = True) -> sampling.Code:
         return None
     options = [None, *([sampling.EACH_CODE] if each else []), *range(codes)]
     labels = {None: "as drawn", sampling.EACH_CODE: "each in turn (a column per code)"}
-    return st.selectbox("InfoGAN code", options, key=_meaning_key(key, ckpt.path),  # codes: their model's own
-                        format_func=lambda c: labels.get(c, f"code {c}"),
-                        help="the discrete code this model learned to make distinct, unsupervised; "
-                             "a code often stands for one kind of sample (a digit, a toy's mode)")
+    return st.selectbox(
+        "InfoGAN code",
+        options,
+        key=_meaning_key(key, ckpt.path),  # codes: their model's own
+        format_func=lambda c: labels.get(c, f"code {c}"),
+        help="the discrete code this model learned to make distinct, unsupervised; "
+        "a code often stands for one kind of sample (a digit, a toy's mode)",
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ganplay import imaging, latent, plots, sampling
+from ganplay import imaging, latent, pictures, plots, sampling
 from pages import common
 
 common.use_the_router()
@@ -13,11 +13,13 @@ CANDIDATES = 16
 PATHS = ("between keyframes", "four-corner plane", "class to class")
 SHOWN_SCALE = 4  # digits drawn 4x before plotly stretches them, so their pixels stay sharp on the page
 GIF_SCALES = (4, 8, 12)
-LERP_SLERP = ("**lerp** walks the straight line between keyframes, **slerp** the great circle. A Gaussian z of "
-              "{z_dim} numbers{cut} has a typical norm |z| of {typical:.1f}, the more numbers the closer every draw "
-              "stays to it. Halfway between two independent draws the straight line has only about 1/sqrt(2) of "
-              "it ({middle:.1f}), where G saw few training latents, so lerp's middle frames often look fainter or "
-              "blurrier; slerp keeps the norm. Compare the middle frames, and |z| below.")
+LERP_SLERP = (
+    "**lerp** walks the straight line between keyframes, **slerp** the great circle. A Gaussian z of "
+    "{z_dim} numbers{cut} has a typical norm |z| of {typical:.1f}, the more numbers the closer every draw "
+    "stays to it. Halfway between two independent draws the straight line has only about 1/sqrt(2) of "
+    "it ({middle:.1f}), where G saw few training latents, so lerp's middle frames often look fainter or "
+    "blurrier; slerp keeps the norm. Compare the middle frames, and |z| below."
+)
 
 
 def keyframes_ui(generator, ckpt, truncation, class_id, code) -> list[int]:
@@ -33,8 +35,10 @@ def keyframes_ui(generator, ckpt, truncation, class_id, code) -> list[int]:
     base = int(st.number_input("Candidate seeds start at", 0, 2**31 - 1 - CANDIDATES, 0, key="interp_base"))
     seeds = list(range(base, base + CANDIDATES))
     samples = sampling.candidates(generator, ckpt, seeds, truncation, class_id, code)
-    st.image(imaging.upscale(sampling.picture(samples, ckpt.data, nrow=8), 2),
-             caption=f"candidates: seeds {base} to {base + CANDIDATES - 1}, left to right, top to bottom")
+    st.image(
+        imaging.upscale(pictures.picture(samples, ckpt.data, nrow=8), 2),
+        caption=f"candidates: seeds {base} to {base + CANDIDATES - 1}, left to right, top to bottom",
+    )
     return st.multiselect("Keyframes, in order", seeds, default=seeds[:2], key=f"interp_pick:{base}")
 
 
@@ -46,25 +50,30 @@ def animation_ui(meta: dict) -> tuple[int, float, int]:
     if meta["kind"] != "image":
         return frames, fps, 1
     size = meta["shape"][-1]
-    scale = cols[2].selectbox("GIF scale", GIF_SCALES, format_func=lambda s: f"{s}x ({s * size} px)",
-                              key="interp_gif_scale")
+    scale = cols[2].selectbox(
+        "GIF scale", GIF_SCALES, format_func=lambda s: f"{s}x ({s * size} px)", key="interp_gif_scale"
+    )
     return frames, fps, scale
 
 
 def show_animation(frames_by_panel: dict, meta: dict, fps: float, scale: int, stems: dict[str, str]) -> None:
     """The panels played in step by one control, then a GIF and a PNG strip of each to download."""
     image = meta["kind"] == "image"
-    shown = {panel: sampling.frame_pictures(frames, meta, SHOWN_SCALE if image else 1)
-             for panel, frames in frames_by_panel.items()}
+    shown = {
+        panel: pictures.frame_pictures(frames, meta, SHOWN_SCALE if image else 1)
+        for panel, frames in frames_by_panel.items()
+    }
     st.plotly_chart(plots.synced_animation_figure(shown, fps), width="stretch", key="animation")
     columns = iter(st.columns(2 * len(frames_by_panel)))
     for panel, frames in frames_by_panel.items():
-        gif = shown[panel] if scale == SHOWN_SCALE or not image else sampling.frame_pictures(frames, meta, scale)
+        gif = shown[panel] if scale == SHOWN_SCALE or not image else pictures.frame_pictures(frames, meta, scale)
         strip = imaging.image_strip(frames) if image else shown[panel][-1]
-        next(columns).download_button(f"{panel} GIF", imaging.gif_bytes(gif, fps), f"{stems[panel]}.gif",
-                                      "image/gif", key=f"gif:{panel}")
-        next(columns).download_button(f"{panel} PNG strip", imaging.png_bytes(strip), f"{stems[panel]}.png",
-                                      "image/png", key=f"png:{panel}")
+        next(columns).download_button(
+            f"{panel} GIF", imaging.gif_bytes(gif, fps), f"{stems[panel]}.gif", "image/gif", key=f"gif:{panel}"
+        )
+        next(columns).download_button(
+            f"{panel} PNG strip", imaging.png_bytes(strip), f"{stems[panel]}.png", "image/png", key=f"png:{panel}"
+        )
 
 
 def walk(generator, ckpt, truncation, class_id, code) -> None:
@@ -76,25 +85,38 @@ def walk(generator, ckpt, truncation, class_id, code) -> None:
     if len(seeds) < 2:
         st.warning("Pick at least two keyframes.")
         return
-    walks = {mode: sampling.interpolation(generator, ckpt, frames, mode, seeds, truncation, class_id, loop=loop,
-                                          code=code) for mode in latent.MODES}
+    walks = {
+        mode: sampling.interpolation(generator, ckpt, frames, mode, seeds, truncation, class_id, loop=loop, code=code)
+        for mode in latent.MODES
+    }
     norms = latent.path_norms(sampling.seed_latents(seeds, cfg.z_dim, truncation), frames, loop)
-    stems = {mode: sampling.file_stem(ckpt, "seeds" + "-".join(map(str, seeds)), mode, f"{frames}f",
-                                      "loop" if loop else "", class_id=class_id, code=code, truncation=truncation)
-             for mode in latent.MODES}
+    stems = {
+        mode: pictures.file_stem(
+            ckpt,
+            "seeds" + "-".join(map(str, seeds)),
+            mode,
+            f"{frames}f",
+            "loop" if loop else "",
+            class_id=class_id,
+            code=code,
+            truncation=truncation,
+        )
+        for mode in latent.MODES
+    }
     show_animation(walks, meta, fps, scale, stems)
     typical = latent.typical_norm(cfg.z_dim, truncation)
     cut = f" cut to ±{truncation:g}" if truncation else ""
     st.caption(LERP_SLERP.format(z_dim=cfg.z_dim, cut=cut, typical=typical, middle=typical / 2**0.5))
-    gap = sampling.mode_gap(walks["lerp"], walks["slerp"], norms, meta)
+    gap = pictures.mode_gap(walks["lerp"], walks["slerp"], norms, meta)
     (st.info if gap.look_alike else st.caption)(gap.explanation())
     st.plotly_chart(plots.norm_figure(norms, typical), width="stretch", key="norms")
 
 
 def plane(generator, ckpt, truncation, class_id, code) -> None:
     """A grid between four corner latents: one picture, no animation."""
-    text = st.text_input("Corner seeds: top-left, top-right, bottom-left, bottom-right", "0, 1, 2, 3",
-                         key="interp_corners")
+    text = st.text_input(
+        "Corner seeds: top-left, top-right, bottom-left, bottom-right", "0, 1, 2, 3", key="interp_corners"
+    )
     size = int(st.slider("Grid size", 3, 12, 8, key="interp_grid"))
     mode = st.radio("Mode", ("slerp", "lerp"), horizontal=True, key="interp_plane_mode")
     try:
@@ -103,10 +125,17 @@ def plane(generator, ckpt, truncation, class_id, code) -> None:
     except ValueError as err:
         st.error(f"{err} (as in: 0, 1, 2, 3)")
         return
-    picture = sampling.picture(samples, ckpt.data, nrow=size)
+    picture = pictures.picture(samples, ckpt.data, nrow=size)
     st.plotly_chart(plots.image_figure(picture, f"{size}x{size} plane, {mode}"), width="stretch", key="plane")
-    stem = sampling.file_stem(ckpt, "corners" + "-".join(map(str, corners)), mode, f"{size}x{size}",
-                              class_id=class_id, code=code, truncation=truncation)
+    stem = pictures.file_stem(
+        ckpt,
+        "corners" + "-".join(map(str, corners)),
+        mode,
+        f"{size}x{size}",
+        class_id=class_id,
+        code=code,
+        truncation=truncation,
+    )
     st.download_button("Download PNG", imaging.png_bytes(picture), f"{stem}.png", "image/png")
 
 
@@ -119,10 +148,12 @@ def class_to_class(generator, ckpt, truncation, code) -> None:
     end = b.selectbox("To class", range(len(names)), index=min(1, len(names) - 1), format_func=shown, key="cls_b")
     seed = int(c.number_input("Seed (the style kept along the path)", 0, 2**31 - 1, 0, key="cls_seed"))
     frames, fps, scale = animation_ui(ckpt.data)
-    path = sampling.interpolation(generator, ckpt, frames, "lerp", [seed], truncation, class_from=start,
-                                  class_to=end, code=code)
-    stem = sampling.file_stem(ckpt, f"class{start}-to-{end}", f"seed{seed}", f"{frames}f", code=code,
-                              truncation=truncation)
+    path = sampling.interpolation(
+        generator, ckpt, frames, "lerp", [seed], truncation, class_from=start, class_to=end, code=code
+    )
+    stem = pictures.file_stem(
+        ckpt, f"class{start}-to-{end}", f"seed{seed}", f"{frames}f", code=code, truncation=truncation
+    )
     show_animation({"class path": path}, ckpt.data, fps, scale, {"class path": stem})
 
 

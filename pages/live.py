@@ -31,8 +31,13 @@ def controls_ui(snap: RunSnapshot) -> None:
     elif snap.state in (RunState.STOPPED, RunState.INTERRUPTED) and snap.step < snap.total_steps:
         saved = (Path(snap.folder) / CHECKPOINT_NAME).exists()
         label = "Continue training" if saved else "Start again from step 0"
-        if st.button(label, key="continue", help=f"from the checkpoint at step {snap.step:,}" if saved else
-                     "it stopped before saving its first checkpoint, so it trains again from the beginning"):
+        if st.button(
+            label,
+            key="continue",
+            help=f"from the checkpoint at step {snap.step:,}"
+            if saved
+            else "it stopped before saving its first checkpoint, so it trains again from the beginning",
+        ):
             try:
                 registry().resume(snap.name)
             except (ValueError, OSError) as err:
@@ -97,9 +102,14 @@ def refresh_ui(snap: RunSnapshot) -> int:
     asked = st.query_params.get("refresh", "")
     current = int(asked) if asked.isdigit() and int(asked) in REFRESH_CHOICES else default
     chosen = st.segmented_control(
-        "Refresh every", REFRESH_CHOICES, default=current, format_func=lambda s: f"{s} s", key="refresh_choice",
+        "Refresh every",
+        REFRESH_CHOICES,
+        default=current,
+        format_func=lambda s: f"{s} s",
+        key="refresh_choice",
         help="Each refresh costs the browser about 0.4 s of CPU. When training runs on this machine's CPU too, "
-             "a 1 s refresh slowed a 2-core box's training by about a third; 2 s by about 4%.")
+        "a 1 s refresh slowed a 2-core box's training by about a third; 2 s by about 4%.",
+    )
     chosen = chosen or current  # clicking the selected option again unselects it: keep the period
     if chosen != default:
         st.query_params["refresh"] = str(chosen)
@@ -110,8 +120,10 @@ def refresh_ui(snap: RunSnapshot) -> int:
 
 def _live_body(snap: RunSnapshot) -> None:
     for alarm in snap.alarms:
-        st.warning(f"**{alarm.kind.replace('_', ' ')}** at step {alarm.step:,}: {alarm.message}\n\n"
-                   f"Try: {alarm.remedy}", icon=":material/warning:")
+        st.warning(
+            f"**{alarm.kind.replace('_', ' ')}** at step {alarm.step:,}: {alarm.message}\n\nTry: {alarm.remedy}",
+            icon=":material/warning:",
+        )
     smoothing = float(st.session_state.get("smoothing", 0.6))
     history = snap.history
     # The picture of what G makes comes first (left, top): it is what shows learning; the curves explain it.
@@ -139,8 +151,15 @@ def guide_ui(snap: RunSnapshot) -> None:
     loss = snap.config.get("loss", "nsgan")
     with st.expander(f"How to read these curves ({loss})"):
         st.markdown(guides.curve_guide(loss))
-    st.slider("Smoothing of the loss and D curves", 0.0, 0.95, 0.6, 0.05, key="smoothing",
-              help="exponential smoothing, as in TensorBoard; the raw values stay faint behind")
+    st.slider(
+        "Smoothing of the loss and D curves",
+        0.0,
+        0.95,
+        0.6,
+        0.05,
+        key="smoothing",
+        help="exponential smoothing, as in TensorBoard; the raw values stay faint behind",
+    )
 
 
 def quality_ui(snap: RunSnapshot) -> None:
@@ -153,15 +172,20 @@ def quality_ui(snap: RunSnapshot) -> None:
         st.caption(f"The first quality score comes at step {snap.config.get('eval_every', 0):,}.")
         return
     best_step = snap.best["step"] if snap.best else None
-    st.plotly_chart(plots.quality_figure(snap.evals, metric.key, metric.label, best_step), width="stretch",
-                    key="quality_chart")
+    st.plotly_chart(
+        plots.quality_figure(snap.evals, metric.key, metric.label, best_step), width="stretch", key="quality_chart"
+    )
     latest = snap.evals[-1]
-    kept = (f" · best.pt holds step {best_step:,}" if best_step is not None
-            else " · no best.pt yet: no score has been good enough to keep")
-    st.markdown(f"**{live_eval.verdict(latest)}** (step {latest['step']:,})",
-                help=live_eval.verdict_scale(metric))
-    st.caption(live_eval.summary(latest) + f" · scoring took {live_eval.cost_share(snap.evals):.1%} of training "
-               f"time{kept}", help=snap.eval_note)
+    kept = (
+        f" · best.pt holds step {best_step:,}"
+        if best_step is not None
+        else " · no best.pt yet: no score has been good enough to keep"
+    )
+    st.markdown(f"**{live_eval.verdict(latest)}** (step {latest['step']:,})", help=live_eval.verdict_scale(metric))
+    st.caption(
+        live_eval.summary(latest) + f" · scoring took {live_eval.cost_share(snap.evals):.1%} of training time{kept}",
+        help=snap.eval_note,
+    )
 
 
 def progress_ui(snap: RunSnapshot) -> None:
@@ -171,11 +195,18 @@ def progress_ui(snap: RunSnapshot) -> None:
         eta = f" · ETA {format_seconds(snap.eta_seconds)}" if snap.eta_seconds is not None else ""
         speed = f" · {rate}{eta}"
     st.markdown(f"**{snap.state.value}** · step {snap.step:,} / {snap.total_steps:,}{speed}")
-    what = [snap.data_title or snap.config.get("dataset"), snap.config.get("arch"), snap.config.get("loss"),
-            snap.device]
+    what = [
+        snap.data_title or snap.config.get("dataset"),
+        snap.config.get("arch"),
+        snap.config.get("loss"),
+        snap.device,
+    ]
     if snap.state in (RunState.QUEUED, RunState.STARTING):  # an empty bar here read as a broken grey box
-        waiting = ("waiting for a free training slot (two runs train at once)" if snap.state == RunState.QUEUED
-                   else "loading the data and building the networks")
+        waiting = (
+            "waiting for a free training slot (two runs train at once)"
+            if snap.state == RunState.QUEUED
+            else "loading the data and building the networks"
+        )
         st.caption(f"{waiting} · " + plain(" · ".join(str(w) for w in what if w)))
         return
     st.progress(snap.progress, text=f"{snap.progress:.0%} · " + plain(" · ".join(str(w) for w in what if w)))

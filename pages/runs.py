@@ -17,14 +17,17 @@ RESUMABLE = (RunState.STOPPED, RunState.INTERRUPTED, RunState.FINISHED, RunState
 TRAINING_CURVES = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "images_per_sec")
 QUALITY_CURVES = ("fd", "mode_score", "confidence", "rarest_class", "conditional_accuracy", "high_quality")
 TABLE_REFRESH_SECONDS = 2
-COLUMNS = {"name": st.column_config.TextColumn("name", width=200),
-           "status": st.column_config.TextColumn("status", width=80),
-           "step": st.column_config.TextColumn("step", width=120),
-           "quality": st.column_config.TextColumn("quality (latest live score)", width=300,
-                                                  help="where the latest live score stands, in words"),
-           "score": st.column_config.TextColumn("score", width=120, help="the latest live score and its floor"),
-           "best.pt step": st.column_config.NumberColumn("best.pt", width=70, help="the step best.pt holds"),
-           "run of": st.column_config.TextColumn("run of", help="dataset · architecture · loss")}
+COLUMNS = {
+    "name": st.column_config.TextColumn("name", width=200),
+    "status": st.column_config.TextColumn("status", width=80),
+    "step": st.column_config.TextColumn("step", width=120),
+    "quality": st.column_config.TextColumn(
+        "quality (latest live score)", width=300, help="where the latest live score stands, in words"
+    ),
+    "score": st.column_config.TextColumn("score", width=120, help="the latest live score and its floor"),
+    "best.pt step": st.column_config.NumberColumn("best.pt", width=70, help="the step best.pt holds"),
+    "run of": st.column_config.TextColumn("run of", help="dataset · architecture · loss"),
+}
 
 
 def kind_of(snap) -> str:
@@ -37,12 +40,18 @@ def table_rows(snaps) -> list[dict]:
     rows = []
     for s in snaps:
         evals = s.evals[-1] if s.evals else None
-        rows.append({"name": s.name, "status": s.state.value, "step": f"{s.step:,} / {s.total_steps:,}",
-                     "quality": live_eval.verdict(evals) if evals else "-",
-                     "score": live_eval.summary(evals).split(" · ")[0] if evals else "-",
-                     "best.pt step": s.best["step"] if s.best else None,
-                     "run of": f"{s.config.get('dataset')} · {s.config.get('arch')} · {s.config.get('loss')}",
-                     "created": s.created_at[:16].replace("T", " ")})
+        rows.append(
+            {
+                "name": s.name,
+                "status": s.state.value,
+                "step": f"{s.step:,} / {s.total_steps:,}",
+                "quality": live_eval.verdict(evals) if evals else "-",
+                "score": live_eval.summary(evals).split(" · ")[0] if evals else "-",
+                "best.pt step": s.best["step"] if s.best else None,
+                "run of": f"{s.config.get('dataset')} · {s.config.get('arch')} · {s.config.get('loss')}",
+                "created": s.created_at[:16].replace("T", " "),
+            }
+        )
     return rows
 
 
@@ -60,8 +69,9 @@ def _table() -> None:
 
 
 def config_diff(a: dict, b: dict) -> list[dict]:
-    return [{"field": k, "A": str(a.get(k)), "B": str(b.get(k))} for k in sorted(set(a) | set(b))
-            if a.get(k) != b.get(k)]
+    return [
+        {"field": k, "A": str(a.get(k)), "B": str(b.get(k))} for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)
+    ]
 
 
 def compare_ui(snaps) -> None:
@@ -69,24 +79,40 @@ def compare_ui(snaps) -> None:
     by_name = {s.name: s for s in snaps}
     newest_kind = kind_of(snaps[0])
     same_kind = [s.name for s in snaps if kind_of(s) == newest_kind]  # a toy's loss beside MNIST's says nothing
-    chosen = st.multiselect("Runs", list(by_name), default=same_kind[:2], key="runs_overlay",
-                            help="by default the two newest runs of the newest run's kind (2-D or images)")
+    chosen = st.multiselect(
+        "Runs",
+        list(by_name),
+        default=same_kind[:2],
+        key="runs_overlay",
+        help="by default the two newest runs of the newest run's kind (2-D or images)",
+    )
     cols = st.columns([2, 1])
     scored = [k for k in QUALITY_CURVES if any(k in row for n in chosen for row in by_name[n].evals)]
     info = ["loss_info"] if any(by_name[n].config.get("info_codes") for n in chosen) else []  # InfoGAN runs
-    metric = cols[0].selectbox("Metric", [*TRAINING_CURVES, *info, *scored],
-                               format_func=lambda k: plots.LABELS.get(k, k),
-                               help="Training curves come from every logged step, quality ones from the live scores.")
+    metric = cols[0].selectbox(
+        "Metric",
+        [*TRAINING_CURVES, *info, *scored],
+        format_func=lambda k: plots.LABELS.get(k, k),
+        help="Training curves come from every logged step, quality ones from the live scores.",
+    )
     sparse = metric in QUALITY_CURVES
-    smoothing = cols[1].slider("Smoothing", 0.0, 0.95, 0.6, 0.05, key="runs_smoothing", disabled=sparse,
-                               help="quality scores are never smoothed: there are too few of them"
-                               if sparse else "exponential smoothing; the raw values stay faint behind")
+    smoothing = cols[1].slider(
+        "Smoothing",
+        0.0,
+        0.95,
+        0.6,
+        0.05,
+        key="runs_smoothing",
+        disabled=sparse,
+        help="quality scores are never smoothed: there are too few of them"
+        if sparse
+        else "exponential smoothing; the raw values stay faint behind",
+    )
     if len({kind_of(by_name[n]) for n in chosen}) > 1:
         st.caption("These runs learn different kinds of data (2-D points and images): their values do not compare.")
     if chosen:
         source = {n: by_name[n].evals if sparse else by_name[n].history for n in chosen}
-        st.plotly_chart(plots.overlay_figure(source, metric, smoothing, sparse=sparse), width="stretch",
-                        key="overlay")
+        st.plotly_chart(plots.overlay_figure(source, metric, smoothing, sparse=sparse), width="stretch", key="overlay")
 
 
 def diff_ui(names: list[str], by_name: dict) -> None:
@@ -107,13 +133,21 @@ def manage_ui(snap) -> None:
     if snap.state in (RunState.FAILED, RunState.DAMAGED):
         st.error(plain(snap.error))
     if busy:
-        st.info(f"{plain(snap.name)} is {snap.state.value}: stop it on the Train page before resuming or deleting it.",
-                icon=":material/info:")
+        st.info(
+            f"{plain(snap.name)} is {snap.state.value}: stop it on the Train page before resuming or deleting it.",
+            icon=":material/info:",
+        )
     cols = st.columns(3)
     with cols[0]:
-        more = int(st.number_input("Train until step", snap.step + 1, 100_000_000,
-                                   max(snap.total_steps, snap.step + 1000) if snap.step >= snap.total_steps
-                                   else snap.total_steps, key=f"more:{snap.name}"))
+        more = int(
+            st.number_input(
+                "Train until step",
+                snap.step + 1,
+                100_000_000,
+                max(snap.total_steps, snap.step + 1000) if snap.step >= snap.total_steps else snap.total_steps,
+                key=f"more:{snap.name}",
+            )
+        )
         if st.button("Resume", disabled=busy or snap.state not in RESUMABLE, key="runs_resume"):
             try:
                 registry().resume(snap.name, steps=more)
@@ -124,18 +158,34 @@ def manage_ui(snap) -> None:
     with cols[1]:
         path, best = Path(snap.folder) / CHECKPOINT_NAME, Path(snap.folder) / BEST_CHECKPOINT_NAME
         if path.exists():
-            st.download_button("Download latest checkpoint", path.read_bytes(), f"{snap.name}.pt",
-                               "application/octet-stream", key="runs_download")
+            st.download_button(
+                "Download latest checkpoint",
+                path.read_bytes(),
+                f"{snap.name}.pt",
+                "application/octet-stream",
+                key="runs_download",
+            )
         else:
             st.caption("No checkpoint saved yet.")
         if best.exists() and snap.best:
-            st.download_button(f"Download best.pt (step {snap.best['step']:,})", best.read_bytes(),
-                               f"{snap.name}-best.pt", "application/octet-stream", key="runs_download_best")
+            st.download_button(
+                f"Download best.pt (step {snap.best['step']:,})",
+                best.read_bytes(),
+                f"{snap.name}-best.pt",
+                "application/octet-stream",
+                key="runs_download_best",
+            )
     with cols[2]:
-        confirm = st.checkbox(f"Yes, delete {plain(snap.name)} and all its files", key=f"confirm:{snap.name}",
-                              disabled=busy)
-        if st.button("Delete", type="primary", disabled=not confirm or busy, key="runs_delete",
-                     help=f"{snap.name} is {snap.state.value}: stop it first" if busy else None):
+        confirm = st.checkbox(
+            f"Yes, delete {plain(snap.name)} and all its files", key=f"confirm:{snap.name}", disabled=busy
+        )
+        if st.button(
+            "Delete",
+            type="primary",
+            disabled=not confirm or busy,
+            key="runs_delete",
+            help=f"{snap.name} is {snap.state.value}: stop it first" if busy else None,
+        ):
             try:
                 registry().delete(snap.name)
             except (ValueError, OSError) as err:

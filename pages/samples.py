@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from ganplay import imaging, plots, sampling
-from ganplay.data import dataset_family, load_dataset, to_float
+from ganplay import imaging, pictures, plots, sampling
+from ganplay.data import dataset_family, load_dataset
 from ganplay.image_files import DatasetError
+from ganplay.sources import to_float
 from pages.common import (
     class_choice,
     code_choice,
@@ -33,8 +34,12 @@ def training_images(dataset: str, size: int, channels: int, data_dir: str) -> to
 def memorization_ui(samples: torch.Tensor, cfg) -> None:
     """Each chosen sample beside its nearest training images: distance ~0 means a copy."""
     with st.expander("Memorization check: nearest training images"):
-        chosen = st.multiselect("Samples (numbered left to right, top to bottom)", list(range(len(samples))),
-                                default=list(range(min(4, len(samples)))), key="memo_pick")
+        chosen = st.multiselect(
+            "Samples (numbered left to right, top to bottom)",
+            list(range(len(samples))),
+            default=list(range(min(4, len(samples)))),
+            key="memo_pick",
+        )
         if not chosen:
             return
         try:
@@ -43,12 +48,16 @@ def memorization_ui(samples: torch.Tensor, cfg) -> None:
             st.warning(f"The training images are not available here: {err}")
             return
         dist, index = sampling.nearest_real(samples[chosen], real, k=NEIGHBOURS)
-        scale = ("; for scale, a bundled MNIST digit's nearest other digit is 9.5 away (median; 10% are within 4.6)"
-                 if dataset_family(cfg.dataset) == "mnist" and cfg.image_size == 28 else "")
+        scale = (
+            "; for scale, a bundled MNIST digit's nearest other digit is 9.5 away (median; 10% are within 4.6)"
+            if dataset_family(cfg.dataset) == "mnist" and cfg.image_size == 28
+            else ""
+        )
         st.caption(f"pixel distance (L2) to the {NEIGHBOURS} nearest of {len(real):,} training images{scale}")
         for row, i in enumerate(chosen):
-            strip = imaging.upscale(imaging.image_strip(torch.cat([samples[i:i + 1], real[index[row]]])), 2)
+            strip = imaging.upscale(imaging.image_strip(torch.cat([samples[i : i + 1], real[index[row]]])), 2)
             st.image(strip, caption=f"sample {i} | nearest: " + ", ".join(f"{d:.2f}" for d in dist[row].tolist()))
+
 
 def next_seed() -> None:
     # A callback runs before the seed box is drawn again, the one moment its value may be set.
@@ -65,29 +74,50 @@ if model is not None:
     wrap_columns_css("samples_controls")
     cols = st.container(key="samples_controls").columns(5)
     images = meta["kind"] == "image"  # 2-D models get many points: 64 would hide under the mode markers
-    n = cols[0].number_input("Samples", 1, 4096 if not images else 1024, 64 if images else 1000,
-                             key=f"samples_n:{meta['kind']}", help="images in the grid, or points in the plot")
+    n = cols[0].number_input(
+        "Samples",
+        1,
+        4096 if not images else 1024,
+        64 if images else 1000,
+        key=f"samples_n:{meta['kind']}",
+        help="images in the grid, or points in the plot",
+    )
     if "samples_seed" not in st.session_state:
         st.session_state["samples_seed"] = 0
-    seed = cols[1].number_input("Seed", 0, 2**31 - 1, key="samples_seed",
-                                help="the same seed always gives the same samples")
-    truncation = cols[2].slider("Truncation (0: off)", 0.0, 3.0, 0.0, 0.1, key="samples_trunc",
-                                help="resample latent entries with |z| above this: sharper, less varied samples")
+    seed = cols[1].number_input(
+        "Seed", 0, 2**31 - 1, key="samples_seed", help="the same seed always gives the same samples"
+    )
+    truncation = cols[2].slider(
+        "Truncation (0: off)",
+        0.0,
+        3.0,
+        0.0,
+        0.1,
+        key="samples_trunc",
+        help="resample latent entries with |z| above this: sharper, less varied samples",
+    )
     with cols[3]:
         class_id = class_choice(ckpt, key="samples_class")
         code = code_choice(ckpt, key="samples_code")
     has_ema, has_raw = ckpt.G_ema is not None, ckpt.G is not None
-    cols[4].toggle("EMA generator", value=has_ema, key="samples_ema", disabled=not (has_ema and has_raw),
-                   help="the exponential moving average of G's weights (smoother); off: the raw G. "
-                        "Generator-only exports keep just one of them.")
+    cols[4].toggle(
+        "EMA generator",
+        value=has_ema,
+        key="samples_ema",
+        disabled=not (has_ema and has_raw),
+        help="the exponential moving average of G's weights (smoother); off: the raw G. "
+        "Generator-only exports keep just one of them.",
+    )
 
     st.button("Resample (next seed)", on_click=next_seed)
     samples = sampling.sample(generator, ckpt, int(n), int(seed), truncation or None, class_id, code)
-    picture = sampling.picture(samples, meta, nrow=ckpt.config.info_codes if code == sampling.EACH_CODE else None)
-    st.plotly_chart(plots.image_figure(picture, f"{int(n)} samples, seed {int(seed)}"), width="stretch",
-                    key="samples_grid")
-    name = sampling.file_stem(ckpt, f"{int(n)}-samples", f"seed{int(seed)}", class_id=class_id, code=code,
-                              truncation=truncation or None)
+    picture = pictures.picture(samples, meta, nrow=ckpt.config.info_codes if code == sampling.EACH_CODE else None)
+    st.plotly_chart(
+        plots.image_figure(picture, f"{int(n)} samples, seed {int(seed)}"), width="stretch", key="samples_grid"
+    )
+    name = pictures.file_stem(
+        ckpt, f"{int(n)}-samples", f"seed{int(seed)}", class_id=class_id, code=code, truncation=truncation or None
+    )
     st.download_button("Download PNG", imaging.png_bytes(picture), file_name=f"{name}.png", mime="image/png")
     if images:
         memorization_ui(samples, ckpt.config)

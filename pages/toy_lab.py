@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ganplay import live_eval, plots
+from ganplay import live_eval, toy_plots
 from ganplay.checkpoints import CHECKPOINT_NAME, CheckpointError
 from ganplay.data import load_dataset
 from ganplay.metrics import HQ_SIGMAS, PACGAN_PROTOCOL_SAMPLES, toy_mode_stats
@@ -20,8 +20,10 @@ use_the_router()
 
 REAL_POINTS = 500
 LATEST = "latest"  # the step slider's last option: it follows the run's newest snapshot
-NO_D_NOTE = ("No D heat map: this file keeps only the generator (a generator-only export); D's view of the plane "
-             "needs a run's own checkpoint.")
+NO_D_NOTE = (
+    "No D heat map: this file keeps only the generator (a generator-only export); D's view of the plane "
+    "needs a run's own checkpoint."
+)
 Frame = tuple[ToyView, np.ndarray, int]  # the views, the generated points, and their step
 
 
@@ -75,17 +77,23 @@ def step_slider(run: str, steps: list[int]) -> int | str:
     """Saved snapshots, oldest first; the last option, "latest", follows the run while an older pick stays put."""
     if len(steps) < 2:
         return LATEST
-    return st.select_slider("Step", [*steps[:-1], LATEST], value=LATEST, key=f"lab_step:{run}",
-                            format_func=lambda s: s if s == LATEST else f"{s:,}",
-                            help="Replay the run: one snapshot every sample_every steps. An older step stays put "
-                                 "while the run goes on; latest follows it.")
+    return st.select_slider(
+        "Step",
+        [*steps[:-1], LATEST],
+        value=LATEST,
+        key=f"lab_step:{run}",
+        format_func=lambda s: s if s == LATEST else f"{s:,}",
+        help="Replay the run: one snapshot every sample_every steps. An older step stays put "
+        "while the run goes on; latest follows it.",
+    )
 
 
 def run_frame(snap: RunSnapshot) -> Frame | None:
     """The views at the slider's step: saved snapshots from disk, a run of this process's latest from memory."""
     saved = toy_snapshots(snap.folder)
-    live = (snap.toy_view, snap.points, snap.grid_step) if snap.toy_view is not None and snap.points is not None \
-        else None
+    live = (
+        (snap.toy_view, snap.points, snap.grid_step) if snap.toy_view is not None and snap.points is not None else None
+    )
     steps = sorted(set(saved) | ({snap.grid_step} if live else set()))
     if not steps:
         return checkpoint_frame(snap)  # a run saved before the lab's snapshot files existed
@@ -133,20 +141,32 @@ def draw_lab(view: ToyView, points: np.ndarray, dataset: str, title: str) -> Non
     real, modes, sigma = real_points(dataset)
     has_d = view.d_values is not None
     layers = [*(["D heat map"] if has_d else []), "G's noise grid", "real points"]
-    show = st.multiselect("Show", layers, default=layers, key=f"lab_layers:{has_d}",
-                          help="D heat map: what the discriminator says about each spot of the plane. G's noise "
-                               "grid: where the generator sends a regular grid of its input noise.")
-    scale = plots.d_scale(view.loss, view.d_values) if has_d else None
+    show = st.multiselect(
+        "Show",
+        layers,
+        default=layers,
+        key=f"lab_layers:{has_d}",
+        help="D heat map: what the discriminator says about each spot of the plane. G's noise "
+        "grid: where the generator sends a regular grid of its input noise.",
+    )
+    scale = toy_plots.d_scale(view.loss, view.d_values) if has_d else None
     heat = (view.xs, view.ys, view.d_values) if "D heat map" in show else None
-    figure = plots.toy_figure(points, real if "real points" in show else None, modes, heat,
-                              view.manifold if "G's noise grid" in show else None, title=title, scale=scale)
+    figure = toy_plots.toy_figure(
+        points,
+        real if "real points" in show else None,
+        modes,
+        heat,
+        view.manifold if "G's noise grid" in show else None,
+        title=title,
+        scale=scale,
+    )
     plot_col, stats_col = st.columns([3, 1])
     plot_col.plotly_chart(figure, width="stretch", key="lab_plot")
     with stats_col:
         stats_ui(points, modes, sigma)
     if not has_d:
         st.info(NO_D_NOTE, icon=":material/info:")
-    st.caption(plots.TOY_LEGEND + (f" {scale.caption}" if heat is not None else ""))
+    st.caption(toy_plots.TOY_LEGEND + (f" {scale.caption}" if heat is not None else ""))
 
 
 def stats_ui(points: np.ndarray, modes: np.ndarray | None, sigma: float | None) -> None:
@@ -155,21 +175,32 @@ def stats_ui(points: np.ndarray, modes: np.ndarray | None, sigma: float | None) 
         return
     stats = toy_mode_stats(points, modes, sigma)
     k = stats.num_modes
-    st.metric("Modes covered", f"{stats.modes_covered} / {k}",
-              help=f"How many of the {k} clusters of real points the generator reaches: a cluster counts once a "
-                   f"high-quality point lands on it (PacGAN protocol)")
-    st.metric("High quality", f"{100 * stats.high_quality:.1f}%",
-              help=f"Share of generated points that land on a cluster (within {HQ_SIGMAS:g} standard deviations "
-                   f"of its centre; PacGAN protocol)")
+    st.metric(
+        "Modes covered",
+        f"{stats.modes_covered} / {k}",
+        help=f"How many of the {k} clusters of real points the generator reaches: a cluster counts once a "
+        f"high-quality point lands on it (PacGAN protocol)",
+    )
+    st.metric(
+        "High quality",
+        f"{100 * stats.high_quality:.1f}%",
+        help=f"Share of generated points that land on a cluster (within {HQ_SIGMAS:g} standard deviations "
+        f"of its centre; PacGAN protocol)",
+    )
     kl = f"{stats.kl_to_uniform:.3f}" if np.isfinite(stats.kl_to_uniform) else "-"
-    st.metric("KL to uniform", kl,
-              help="0 when the generator visits every covered cluster equally often; larger when it favours some "
-                   "(KL divergence of the clusters' shares from uniform; PacGAN protocol). -: no point has landed "
-                   "on a cluster yet")
+    st.metric(
+        "KL to uniform",
+        kl,
+        help="0 when the generator visits every covered cluster equally often; larger when it favours some "
+        "(KL divergence of the clusters' shares from uniform; PacGAN protocol). -: no point has landed "
+        "on a cluster yet",
+    )
     row = {"modes_covered": stats.modes_covered, "num_modes": k, "high_quality": stats.high_quality}
     st.markdown(f"**{live_eval.verdict(row)}**", help=live_eval.verdict_scale(live_eval.TOY_METRIC))
-    st.caption(f"over {stats.num_samples:,} generated points; the CLI's eval uses {PACGAN_PROTOCOL_SAMPLES:,} "
-               f"(PacGAN protocol)")
+    st.caption(
+        f"over {stats.num_samples:,} generated points; the CLI's eval uses {PACGAN_PROTOCOL_SAMPLES:,} "
+        f"(PacGAN protocol)"
+    )
 
 
 st.title("Toy 2-D lab")

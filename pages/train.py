@@ -21,9 +21,13 @@ FOLDER, UPLOAD = "an image folder on this machine", "a zip of images (upload)"
 def preset_ui() -> str | None:
     """The preset picker; its line of description and expected time below it, every preset's in its help."""
     every = "\n".join(f"- **{name}**: {note}" for name, note in PRESET_NOTES.items())
-    preset = st.selectbox("Preset", [None, *PRESETS], key=keep("preset", next(iter(PRESETS))),
-                          format_func=lambda p: "none (defaults for the dataset)" if p is None else p,
-                          help=f"A starting point; every field below can still be changed.\n\n{every}")
+    preset = st.selectbox(
+        "Preset",
+        [None, *PRESETS],
+        key=keep("preset", next(iter(PRESETS))),
+        format_func=lambda p: "none (defaults for the dataset)" if p is None else p,
+        help=f"A starting point; every field below can still be changed.\n\n{every}",
+    )
     remember("preset")
     if preset and st.session_state.get("preset_applied") != preset:
         st.session_state["dataset_choice"] = PRESETS[preset].get("dataset", "mnist-bundled")
@@ -36,12 +40,17 @@ def preset_ui() -> str | None:
 def data_source_ui() -> str | None:
     """The dataset name (a registry name or folder:PATH); None while an upload is missing or broken."""
     names = [*DATASETS.names(), FOLDER, UPLOAD]
-    choice = st.selectbox("Dataset", names, key=keep("dataset_choice", "mnist-bundled"),
-                          format_func=lambda n: f"{n}: {DATASETS.info(n)['title']}" if n in DATASETS else n)
+    choice = st.selectbox(
+        "Dataset",
+        names,
+        key=keep("dataset_choice", "mnist-bundled"),
+        format_func=lambda n: f"{n}: {DATASETS.info(n)['title']}" if n in DATASETS else n,
+    )
     remember("dataset_choice")
     if choice == FOLDER:
-        path = st.text_input("Folder path (png, jpg or webp; one subfolder per class gives labels)",
-                             key=keep("folder_path", ""))
+        path = st.text_input(
+            "Folder path (png, jpg or webp; one subfolder per class gives labels)", key=keep("folder_path", "")
+        )
         remember("folder_path")
         return f"folder:{path.strip()}"
     if choice == UPLOAD:
@@ -73,8 +82,13 @@ def start_ui(form: FormState, preset: str | None) -> None:
     if refused and refused["name"] != name:
         refused = st.session_state["start_refused"] = None  # a new name: the old refusal no longer applies
     button, summary = st.columns([1, 2], vertical_alignment="center")
-    if button.button("Start training", type="primary", width="stretch", disabled=bool(form.errors),
-                     help="fix the settings marked in red first" if form.errors else None):
+    if button.button(
+        "Start training",
+        type="primary",
+        width="stretch",
+        disabled=bool(form.errors),
+        help="fix the settings marked in red first" if form.errors else None,
+    ):
         try:
             run = registry().start(make_config(preset, **form.values).validated(), name=name.strip() or None)
         except ValueError as err:
@@ -85,8 +99,11 @@ def start_ui(form: FormState, preset: str | None) -> None:
         st.rerun()
     if form.errors:
         fields = ", ".join(LABELS.get(k, k) for k in form.errors)
-        summary.error(f"Not ready to start: {len(form.errors)} setting{'s' * (len(form.errors) > 1)} "
-                      f"to fix ({fields}); each says why in red.", icon=":material/error:")
+        summary.error(
+            f"Not ready to start: {len(form.errors)} setting{'s' * (len(form.errors) > 1)} "
+            f"to fix ({fields}); each says why in red.",
+            icon=":material/error:",
+        )
     elif refused:
         summary.error(f"Not started: {refused['message']}", icon=":material/error:")
 

@@ -28,14 +28,50 @@ sys.path.insert(0, str(ROOT))
 
 from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, load_checkpoint
 
-STEPS = 60
+STEPS = 150
 TRAIN = {  # small runs that checkpoint every few steps, so that many kills land during a checkpoint write
-    "mnist": ["--dataset", "mnist-bundled", "--ngf", "16", "--ndf", "16", "--batch-size", "32", "--device", "cpu",
-              "--log-every", "2", "--sample-every", "10", "--checkpoint-every", "5", "--eval-every", "20", "--quiet"],
-    "toy": ["--dataset", "ring8", "--mlp-hidden", "64", "--batch-size", "64", "--device", "cpu", "--log-every", "2",
-            "--sample-every", "10", "--checkpoint-every", "5", "--eval-every", "20", "--quiet"],
+    "mnist": [
+        "--dataset",
+        "mnist-bundled",
+        "--ngf",
+        "16",
+        "--ndf",
+        "16",
+        "--batch-size",
+        "32",
+        "--device",
+        "cpu",
+        "--log-every",
+        "2",
+        "--sample-every",
+        "10",
+        "--checkpoint-every",
+        "5",
+        "--eval-every",
+        "20",
+        "--quiet",
+    ],
+    "toy": [
+        "--dataset",
+        "ring8",
+        "--mlp-hidden",
+        "64",
+        "--batch-size",
+        "64",
+        "--device",
+        "cpu",
+        "--log-every",
+        "2",
+        "--sample-every",
+        "10",
+        "--checkpoint-every",
+        "5",
+        "--eval-every",
+        "20",
+        "--quiet",
+    ],
 }
-KILL_WINDOW_S = {"mnist": (0.0, 8.0), "toy": (0.0, 3.0)}  # from the run's creation to about its end
+KILL_WINDOW_S = {"mnist": (0.0, 10.0), "toy": (0.0, 3.0)}  # from the run's creation to about its end
 
 
 @dataclass
@@ -55,16 +91,48 @@ class Round:
 def run_round(root: Path, kill: int, rng: random.Random, data: str = "mnist") -> Round:
     name = f"k{kill:02d}"
     folder = root / name
-    proc = subprocess.Popen([sys.executable, "-m", "ganplay", "train", *TRAIN[data], "--steps", str(STEPS), "--name", name,
-                             "--runs-dir", str(root)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    how = _kill_when(proc, folder, rng.uniform(*KILL_WINDOW_S[data]), during_write=kill % 2 == 1)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ganplay",
+            "train",
+            *TRAIN[data],
+            "--steps",
+            str(STEPS),
+            "--name",
+            name,
+            "--runs-dir",
+            str(root),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    mid_write = kill % 2 == 1
+    how = _kill_when(proc, folder, rng.uniform(*KILL_WINDOW_S[data]), rng.randint(1, 8) if mid_write else 0)
     proc.wait()
     killed_at = _status_step(folder)
     left = len(_temporaries(folder))
-    resume = subprocess.run([sys.executable, "-m", "ganplay", "train", "--resume", str(folder), "--quiet"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600, check=False)
-    result = Round(kill, how, killed_at, resume.returncode == 0, "again from step 0" in resume.stdout,
-                   _status_step(folder), _checkpoints_load(folder), left, _temporaries(folder))
+    resume = subprocess.run(
+        [sys.executable, "-m", "ganplay", "train", "--resume", str(folder), "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    result = Round(
+        kill,
+        how,
+        killed_at,
+        resume.returncode == 0,
+        "again from step 0" in resume.stdout,
+        _status_step(folder),
+        _checkpoints_load(folder),
+        left,
+        _temporaries(folder),
+    )
     if resume.returncode != 0:
         result.problem = ((resume.stderr or resume.stdout).strip().splitlines() or ["no output"])[-1]
     elif result.final_step != STEPS:
@@ -72,20 +140,24 @@ def run_round(root: Path, kill: int, rng: random.Random, data: str = "mnist") ->
     return result
 
 
-def _kill_when(proc: subprocess.Popen, folder: Path, delay: float, during_write: bool) -> str:
-    """SIGKILL at a random moment after the run exists (its config.json is written), or as soon as a checkpoint's
-    temporary file exists (mid-write). A kill before that leaves no run, so nothing to lose or resume."""
+def _kill_when(proc: subprocess.Popen, folder: Path, delay: float, nth_write: int) -> str:
+    """SIGKILL `delay` seconds after the run exists (its config.json is written), or, with nth_write, as soon as
+    the nth checkpoint write's temporary file appears. A kill before the run exists leaves nothing to resume."""
     deadline = time.monotonic() + 120
     while not (folder / "config.json").exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     started = time.monotonic()
-    if during_write:
-        deadline = started + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            if any(folder.glob(f".{CHECKPOINT_NAME}.*.tmp")) or any(folder.glob(f".{BEST_CHECKPOINT_NAME}.*.tmp")):
-                os.kill(proc.pid, signal.SIGKILL)
-                return f"during a checkpoint write at {time.monotonic() - started:.2f} s"
-            time.sleep(0.0005)
+    writes, writing = 0, False
+    while nth_write and proc.poll() is None and time.monotonic() < deadline:
+        now_writing = any(folder.glob(f".{CHECKPOINT_NAME}.*.tmp")) or any(
+            folder.glob(f".{BEST_CHECKPOINT_NAME}.*.tmp")
+        )
+        writes += now_writing and not writing
+        writing = now_writing
+        if writing and writes >= nth_write:
+            os.kill(proc.pid, signal.SIGKILL)
+            return f"during checkpoint write {writes} at {time.monotonic() - started:.2f} s"
+        time.sleep(0.0005)
     time.sleep(max(0.0, started + delay - time.monotonic()))
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGKILL)
@@ -131,10 +203,14 @@ def main() -> int:
         print(json.dumps(asdict(r)))
     good = [r for r in rounds if r.resumed and r.final_step == STEPS and r.checkpoints_load and not r.stray_temporaries]
     during = sum("checkpoint write" in r.how for r in rounds)
-    print(f"{len(good)} of {len(rounds)} resumed to step {STEPS} with loading checkpoints and no stray temporary "
-          f"files; {during} kills landed during a checkpoint write, {sum(r.restarted for r in rounds)} before the "
-          f"first checkpoint (trained again from step 0); {sum(r.temporaries_after_kill > 0 for r in rounds)} "
-          f"kills left temporary files, which the resume removed; runs in {root}")
+    finished = sum(r.killed_at_step == STEPS for r in rounds)
+    print(
+        f"{len(good)} of {len(rounds)} resumed to step {STEPS} with loading checkpoints and no stray temporary "
+        f"files; {during} kills landed during a checkpoint write, {sum(r.restarted for r in rounds)} before the "
+        f"first checkpoint (trained again from step 0); {sum(r.temporaries_after_kill > 0 for r in rounds)} "
+        f"kills left temporary files, which the resume removed; {finished} came after the run had finished; runs in "
+        f"{root}"
+    )
     return 0 if len(good) == len(rounds) else 1
 
 

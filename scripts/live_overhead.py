@@ -62,9 +62,14 @@ def main() -> None:
     args = parser.parse_args()
     runs = Path(tempfile.mkdtemp(prefix="ganplay-overhead-"))
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
-                            cwd=ROOT, env={**os.environ, "GANPLAY_RUNS": str(runs)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "GANPLAY_RUNS": str(runs)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc)
@@ -100,8 +105,12 @@ def main() -> None:
                     time.sleep(args.window)
                     elapsed = time.time() - start
                     rates.append(window_rate(metrics, start, time.time()))
-                    cpu[label].append(((cpu_seconds("chromium") - browser_cpu) / elapsed,
-                                       (cpu_seconds(str(port)) - server_cpu) / elapsed))
+                    cpu[label].append(
+                        (
+                            (cpu_seconds("chromium") - browser_cpu) / elapsed,
+                            (cpu_seconds(str(port)) - server_cpu) / elapsed,
+                        )
+                    )
             page.goto(f"{url}/train")
             page.get_by_role("button", name="Stop").click()
             browser.close()
@@ -109,10 +118,12 @@ def main() -> None:
         print(f"preset {args.preset}, {args.rounds} rounds of {args.window:.0f} s windows, median images/s")
         for label, values in results.items():
             ratio = "" if label == closed_label else f" ({statistics.median(values) / closed:.1%} of no page)"
-            print(f"  {label:18} {statistics.median(values):9.1f}{ratio}   "
-                  f"windows: {', '.join(f'{v:.1f}' for v in values)}   "
-                  f"CPU cores used: browser {statistics.median(c[0] for c in cpu[label]):.2f}, "
-                  f"server+training {statistics.median(c[1] for c in cpu[label]):.2f}")
+            print(
+                f"  {label:18} {statistics.median(values):9.1f}{ratio}   "
+                f"windows: {', '.join(f'{v:.1f}' for v in values)}   "
+                f"CPU cores used: browser {statistics.median(c[0] for c in cpu[label]):.2f}, "
+                f"server+training {statistics.median(c[1] for c in cpu[label]):.2f}"
+            )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)

@@ -47,22 +47,66 @@ CANDIDATES: dict[str, list[str]] = {
     "c-classic-b128": ["--preset", "dcgan-classic", "--conditional", "--lr-decay", "linear", "--batch-size", "128"],
     "c-hinge": ["--preset", "hinge-sn", "--conditional", "--lr-decay", "linear"],
     # second round, after the first showed the unconditional models' weak spot: D memorising 10k digits
-    "u-hinge-b128-t": ["--preset", "hinge-sn", "--lr-decay", "linear", "--batch-size", "128",
-                       "--augment", "translation"],
-    "u-hinge-b128-tc": ["--preset", "hinge-sn", "--lr-decay", "linear", "--batch-size", "128",
-                        "--augment", "translation+cutout"],
-    "u-hinge-b128-t-ndf128": ["--preset", "hinge-sn", "--lr-decay", "linear", "--batch-size", "128",
-                              "--augment", "translation", "--ndf", "128"],
-    "u-classic-b128-t": ["--preset", "dcgan-classic", "--lr-decay", "linear", "--batch-size", "128",
-                         "--augment", "translation"],
-    "u-classic-b128-tc": ["--preset", "dcgan-classic", "--lr-decay", "linear", "--batch-size", "128",
-                          "--augment", "translation+cutout"],
+    "u-hinge-b128-t": [
+        "--preset",
+        "hinge-sn",
+        "--lr-decay",
+        "linear",
+        "--batch-size",
+        "128",
+        "--augment",
+        "translation",
+    ],
+    "u-hinge-b128-tc": [
+        "--preset",
+        "hinge-sn",
+        "--lr-decay",
+        "linear",
+        "--batch-size",
+        "128",
+        "--augment",
+        "translation+cutout",
+    ],
+    "u-hinge-b128-t-ndf128": [
+        "--preset",
+        "hinge-sn",
+        "--lr-decay",
+        "linear",
+        "--batch-size",
+        "128",
+        "--augment",
+        "translation",
+        "--ndf",
+        "128",
+    ],
+    "u-classic-b128-t": [
+        "--preset",
+        "dcgan-classic",
+        "--lr-decay",
+        "linear",
+        "--batch-size",
+        "128",
+        "--augment",
+        "translation",
+    ],
+    "u-classic-b128-tc": [
+        "--preset",
+        "dcgan-classic",
+        "--lr-decay",
+        "linear",
+        "--batch-size",
+        "128",
+        "--augment",
+        "translation+cutout",
+    ],
     "u-hinge-b256": ["--preset", "hinge-sn", "--lr-decay", "linear", "--batch-size", "256"],
     # self-conditioned on k-means clusters (no labels); the shipped mnist-dcgan was trained so on 2 CPU cores
     "u-hinge-sc50": ["--preset", "hinge-sn", "--lr-decay", "linear", "--clusters", "50"],
 }
-BATCH = {name: int(flags[flags.index("--batch-size") + 1]) if "--batch-size" in flags else 64
-         for name, flags in CANDIDATES.items()}
+BATCH = {
+    name: int(flags[flags.index("--batch-size") + 1]) if "--batch-size" in flags else 64
+    for name, flags in CANDIDATES.items()
+}
 
 
 def log(message: str) -> None:
@@ -70,19 +114,46 @@ def log(message: str) -> None:
 
 
 def train_command(name: str, steps: int, runs: Path, device: str, eval_every: int) -> list[str]:
-    return [sys.executable, "-m", "ganplay", "train", *CANDIDATES[name], "--steps", str(steps), "--seed", "0",
-            "--device", device, "--eval-every", str(eval_every), "--sample-every", str(max(steps // 20, 100)),
-            "--checkpoint-every", str(max(steps // 4, 100)), "--runs-dir", str(runs), "--name", name, "--quiet"]
+    return [
+        sys.executable,
+        "-m",
+        "ganplay",
+        "train",
+        *CANDIDATES[name],
+        "--steps",
+        str(steps),
+        "--seed",
+        "0",
+        "--device",
+        device,
+        "--eval-every",
+        str(eval_every),
+        "--sample-every",
+        str(max(steps // 20, 100)),
+        "--checkpoint-every",
+        str(max(steps // 4, 100)),
+        "--runs-dir",
+        str(runs),
+        "--name",
+        name,
+        "--quiet",
+    ]
 
 
-def launch(names: list[str], steps: dict[str, int], runs: Path, device: str, eval_every: int,
-           logs: Path) -> dict[str, subprocess.Popen]:
+def launch(
+    names: list[str], steps: dict[str, int], runs: Path, device: str, eval_every: int, logs: Path
+) -> dict[str, subprocess.Popen]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     procs = {}
     for name in names:
         out = open(logs / f"{runs.name}-{name}.log", "w")  # noqa: SIM115 - the child process writes it
-        procs[name] = subprocess.Popen(train_command(name, steps[name], runs, device, eval_every), cwd=ROOT,
-                                       env=env, stdout=out, stderr=subprocess.STDOUT)
+        procs[name] = subprocess.Popen(
+            train_command(name, steps[name], runs, device, eval_every),
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     return procs
 
 
@@ -114,7 +185,7 @@ def overlap_rates(runs: Path, names: list[str]) -> dict[str, float]:
     end = min(r[-1]["time"] for r in rows.values())
     rates = {}
     for name, rs in rows.items():
-        inside = [r for r in rs if start <= r["time"] <= end] or rs[len(rs) // 2:]
+        inside = [r for r in rs if start <= r["time"] <= end] or rs[len(rs) // 2 :]
         inside = [r["images_per_sec"] for r in inside]
         rates[name] = statistics.median(inside) / BATCH[name]
     log(f"all runs overlapped for {end - start:.1f} s; steps/s: " + ", ".join(f"{n} {v:.0f}" for n, v in rates.items()))
@@ -123,7 +194,9 @@ def overlap_rates(runs: Path, names: list[str]) -> dict[str, float]:
 
 def ganplay(*args: str, threads: int = 2) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    return subprocess.run([sys.executable, "-m", "ganplay", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "ganplay", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
 
 
 def pack(out: Path, work: Path, stage: Path) -> None:
@@ -146,8 +219,9 @@ def train_candidates(names: list[str], args: argparse.Namespace, began: float) -
     work, logs = args.work, args.work / "logs"
     log(f"calibrating {len(names)} runs together, {args.calibration_steps} steps each")
     calib = work / "calibration"
-    codes = wait_all(launch(names, {n: args.calibration_steps for n in names}, calib, args.device, 0, logs),
-                     began + args.total / 3)
+    codes = wait_all(
+        launch(names, {n: args.calibration_steps for n in names}, calib, args.device, 0, logs), began + args.total / 3
+    )
     if any(codes.values()):
         for name in names:
             print((logs / f"calibration-{name}.log").read_text()[-2000:])
@@ -165,6 +239,7 @@ def train_candidates(names: list[str], args: argparse.Namespace, began: float) -
 
 def export_all(work: Path) -> None:
     """Each run's best.pt and last checkpoint, generator only, into WORK/stage."""
+
     def export(job: tuple[Path, str]) -> None:
         run, which = job
         out = work / "stage" / f"{run.name}-{which}.pt"
@@ -185,10 +260,12 @@ def score_all(work: Path) -> list[dict]:
         if "error" in r:
             log(f"{r['file']:>24}: {r['error']}")
         else:
-            log(f"{r['file']:>24} step {r['step']:>6}: FD {r[FD_KEY]:7.2f} "
+            log(
+                f"{r['file']:>24} step {r['step']:>6}: FD {r[FD_KEY]:7.2f} "
                 f"(floor {r['fd floor, real vs real (mnist-bundled-classifier features)']:.2f}) "
                 f"rarest {r['classes min_share']:.3f} conf {r['classes mean_confidence']:.3f} "
-                f"cond-acc {r.get('conditional accuracy (asked for class k, classified as k)', '-')}")
+                f"cond-acc {r.get('conditional accuracy (asked for class k, classified as k)', '-')}"
+            )
     return results
 
 

@@ -24,8 +24,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 RUNS = ("soak-a", "soak-b", "soak-c")
 
 
@@ -44,9 +50,14 @@ def rss_mib(pid: int) -> float:
 
 def serve(runs: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)], cwd=ROOT,
-                            env={**os.environ, "GANPLAY_RUNS": str(runs)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "GANPLAY_RUNS": str(runs)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -95,8 +106,11 @@ def main() -> int:
                 tab = browser.new_page(viewport={"width": 1400, "height": 1000})
                 tab.goto(f"{url}/{path}")
                 tabs.append(tab)
-            states = sorted(f.name + ":" + (f / "status.json").read_text().split('"state": "')[1].split('"')[0]
-                            for f in runs.iterdir() if (f / "status.json").exists())
+            states = sorted(
+                f.name + ":" + (f / "status.json").read_text().split('"state": "')[1].split('"')[0]
+                for f in runs.iterdir()
+                if (f / "status.json").exists()
+            )
             print(f"server pid {proc.pid}, {len(tabs)} tabs open, runs {', '.join(states)}", flush=True)
             began = time.monotonic()
             while time.monotonic() - began < args.minutes * 60:
@@ -112,8 +126,10 @@ def main() -> int:
         proc.wait(120)
     values = [v for _, v in samples]
     half = len(values) // 2
-    print(f"start {values[0]:.0f} MiB, peak {max(values):.0f} MiB, end {values[-1]:.0f} MiB; second half grew "
-          f"{values[-1] - values[half]:+.0f} MiB over {samples[-1][0] - samples[half][0]:.0f} s; runs in {runs}")
+    print(
+        f"start {values[0]:.0f} MiB, peak {max(values):.0f} MiB, end {values[-1]:.0f} MiB; second half grew "
+        f"{values[-1] - values[half]:+.0f} MiB over {samples[-1][0] - samples[half][0]:.0f} s; runs in {runs}"
+    )
     return 0
 
 

@@ -12,15 +12,62 @@ torch.set_num_threads(2)
 
 def tiny_image_config(**overrides):
     """DCGAN on the bundled MNIST at 28 px with narrow nets: a step takes milliseconds."""
-    values = dict(dataset="mnist-bundled", arch="dcgan", ngf=8, ndf=8, z_dim=16, batch_size=8, steps=6,
-                  device="cpu", log_every=2, sample_every=3, checkpoint_every=3, num_samples=8, seed=0)
+    values = dict(
+        dataset="mnist-bundled",
+        arch="dcgan",
+        ngf=8,
+        ndf=8,
+        z_dim=16,
+        batch_size=8,
+        steps=6,
+        device="cpu",
+        log_every=2,
+        sample_every=3,
+        checkpoint_every=3,
+        num_samples=8,
+        seed=0,
+    )
     values.update(overrides)
     return make_config(**values).validated()
 
 
+# A few steps of a tiny 2-D run from the command line: `main(["train", *TINY_TOY, "--steps", "8", ...])`.
+TINY_TOY = [
+    "--dataset",
+    "ring8",
+    "--mlp-hidden",
+    "16",
+    "--mlp-layers",
+    "2",
+    "--batch-size",
+    "32",
+    "--device",
+    "cpu",
+    "--log-every",
+    "2",
+    "--sample-every",
+    "4",
+    "--checkpoint-every",
+    "4",
+    "--quiet",
+]
+
+
 def tiny_toy_config(**overrides):
-    values = dict(dataset="ring8", arch="mlp", mlp_hidden=32, mlp_layers=2, batch_size=32, steps=6,
-                  device="cpu", log_every=2, sample_every=3, checkpoint_every=3, num_samples=64, seed=0)
+    values = dict(
+        dataset="ring8",
+        arch="mlp",
+        mlp_hidden=32,
+        mlp_layers=2,
+        batch_size=32,
+        steps=6,
+        device="cpu",
+        log_every=2,
+        sample_every=3,
+        checkpoint_every=3,
+        num_samples=64,
+        seed=0,
+    )
     values.update(overrides)
     return make_config(**values).validated()
 

@@ -48,8 +48,9 @@ def test_augmentation_passes_gradients_and_repeats_with_the_seed():
     augment = make_augmenter("translation+cutout", torch.Generator().manual_seed(3))
     augment(x).square().sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
-    first, second = (make_augmenter("translation+cutout", torch.Generator().manual_seed(3))(x.detach())
-                     for _ in range(2))
+    first, second = (
+        make_augmenter("translation+cutout", torch.Generator().manual_seed(3))(x.detach()) for _ in range(2)
+    )
     assert torch.equal(first, second)
     assert torch.equal(make_augmenter("none", torch.Generator())(x), x)
 

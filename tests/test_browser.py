@@ -21,15 +21,27 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = pytest.mark.slow
 
 
 def _browser_or_skip() -> None:
-    missing = [what for what, ok in (("chromium", Path(CHROMIUM).exists()),
-                                     ("playwright", shutil.which("playwright") or _has_playwright())) if not ok]
+    missing = [
+        what
+        for what, ok in (
+            ("chromium", Path(CHROMIUM).exists()),
+            ("playwright", shutil.which("playwright") or _has_playwright()),
+        )
+        if not ok
+    ]
     if missing:
         message = f"missing {', '.join(missing)} (apt-get install chromium; pip install playwright)"
         if os.environ.get("GANPLAY_REQUIRE_BROWSER") == "1":
@@ -59,10 +71,29 @@ def served(tmp_path):
     env = {**os.environ, "GANPLAY_RUNS": str(tmp_path / "runs")}
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - the server writes it until the fixture ends
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
-         "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc)
@@ -120,7 +151,9 @@ def _chart_points(page, index: int = 0) -> int:
     """Points in the first trace of the index-th plotly chart on the page (0 when not drawn yet)."""
     return page.evaluate(
         """i => { const c = document.querySelectorAll('.js-plotly-plot')[i];
-                  return c && c.data && c.data.length ? c.data[c.data.length - 1].x.length : 0; }""", index)
+                  return c && c.data && c.data.length ? c.data[c.data.length - 1].x.length : 0; }""",
+        index,
+    )
 
 
 def _wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
@@ -154,8 +187,11 @@ def _whole_page(page, path: Path) -> None:
 
 def _cut_texts(page, selector: str) -> list[str]:
     """Texts of the elements that do not fit their box (a label cut to 'bet a1', a value to '0.5')."""
-    return page.evaluate("""s => [...document.querySelectorAll(s)].filter(e => e.scrollWidth > e.clientWidth + 1)
-                                 .map(e => e.innerText || e.value)""", selector)
+    return page.evaluate(
+        """s => [...document.querySelectorAll(s)].filter(e => e.scrollWidth > e.clientWidth + 1)
+                                 .map(e => e.innerText || e.value)""",
+        selector,
+    )
 
 
 def _picker_label(page, label: str) -> str:
@@ -210,8 +246,7 @@ def test_train_watch_sample_interpolate_in_chromium(server, browser, tmp_path):
 
     _open(page, server, "Toy 2-D lab")
     page.get_by_text("Modes covered").wait_for(timeout=60_000)
-    _wait_for(lambda: page.evaluate("document.querySelectorAll('.js-plotly-plot').length") > 0,
-              what="the 2-D lab plot")
+    _wait_for(lambda: page.evaluate("document.querySelectorAll('.js-plotly-plot').length") > 0, what="the 2-D lab plot")
     page.wait_for_timeout(1000)
     page.screenshot(path=str(shots / "toy_lab.png"))
 
@@ -222,9 +257,12 @@ def test_train_watch_sample_interpolate_in_chromium(server, browser, tmp_path):
     assert len(list((tmp_path / "runs").iterdir())) == 1  # one click, one run
 
     _open(page, server, "Samples")
-    _wait_for(lambda: page.evaluate(
-        "[...document.querySelectorAll('.js-plotly-plot')].some(c => c.data && c.data[0].type === 'image')"),
-        what="a sample grid")
+    _wait_for(
+        lambda: page.evaluate(
+            "[...document.querySelectorAll('.js-plotly-plot')].some(c => c.data && c.data[0].type === 'image')"
+        ),
+        what="a sample grid",
+    )
     for seed in (1, 2):  # Resample twice: each click moves to the next seed, no error
         page.get_by_role("button", name="Resample (next seed)").click()
         page.get_by_text(f"64 samples, seed {seed}").wait_for(timeout=30_000)
@@ -232,9 +270,12 @@ def test_train_watch_sample_interpolate_in_chromium(server, browser, tmp_path):
     page.screenshot(path=str(shots / "samples.png"))
 
     _open(page, server, "Interpolate")
-    _wait_for(lambda: page.evaluate(
-        "[...document.querySelectorAll('.js-plotly-plot')].some(c => c.data && c.data.length === 2)"),
-        what="lerp and slerp in one animation")
+    _wait_for(
+        lambda: page.evaluate(
+            "[...document.querySelectorAll('.js-plotly-plot')].some(c => c.data && c.data.length === 2)"
+        ),
+        what="lerp and slerp in one animation",
+    )
     page.get_by_text("lerp and slerp look alike").wait_for(timeout=30_000)
     page.get_by_text("Play", exact=True).first.click()  # one control plays both
     page.wait_for_timeout(1200)
@@ -254,12 +295,17 @@ def test_a_narrow_window_stacks_the_train_page(server, browser):
     page.goto(f"{server}/train")
     page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
-    start, watch = (page.get_by_role("button", name="Start training").bounding_box(),
-                    page.get_by_role("heading", name="Watch").bounding_box())
+    start, watch = (
+        page.get_by_role("button", name="Start training").bounding_box(),
+        page.get_by_role("heading", name="Watch").bounding_box(),
+    )
     assert watch["y"] > start["y"]  # the watch panel sits below the form, not beside it
     # labels and values whole (at 700 px the old layout cut "bet a1" and "0.5"); waited for, as fonts settle
-    _wait_for(lambda: _cut_texts(page, "[data-testid=stWidgetLabel] p, input") == [], timeout=20,
-              what=f"no cut labels (cut: {_cut_texts(page, '[data-testid=stWidgetLabel] p, input')})")
+    _wait_for(
+        lambda: _cut_texts(page, "[data-testid=stWidgetLabel] p, input") == [],
+        timeout=20,
+        what=f"no cut labels (cut: {_cut_texts(page, '[data-testid=stWidgetLabel] p, input')})",
+    )
     boxes = page.locator('[data-testid="stNumberInput"]').count()
     plus = page.locator('[data-testid="stNumberInputStepUp"]').count()
     assert boxes >= 8 and plus == boxes  # the old layout lost them beside the Adam betas
@@ -270,8 +316,9 @@ def test_a_narrow_window_stacks_the_train_page(server, browser):
     rows = """new Set([...document.querySelectorAll('.st-key-samples_controls [data-testid=stColumn]')]
         .map(e => Math.round(e.getBoundingClientRect().top))).size"""
     _wait_for(lambda: page.evaluate(rows) == 2, timeout=20, what="the Samples controls on two rows")
-    _wait_for(lambda: _cut_texts(page, "[data-testid=stWidgetLabel] p") == [], timeout=20,
-              what="no cut labels on Samples")
+    _wait_for(
+        lambda: _cut_texts(page, "[data-testid=stWidgetLabel] p") == [], timeout=20, what="no cut labels on Samples"
+    )
 
 
 def test_a_deep_link_as_the_first_request_still_goes_through_the_router(server, browser):
@@ -323,9 +370,11 @@ def test_stopping_the_server_saves_its_runs_checkpoints(served, browser, tmp_pat
 def _websocket_handshake(url: str, host: str) -> str:
     """The status line the server answers to a WebSocket upgrade of /_stcore/stream with this Host and Origin."""
     port = int(url.rsplit(":", 1)[1])
-    request = (f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: http://{host}:{port}\r\n"
-               "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-               "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: streamlit\r\n\r\n")
+    request = (
+        f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: http://{host}:{port}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: streamlit\r\n\r\n"
+    )
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
         conn.sendall(request.encode())
         return conn.recv(4096).decode("latin-1").split("\r\n", 1)[0]

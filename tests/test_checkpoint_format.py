@@ -70,10 +70,13 @@ def test_a_saved_checkpoint_stays_weights_only_and_round_trips(tmp_path):
 def renamed_config(old: str, new: str) -> type:
     """TrainConfig as a later ganplay might define it, with the field `old` renamed `new` (code reading the old
     name still works, through a property): what a rename of a config field looks like to the loader."""
-    specs = [(new if f.name == old else f.name, f.type, field(default=f.default, metadata=f.metadata))
-             for f in fields(TrainConfig)]
-    methods = {name: TrainConfig.__dict__[name] for name in ("takes_labels", "to_dict", "from_dict", "errors",
-                                                           "validated")}
+    specs = [
+        (new if f.name == old else f.name, f.type, field(default=f.default, metadata=f.metadata))
+        for f in fields(TrainConfig)
+    ]
+    methods = {
+        name: TrainConfig.__dict__[name] for name in ("takes_labels", "to_dict", "from_dict", "errors", "validated")
+    }
     return make_dataclass("TrainConfig", specs, namespace={**methods, old: property(lambda self: getattr(self, new))})
 
 
@@ -109,19 +112,28 @@ def test_without_its_upgrade_step_an_old_file_says_so(mlp_hidden_renamed, monkey
 
 def test_a_newer_format_names_both_versions(tmp_path, mlp_hidden_renamed):
     path = crafted(tmp_path, lambda p: p.update(format_version=3))
-    with pytest.raises(CheckpointError, match=rf"{path}: written by a newer ganplay \(format 3; this one reads up "
-                                              r"to 2\); upgrade ganplay"):
+    with pytest.raises(
+        CheckpointError,
+        match=rf"{path}: written by a newer ganplay \(format 3; this one reads up "
+        r"to 2\); upgrade ganplay",
+    ):
         load_checkpoint(path)
 
 
 def test_an_unknown_config_field_names_the_field_the_file_and_the_format(tmp_path):
     path = crafted(tmp_path, lambda p: p["config"].update(colour="red"))
-    with pytest.raises(CheckpointError, match=rf"{path}: its config is invalid: unknown field\(s\): colour \(not "
-                                              r"fields of checkpoint format 1, the file's own\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=rf"{path}: its config is invalid: unknown field\(s\): colour \(not "
+        r"fields of checkpoint format 1, the file's own\)",
+    ):
         load_checkpoint(path)
     path = crafted(tmp_path, lambda p: p["data"].update(colour="red"), "data.pt")
-    with pytest.raises(CheckpointError, match=rf"{path}: its data description is invalid: unknown field\(s\): "
-                                              r"'colour'"):
+    with pytest.raises(
+        CheckpointError,
+        match=rf"{path}: its data description is invalid: unknown field\(s\): "
+        r"'colour'",
+    ):
         load_checkpoint(path)
 
 

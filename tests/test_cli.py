@@ -8,19 +8,38 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_TOY
 from PIL import Image
 
 from ganplay.checkpoints import CheckpointError
 from ganplay.cli import main
 
-TINY_TOY = ["--dataset", "ring8", "--mlp-hidden", "16", "--mlp-layers", "2", "--batch-size", "32",
-            "--device", "cpu", "--log-every", "2", "--sample-every", "4", "--checkpoint-every", "4", "--quiet"]
-TINY_MNIST = ["--dataset", "mnist-bundled", "--ngf", "8", "--ndf", "8", "--z-dim", "8", "--batch-size", "8",
-              "--device", "cpu", "--log-every", "2", "--sample-every", "4", "--num-samples", "4", "--quiet"]
+TINY_MNIST = [
+    "--dataset",
+    "mnist-bundled",
+    "--ngf",
+    "8",
+    "--ndf",
+    "8",
+    "--z-dim",
+    "8",
+    "--batch-size",
+    "8",
+    "--device",
+    "cpu",
+    "--log-every",
+    "2",
+    "--sample-every",
+    "4",
+    "--num-samples",
+    "4",
+    "--quiet",
+]
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["interpolate"], ["runs"], ["bench"], ["list"],
-                                     ["export"], ["eval"]])
+@pytest.mark.parametrize(
+    "command", [[], ["train"], ["sample"], ["interpolate"], ["runs"], ["bench"], ["list"], ["export"], ["eval"]]
+)
 def test_help_everywhere(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([*command, "--help"])
@@ -34,8 +53,9 @@ def test_train_resume_and_list_runs(tmp_path, capsys):
     assert "finished at step 8/8" in out and "quality (PacGAN protocol" in out
     config = json.loads((tmp_path / "runs" / "toy" / "config.json").read_text())
     assert config["mlp_hidden"] == 16 and config["lr_decay"] == "linear"  # flags over the toy defaults
-    assert main(["train", "--resume", str(tmp_path / "runs" / "toy"), "--steps", "12", "--quiet",
-                 "--runs-dir", runs]) == 0
+    assert (
+        main(["train", "--resume", str(tmp_path / "runs" / "toy"), "--steps", "12", "--quiet", "--runs-dir", runs]) == 0
+    )
     assert "finished at step 12/12" in capsys.readouterr().out
     assert main(["runs", "--json", "--runs-dir", runs]) == 0
     listed = json.loads(capsys.readouterr().out)
@@ -58,22 +78,69 @@ def test_config_file_and_bad_values(tmp_path, capsys):
 
 def test_sample_and_interpolate_images(tmp_path, capsys):
     runs = tmp_path / "runs"
-    assert main(["train", *TINY_MNIST, "--steps", "4", "--name", "digits", "--runs-dir", str(runs),
-                 "--conditional"]) == 0
+    assert (
+        main(["train", *TINY_MNIST, "--steps", "4", "--name", "digits", "--runs-dir", str(runs), "--conditional"]) == 0
+    )
     ckpt = str(runs / "digits")
     assert main(["sample", "--checkpoint", ckpt, "--n", "6", "--seed", "3", "--out", str(tmp_path / "s.npy")]) == 0
     array = np.load(tmp_path / "s.npy")
     assert array.shape == (6, 1, 28, 28) and array.min() >= -1 and array.max() <= 1
     assert main(["sample", "--checkpoint", ckpt, "--n", "6", "--seed", "3", "--out", str(tmp_path / "s2.npy")]) == 0
     assert np.array_equal(array, np.load(tmp_path / "s2.npy"))  # same seed, same samples
-    assert main(["sample", "--checkpoint", ckpt, "--n", "9", "--class", "7", "--truncation", "0.7",
-                 "--out", str(tmp_path / "grid.png")]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                "--checkpoint",
+                ckpt,
+                "--n",
+                "9",
+                "--class",
+                "7",
+                "--truncation",
+                "0.7",
+                "--out",
+                str(tmp_path / "grid.png"),
+            ]
+        )
+        == 0
+    )
     assert Image.open(tmp_path / "grid.png").size == (3 * 30 + 2, 3 * 30 + 2)
-    assert main(["interpolate", "--checkpoint", ckpt, "--frames", "5", "--mode", "lerp",
-                 "--out", str(tmp_path / "strip.png")]) == 0
+    assert (
+        main(
+            [
+                "interpolate",
+                "--checkpoint",
+                ckpt,
+                "--frames",
+                "5",
+                "--mode",
+                "lerp",
+                "--out",
+                str(tmp_path / "strip.png"),
+            ]
+        )
+        == 0
+    )
     assert Image.open(tmp_path / "strip.png").size == (5 * 30 + 2, 32)
-    assert main(["interpolate", "--checkpoint", ckpt, "--frames", "4", "--class-from", "1", "--class-to", "8",
-                 "--out", str(tmp_path / "walk.gif")]) == 0
+    assert (
+        main(
+            [
+                "interpolate",
+                "--checkpoint",
+                ckpt,
+                "--frames",
+                "4",
+                "--class-from",
+                "1",
+                "--class-to",
+                "8",
+                "--out",
+                str(tmp_path / "walk.gif"),
+            ]
+        )
+        == 0
+    )
     with Image.open(tmp_path / "walk.gif") as gif:
         assert gif.n_frames == 4
     capsys.readouterr()
@@ -89,11 +156,39 @@ def test_sample_and_interpolate_images(tmp_path, capsys):
 def test_toy_samples_are_points_in_data_coordinates(tmp_path):
     runs = tmp_path / "runs"
     assert main(["train", *TINY_TOY, "--steps", "4", "--name", "pts", "--runs-dir", str(runs)]) == 0
-    assert main(["sample", "--checkpoint", str(runs / "pts" / "checkpoint.pt"), "--n", "50",
-                 "--out", str(tmp_path / "p.npy")]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                "--checkpoint",
+                str(runs / "pts" / "checkpoint.pt"),
+                "--n",
+                "50",
+                "--out",
+                str(tmp_path / "p.npy"),
+            ]
+        )
+        == 0
+    )
     assert np.load(tmp_path / "p.npy").shape == (50, 2)
-    assert main(["interpolate", "--checkpoint", str(runs / "pts"), "--frames", "6", "--seeds", "1", "2", "3",
-                 "--out", str(tmp_path / "path.gif")]) == 0
+    assert (
+        main(
+            [
+                "interpolate",
+                "--checkpoint",
+                str(runs / "pts"),
+                "--frames",
+                "6",
+                "--seeds",
+                "1",
+                "2",
+                "3",
+                "--out",
+                str(tmp_path / "path.gif"),
+            ]
+        )
+        == 0
+    )
     assert main(["sample", "--checkpoint", str(runs / "pts"), "--n", "100", "--out", str(tmp_path / "p.png")]) == 0
     assert Image.open(tmp_path / "p.png").size == (256, 256)
 
@@ -101,15 +196,46 @@ def test_toy_samples_are_points_in_data_coordinates(tmp_path):
 def test_list_names_every_registry(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for name in ("ring8", "grid25", "mnist-bundled", "cifar10", "dcgan", "mlp", "nsgan", "minimax", "wgan-gp",
-                 "quick-cpu-demo", "hinge-sn", "folder:PATH"):
+    for name in (
+        "ring8",
+        "grid25",
+        "mnist-bundled",
+        "cifar10",
+        "dcgan",
+        "mlp",
+        "nsgan",
+        "minimax",
+        "wgan-gp",
+        "quick-cpu-demo",
+        "hinge-sn",
+        "folder:PATH",
+    ):
         assert name in out
 
 
 def test_eval_prints_the_metrics_as_json(tmp_path, capsys):
     runs = tmp_path / "runs"
-    assert main(["train", "--dataset", "ring8", "--steps", "20", "--mlp-hidden", "16", "--device", "cpu",
-                 "--quiet", "--name", "toy", "--runs-dir", str(runs)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                "ring8",
+                "--steps",
+                "20",
+                "--mlp-hidden",
+                "16",
+                "--device",
+                "cpu",
+                "--quiet",
+                "--name",
+                "toy",
+                "--runs-dir",
+                str(runs),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["eval", "--checkpoint", str(runs / "toy")]) == 0
     toy = json.loads(capsys.readouterr().out)
@@ -131,8 +257,19 @@ def test_export_writes_a_generator_only_file_with_its_commands(tmp_path, capsys)
     from ganplay.sampling import sample
 
     runs, run = str(tmp_path / "runs"), tmp_path / "runs" / "digits"
-    train = ["train", *TINY_MNIST, "--conditional", "--steps", "4", "--eval-every", "2", "--name", "digits",
-             "--runs-dir", runs]
+    train = [
+        "train",
+        *TINY_MNIST,
+        "--conditional",
+        "--steps",
+        "4",
+        "--eval-every",
+        "2",
+        "--name",
+        "digits",
+        "--runs-dir",
+        runs,
+    ]
     assert main(train) == 0
     out = tmp_path / "shipped" / "digits.pt"
     assert main(["export", str(run), "--best", "--out", str(out)]) == 0
@@ -141,8 +278,10 @@ def test_export_writes_a_generator_only_file_with_its_commands(tmp_path, capsys)
     assert shipped.generator_only and shipped.D is None and "opt_g" not in shipped.state
     assert out.stat().st_size < (run / "checkpoint.pt").stat().st_size / 2
     record = json.loads(out.with_suffix(".json").read_text())
-    assert record["commands"] == ["python -m ganplay " + " ".join(train),
-                                  f"python -m ganplay export {run} --best --out {out}"]
+    assert record["commands"] == [
+        "python -m ganplay " + " ".join(train),
+        f"python -m ganplay export {run} --best --out {out}",
+    ]
     best = json.loads((run / "status.json").read_text())  # the exported step is best.pt's
     assert record["step"] == load_checkpoint(run / "best.pt").step and best["step"] == 4
     generator, ckpt = load_generator(out)
@@ -154,7 +293,9 @@ def test_export_writes_a_generator_only_file_with_its_commands(tmp_path, capsys)
     again = tmp_path / "again.pt"  # an export of the export keeps the commands that made it
     assert main(["export", str(out), "--out", str(again)]) == 0
     assert json.loads(again.with_suffix(".json").read_text())["commands"] == [
-        *record["commands"], f"python -m ganplay export {out} --out {again}"]
+        *record["commands"],
+        f"python -m ganplay export {out} --out {again}",
+    ]
     assert main(["export", str(tmp_path / "nothing"), "--out", str(out)]) == 2
     assert "no such checkpoint" in capsys.readouterr().err
 

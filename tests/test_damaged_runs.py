@@ -39,8 +39,9 @@ def damaged(app_registry):
         (app_registry.root / name / "metrics.jsonl").write_text("\n".join([lines[0], bad_line, *lines[1:]]) + "\n")
     status = json.loads((good / "status.json").read_text())
     shutil.copytree(good, app_registry.root / "huge-pid")
-    (app_registry.root / "huge-pid" / "status.json").write_text(json.dumps({**status, "state": "running",
-                                                                           "pid": 2**70}))
+    (app_registry.root / "huge-pid" / "status.json").write_text(
+        json.dumps({**status, "state": "running", "pid": 2**70})
+    )
     return app_registry
 
 
@@ -65,8 +66,9 @@ def test_a_cut_short_last_line_is_no_damage(app_registry):
     assert snap.state == RunState.FINISHED and not snap.error
 
 
-@pytest.mark.parametrize("page", [None, "pages/train.py", "pages/toy_lab.py", "pages/samples.py",
-                                  "pages/interpolate.py", "pages/runs.py"])
+@pytest.mark.parametrize(
+    "page", [None, "pages/train.py", "pages/toy_lab.py", "pages/samples.py", "pages/interpolate.py", "pages/runs.py"]
+)
 def test_every_page_renders_beside_damaged_runs(damaged, page):
     at = open_page(page)
     if page == "pages/runs.py":

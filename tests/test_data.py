@@ -10,9 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from ganplay.data import BUNDLED_MNIST, dataset_info, load_dataset, toy_modes
+from ganplay.data import BUNDLED_MNIST, dataset_info, load_dataset
 from ganplay.image_files import DatasetError, read_idx
 from ganplay.metrics import toy_mode_stats
+from ganplay.sources import toy_modes
 
 
 def test_toy_mixtures_match_the_standard_definitions():

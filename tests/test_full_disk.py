@@ -59,8 +59,10 @@ def disk(monkeypatch):
 
 
 def test_a_full_disk_fails_the_run_with_the_file_and_keeps_the_checkpoint(registry, disk, capsys):
-    run = registry.start(tiny_toy_config(steps=1_000_000, log_every=5, checkpoint_every=20, sample_every=20,
-                                         eval_every=0), name="filling")
+    run = registry.start(
+        tiny_toy_config(steps=1_000_000, log_every=5, checkpoint_every=20, sample_every=20, eval_every=0),
+        name="filling",
+    )
     deadline = time.monotonic() + 60
     while run.snapshot().step < 45 and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -84,8 +86,9 @@ def small_disk(tmp_path):
     """A real 2 MiB tmpfs (root can mount one; elsewhere the test is skipped and the patched disk above stands)."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True,
-                          text=True, check=False)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True, text=True, check=False
+    )
     if made.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip() or made.returncode}")
     try:
@@ -95,9 +98,34 @@ def small_disk(tmp_path):
 
 
 def test_a_real_full_disk_stops_the_cli_run_with_a_clear_message(small_disk, capsys):
-    code = main(["train", "--dataset", "ring8", "--mlp-hidden", "64", "--batch-size", "64", "--device", "cpu",
-                 "--steps", "1000000", "--log-every", "1", "--sample-every", "1", "--checkpoint-every", "25",
-                 "--eval-every", "0", "--quiet", "--name", "fills", "--runs-dir", str(small_disk / "runs")])
+    code = main(
+        [
+            "train",
+            "--dataset",
+            "ring8",
+            "--mlp-hidden",
+            "64",
+            "--batch-size",
+            "64",
+            "--device",
+            "cpu",
+            "--steps",
+            "1000000",
+            "--log-every",
+            "1",
+            "--sample-every",
+            "1",
+            "--checkpoint-every",
+            "25",
+            "--eval-every",
+            "0",
+            "--quiet",
+            "--name",
+            "fills",
+            "--runs-dir",
+            str(small_disk / "runs"),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 1 and "failed at step" in out, (out, err)
     assert "disk full while writing " + str(small_disk / "runs" / "fills") in err, err

@@ -23,9 +23,14 @@ def test_the_nsgan_guide_states_the_equilibrium_values():
         curve_guide("bogus")
 
 
-@pytest.mark.parametrize("fd, words", [(264.1, "16.1x the floor: digit shapes forming, few clean ones"),
-                                       (23.7, "1.4x the floor: close to real digits"),
-                                       (1271.9, "77.6x the floor: blobs and noise, no digits yet")])
+@pytest.mark.parametrize(
+    "fd, words",
+    [
+        (264.1, "16.1x the floor: digit shapes forming, few clean ones"),
+        (23.7, "1.4x the floor: close to real digits"),
+        (1271.9, "77.6x the floor: blobs and noise, no digits yet"),
+    ],
+)
 def test_fd_verdicts_say_where_a_score_stands(fd, words):
     assert verdict({"fd": fd, "fd_floor": 16.4}) == words
 

@@ -25,8 +25,16 @@ def drive(run: Run, steps: int) -> None:
 
 
 def test_a_strong_d_against_a_frozen_g_raises_d_wins(tmp_path):
-    cfg = tiny_toy_config(loss="minimax", lr_g=1e-8, lr_d=5e-3, d_steps=3, steps=400, log_every=5,
-                          sample_every=1000, checkpoint_every=1000)
+    cfg = tiny_toy_config(
+        loss="minimax",
+        lr_g=1e-8,
+        lr_d=5e-3,
+        d_steps=3,
+        steps=400,
+        log_every=5,
+        sample_every=1000,
+        checkpoint_every=1000,
+    )
     run = Run(tmp_path / "dwins", cfg)
     drive(run, 400)
     alarms = run.snapshot().alarms
@@ -73,8 +81,15 @@ def test_a_healthy_toy_run_raises_nothing(tmp_path):
 
 
 def rows(loss_g, loss_d=0.7, grad_g=1.0):
-    return [{"step": 10 * (i + 1), "loss_d": loss_d if not callable(loss_d) else loss_d(i),
-             "loss_g": loss_g(i), "grad_norm_g": grad_g} for i in range(80)]
+    return [
+        {
+            "step": 10 * (i + 1),
+            "loss_d": loss_d if not callable(loss_d) else loss_d(i),
+            "loss_g": loss_g(i),
+            "grad_norm_g": grad_g,
+        }
+        for i in range(80)
+    ]
 
 
 def test_frozen_oscillating_and_dropping_coverage_from_histories():
@@ -88,7 +103,37 @@ def test_frozen_oscillating_and_dropping_coverage_from_histories():
 def test_the_cli_prints_alarms(tmp_path, capsys):
     from ganplay.cli import main
 
-    assert main(["train", "--dataset", "ring8", "--loss", "minimax", "--lr-g", "1e-8", "--lr-d", "5e-3",
-                 "--d-steps", "3", "--steps", "400", "--mlp-hidden", "32", "--mlp-layers", "2", "--batch-size", "32",
-                 "--log-every", "5", "--device", "cpu", "--quiet", "--runs-dir", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                "ring8",
+                "--loss",
+                "minimax",
+                "--lr-g",
+                "1e-8",
+                "--lr-d",
+                "5e-3",
+                "--d-steps",
+                "3",
+                "--steps",
+                "400",
+                "--mlp-hidden",
+                "32",
+                "--mlp-layers",
+                "2",
+                "--batch-size",
+                "32",
+                "--log-every",
+                "5",
+                "--device",
+                "cpu",
+                "--quiet",
+                "--runs-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert "warning: [d_wins at step" in capsys.readouterr().err

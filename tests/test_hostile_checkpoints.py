@@ -42,27 +42,36 @@ def _both(payload: dict) -> None:
 
 # name: (how the fixture's raw dict is changed, a fragment of the message)
 PROBES = {
-    "mlp_hidden -5": (lambda p: p["config"].update(mlp_hidden=-5),
-                      "its config is invalid: mlp_hidden: mlp_hidden must be between 4 and 8192, got -5"),
+    "mlp_hidden -5": (
+        lambda p: p["config"].update(mlp_hidden=-5),
+        "its config is invalid: mlp_hidden: mlp_hidden must be between 4 and 8192, got -5",
+    ),
     "z_dim x": (lambda p: p["config"].update(z_dim="x"), "its config is invalid: z_dim: z_dim must be an integer"),
     "mlp_hidden -5 and z_dim x": (_both, "z_dim must be an integer, got 'x'"),
     "no data.shape": (lambda p: p["data"].pop("shape"), "its data description is invalid: shape missing"),
-    "shape 3x99999x99999": (lambda p: p["data"].update(shape=[3, 99999, 99999]),
-                            ("shape must be [2] for 2-D points with the config's image_size 28 and channels 0, got "
-                             "[3, 99999, 99999]")),
-    "mismatched weights": (_mismatched, ("weights do not match the networks its config builds (net.0.weight is "
-                                         "(32, 2), the config builds (16, 2))")),
-    "newer format": (lambda p: p.update(format_version=3),
-                     "written by a newer ganplay (format 3; this one reads up to 1)"),
+    "shape 3x99999x99999": (
+        lambda p: p["data"].update(shape=[3, 99999, 99999]),
+        ("shape must be [2] for 2-D points with the config's image_size 28 and channels 0, got [3, 99999, 99999]"),
+    ),
+    "mismatched weights": (
+        _mismatched,
+        ("weights do not match the networks its config builds (net.0.weight is (32, 2), the config builds (16, 2))"),
+    ),
+    "newer format": (
+        lambda p: p.update(format_version=3),
+        "written by a newer ganplay (format 3; this one reads up to 1)",
+    ),
 }
 
 
 def commands(path: Path, out: Path) -> dict[str, tuple[list[str], list[Path]]]:
     """Each command that reads a checkpoint: its arguments, and the files it must not leave behind."""
-    return {"sample": (["sample", "--checkpoint", str(path), "--out", str(out / "s.png")], [out / "s.png"]),
-            "interpolate": (["interpolate", "--checkpoint", str(path), "--out", str(out / "w.gif")], [out / "w.gif"]),
-            "eval": (["eval", "--checkpoint", str(path)], []),
-            "export": (["export", str(path), "--out", str(out / "e.pt")], [out / "e.pt", out / "e.json"])}
+    return {
+        "sample": (["sample", "--checkpoint", str(path), "--out", str(out / "s.png")], [out / "s.png"]),
+        "interpolate": (["interpolate", "--checkpoint", str(path), "--out", str(out / "w.gif")], [out / "w.gif"]),
+        "eval": (["eval", "--checkpoint", str(path)], []),
+        "export": (["export", str(path), "--out", str(out / "e.pt")], [out / "e.pt", out / "e.json"]),
+    }
 
 
 def refused(argv: list[str], capsys, *fragments: str) -> str:
@@ -105,16 +114,23 @@ def test_a_pickle_payload_never_runs_and_a_foreign_file_is_named(tmp_path, capsy
 def test_a_fifo_as_the_checkpoint_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "pipe.pt"
     os.mkfifo(fifo)
-    result = subprocess.run([sys.executable, "-m", "ganplay", "sample", "--checkpoint", str(fifo), "--out",
-                             str(tmp_path / "s.png")], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ganplay", "sample", "--checkpoint", str(fifo), "--out", str(tmp_path / "s.png")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 2 and f"{fifo}: not a regular file, so not a checkpoint" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "s.png").exists()
 
 
-OUTPUTS = {"sample": ("s.png", ["sample", "--checkpoint", str(FIXTURE)]),
-           "interpolate": ("w.gif", ["interpolate", "--checkpoint", str(FIXTURE)]),
-           "export": ("e.pt", ["export", str(FIXTURE)])}
+OUTPUTS = {
+    "sample": ("s.png", ["sample", "--checkpoint", str(FIXTURE)]),
+    "interpolate": ("w.gif", ["interpolate", "--checkpoint", str(FIXTURE)]),
+    "export": ("e.pt", ["export", str(FIXTURE)]),
+}
 
 
 def _make(kind: str, place: Path, name: str) -> tuple[Path, int]:
@@ -171,8 +187,9 @@ def test_a_write_error_names_the_target_not_the_temporary_file(tmp_path, capsys,
         raise OSError(errno.EACCES, "Permission denied", str(Path(dir) / f"{prefix}abc123{suffix}"))
 
     monkeypatch.setattr(tempfile, "mkstemp", refuse)
-    err = refused(["sample", "--checkpoint", str(FIXTURE), "--out", str(out)], capsys,
-                  f"could not write {out}: Permission denied")
+    err = refused(
+        ["sample", "--checkpoint", str(FIXTURE), "--out", str(out)], capsys, f"could not write {out}: Permission denied"
+    )
     assert ".tmp" not in err and not out.exists()
 
 
@@ -185,5 +202,42 @@ def test_a_long_name_that_fits_the_file_system_is_written(tmp_path):
 def test_a_crafted_evaluator_file_is_one_line_naming_it(tmp_path, capsys):
     fake = tmp_path / "evaluator.pt"
     torch.save({"format": "ganplay-evaluator", "class_names": ["a"]}, fake)  # no channels, no weights
-    refused(["eval", "--checkpoint", str(ROOT / "checkpoints" / "mnist-cdcgan.pt"), "--evaluator", str(fake)],
-            capsys, f"{fake}: a damaged ganplay evaluator file")
+    refused(
+        ["eval", "--checkpoint", str(ROOT / "checkpoints" / "mnist-cdcgan.pt"), "--evaluator", str(fake)],
+        capsys,
+        f"{fake}: a damaged ganplay evaluator file",
+    )
+
+
+def _evil_in_payload(marker: Path) -> object:
+    return {"format": "ganplay-checkpoint", "format_version": 1, "payload": Payload(marker)}
+
+
+def _evil_as_whole_file(marker: Path) -> object:
+    return Payload(marker)
+
+
+def _evil_inside_a_state_dict(marker: Path) -> object:
+    return {"format": "ganplay-checkpoint", "format_version": 1, "G": {"net.0.weight": Payload(marker)}}
+
+
+@pytest.mark.parametrize(
+    "make, legacy",
+    [
+        (_evil_in_payload, False),
+        (_evil_as_whole_file, False),
+        (_evil_inside_a_state_dict, False),
+        (_evil_in_payload, True),
+    ],  # torch's pre-zip pickle format too
+    ids=["in-the-payload", "the-whole-file", "inside-a-state-dict", "legacy-format"],
+)
+def test_pickle_payloads_in_four_forms_never_run(tmp_path, make, legacy):
+    from ganplay.checkpoints import CheckpointError, load_checkpoint, load_generator
+
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.pt"
+    torch.save(make(marker), evil, _use_new_zipfile_serialization=not legacy)
+    for load in (load_checkpoint, load_generator):
+        with pytest.raises(CheckpointError, match=f"{evil}: "):
+            load(evil)
+    assert not marker.exists()

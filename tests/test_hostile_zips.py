@@ -39,21 +39,24 @@ def headers(payload: bytes, entry: str) -> tuple[int, int]:
     """Offsets of the entry's local header and of its central directory record."""
     with zipfile.ZipFile(io.BytesIO(payload)) as archive:
         local, central = archive.getinfo(entry).header_offset, archive.start_dir
-    while payload[central:central + 4] == CENTRAL:
+    while payload[central : central + 4] == CENTRAL:
         n, m, k = struct.unpack_from("<HHH", payload, central + 28)
-        if payload[central + 46:central + 46 + n].decode() == entry:
+        if payload[central + 46 : central + 46 + n].decode() == entry:
             return local, central
         central += 46 + n + m + k
     raise KeyError(entry)
 
 
-def patch(payload: bytes, entry: str, *, add_flags: int = 0, method: int | None = None,
-          size: int | None = None) -> bytes:
+def patch(
+    payload: bytes, entry: str, *, add_flags: int = 0, method: int | None = None, size: int | None = None
+) -> bytes:
     """The archive with one entry's headers rewritten alike in its local header and its central record."""
     data = bytearray(payload)
     for offset in headers(payload, entry):
-        flags_at, method_at, _, _, size_at = FIELDS[bytes(data[offset:offset + 4])]
-        struct.pack_into("<H", data, offset + flags_at, struct.unpack_from("<H", data, offset + flags_at)[0] | add_flags)
+        flags_at, method_at, _, _, size_at = FIELDS[bytes(data[offset : offset + 4])]
+        struct.pack_into(
+            "<H", data, offset + flags_at, struct.unpack_from("<H", data, offset + flags_at)[0] | add_flags
+        )
         if method is not None:
             struct.pack_into("<H", data, offset + method_at, method)
         if size is not None:
@@ -96,11 +99,14 @@ def test_an_unreadable_compression_method_is_refused(tmp_path):
     assert "'odd.png'" in message
 
 
-@pytest.mark.parametrize("how, match", [
-    ("corrupt deflate stream", "compressed data is corrupt"),  # was zlib.error
-    ("declared size too small", "does not match its checksum"),  # was BadZipFile: Bad CRC-32
-    ("flipped stored byte", "does not match its checksum"),
-])
+@pytest.mark.parametrize(
+    "how, match",
+    [
+        ("corrupt deflate stream", "compressed data is corrupt"),  # was zlib.error
+        ("declared size too small", "does not match its checksum"),  # was BadZipFile: Bad CRC-32
+        ("flipped stored byte", "does not match its checksum"),
+    ],
+)
 def test_a_damaged_entry_is_refused_and_nothing_stays_behind(tmp_path, how, match):
     image = png(50, side=64)
     method = zipfile.ZIP_STORED if how == "flipped stored byte" else zipfile.ZIP_DEFLATED
@@ -145,9 +151,20 @@ def test_not_a_zip_and_an_empty_zip(tmp_path):
     refused(make_zip({"only/a/folder/": b""}), tmp_path / "uploads", "empty zip archive")
 
 
-@pytest.mark.parametrize("entry", ["../evil.png", "a/../../evil.png", "/tmp/evil.png", "..\\evil.png",
-                                   "a\\..\\..\\evil.png", "C:\\evil.png", "C:evil.png", "\\\\server\\share\\evil.png",
-                                   "./../evil.png"])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "../evil.png",
+        "a/../../evil.png",
+        "/tmp/evil.png",
+        "..\\evil.png",
+        "a\\..\\..\\evil.png",
+        "C:\\evil.png",
+        "C:evil.png",
+        "\\\\server\\share\\evil.png",
+        "./../evil.png",
+    ],
+)
 def test_zip_slip_in_every_form_is_refused(tmp_path, entry):
     refused(make_zip({"ok.png": png(), entry: png()}), tmp_path / "uploads", "points outside the archive's folder")
     assert not (tmp_path / "evil.png").exists()

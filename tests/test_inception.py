@@ -10,9 +10,10 @@ import torch
 from conftest import tiny_image_config
 
 from ganplay.cli import main
-from ganplay.data import load_dataset, to_float
+from ganplay.data import load_dataset
 from ganplay.inception import InceptionFeatures, find_inception
 from ganplay.metrics import frechet_distance
+from ganplay.sources import to_float
 
 
 def _inception_or_skip():
@@ -30,7 +31,9 @@ def test_real_digits_are_closer_to_real_digits_than_noise_is():
     feats = inception(digits[:2])
     assert feats.shape == (2, 2048) and torch.isfinite(feats).all()
     noise = torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    real_vs_real = frechet_distance(inception(digits[:16]), inception(digits[16:32]))  # 16 samples: a crude FID, but ordered
+    real_vs_real = frechet_distance(
+        inception(digits[:16]), inception(digits[16:32])
+    )  # 16 samples: a crude FID, but ordered
     noise_vs_real = frechet_distance(inception(noise), inception(digits[32:48]))
     assert 0 < real_vs_real < noise_vs_real / 2
 

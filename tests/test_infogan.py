@@ -8,7 +8,7 @@ from conftest import tiny_image_config, tiny_toy_config
 
 from ganplay.checkpoints import Checkpoint, data_meta, load_generator, save_checkpoint
 from ganplay.cli import main
-from ganplay.data import load_dataset, to_float
+from ganplay.data import load_dataset
 from ganplay.evaluators import load_evaluator
 from ganplay.latent import with_codes, z_from_seed
 from ganplay.live_eval import evaluator_path_for
@@ -16,6 +16,7 @@ from ganplay.metrics import code_purity, toy_mode_stats
 from ganplay.models import latent_code
 from ganplay.presets import make_config
 from ganplay.sampling import EACH_CODE, sample
+from ganplay.sources import to_float
 from ganplay.trainer import GANTrainer
 
 
@@ -57,8 +58,9 @@ def test_the_generator_reads_only_which_code_entry_is_largest():
 
 def test_each_code_finds_its_own_toy_mode():
     """On ring8 with 8 codes, every code lands in one mode and the 8 codes in 8 different modes."""
-    cfg = tiny_toy_config(z_dim=8, info_codes=8, pac=1, mlp_hidden=64, mlp_layers=3, batch_size=256, lr_g=2e-3,
-                          lr_d=2e-3, steps=800)
+    cfg = tiny_toy_config(
+        z_dim=8, info_codes=8, pac=1, mlp_hidden=64, mlp_layers=3, batch_size=256, lr_g=2e-3, lr_d=2e-3, steps=800
+    )
     data = load_dataset(cfg.dataset, seed=cfg.seed)
     trainer = GANTrainer(cfg, data, torch.device("cpu"))
     for _ in range(cfg.steps):
@@ -87,8 +89,10 @@ def test_codes_survive_a_checkpoint_and_reach_sample(tmp_path):
     assert torch.allclose(got, trainer.generate(z), atol=1e-6)
     with pytest.raises(ValueError, match="code must be between 0 and 4"):
         sample(generator, ckpt, 2, code=5)
-    assert main(["sample", "--checkpoint", str(path), "--code", "each", "--n", "10",
-                 "--out", str(tmp_path / "codes.png")]) == 0
+    assert (
+        main(["sample", "--checkpoint", str(path), "--code", "each", "--n", "10", "--out", str(tmp_path / "codes.png")])
+        == 0
+    )
     assert (tmp_path / "codes.png").stat().st_size > 0
 
 

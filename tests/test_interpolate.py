@@ -15,12 +15,12 @@ from pagetest import open_page, picker, texts
 from PIL import Image, ImageSequence
 from torch import nn
 
-from ganplay import plots, sampling
+from ganplay import pictures, plots, sampling
+from ganplay.building import build_models_seeded
 from ganplay.checkpoints import Checkpoint, load_generator
 from ganplay.cli import main
 from ganplay.evaluators import load_evaluator
 from ganplay.latent import path_norms
-from ganplay.models import build_models_seeded
 
 SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints"
 DIGITS = [str(i) for i in range(10)]
@@ -42,8 +42,15 @@ def tiny_model(**overrides) -> tuple[LabelRecorder, Checkpoint]:
     """An untrained 28 px DCGAN and a checkpoint-like dict: enough to see which labels a path asks for."""
     cfg = tiny_image_config(**overrides)
     generator, _ = build_models_seeded(cfg, (1, 28, 28), 10, 0)
-    meta = {"name": "mnist-bundled", "title": "tiny", "kind": "image", "shape": [1, 28, 28], "num_classes": 10,
-            "class_names": DIGITS, "scale": 1.0}
+    meta = {
+        "name": "mnist-bundled",
+        "title": "tiny",
+        "kind": "image",
+        "shape": [1, 28, 28],
+        "num_classes": 10,
+        "class_names": DIGITS,
+        "scale": 1.0,
+    }
     return LabelRecorder(generator.eval()), Checkpoint(cfg, meta, path="/tmp/runs/tiny/checkpoint.pt")
 
 
@@ -66,8 +73,22 @@ def test_a_conditional_walk_its_candidates_and_plane_hold_one_class():
 def test_the_readme_walk_on_the_shipped_model_is_one_digit(tmp_path, capsys):
     """python -m ganplay interpolate --checkpoint checkpoints/mnist-cdcgan.pt --frames 24 --mode slerp --out walk.gif"""
     out = tmp_path / "walk.gif"
-    assert main(["interpolate", "--checkpoint", str(SHIPPED / "mnist-cdcgan.pt"), "--frames", "24", "--mode", "slerp",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "interpolate",
+                "--checkpoint",
+                str(SHIPPED / "mnist-cdcgan.pt"),
+                "--frames",
+                "24",
+                "--mode",
+                "slerp",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     with Image.open(out) as gif:
         frames = np.stack([np.asarray(f.convert("L")) for f in ImageSequence.Iterator(gif)])  # (24, 112, 112)
     assert frames.shape == (24, 112, 112)
@@ -80,32 +101,80 @@ def test_the_readme_walk_on_the_shipped_model_is_one_digit(tmp_path, capsys):
 
 def test_cli_scale_and_class_messages(tmp_path, capsys):
     ckpt = str(SHIPPED / "mnist-cdcgan.pt")
-    assert main(["interpolate", "--checkpoint", ckpt, "--frames", "3", "--class", "7", "--scale", "8",
-                 "--out", str(tmp_path / "big.gif")]) == 0
+    assert (
+        main(
+            [
+                "interpolate",
+                "--checkpoint",
+                ckpt,
+                "--frames",
+                "3",
+                "--class",
+                "7",
+                "--scale",
+                "8",
+                "--out",
+                str(tmp_path / "big.gif"),
+            ]
+        )
+        == 0
+    )
     assert "held class" not in capsys.readouterr().out  # asked for: nothing to explain
     with Image.open(tmp_path / "big.gif") as gif:
         assert gif.size == (224, 224) and gif.n_frames == 3
-    assert main(["interpolate", "--checkpoint", ckpt, "--frames", "3", "--scale", "2",
-                 "--out", str(tmp_path / "strip.png")]) == 0
+    assert (
+        main(
+            ["interpolate", "--checkpoint", ckpt, "--frames", "3", "--scale", "2", "--out", str(tmp_path / "strip.png")]
+        )
+        == 0
+    )
     assert Image.open(tmp_path / "strip.png").size == (2 * (3 * 30 + 2), 2 * 32)
     with pytest.raises(SystemExit):
         main(["interpolate", "--checkpoint", ckpt, "--scale", "0", "--out", str(tmp_path / "x.gif")])
     assert "argument --scale: a whole number of at least 1, got '0'" in capsys.readouterr().err
-    assert main(["interpolate", "--checkpoint", str(SHIPPED / "ring8-mlp.pt"), "--scale", "3",
-                 "--out", str(tmp_path / "toy.gif")]) == 2
+    assert (
+        main(
+            [
+                "interpolate",
+                "--checkpoint",
+                str(SHIPPED / "ring8-mlp.pt"),
+                "--scale",
+                "3",
+                "--out",
+                str(tmp_path / "toy.gif"),
+            ]
+        )
+        == 2
+    )
     assert "a 2-D toy's path is drawn as a plot and takes none (got 3)" in capsys.readouterr().err
-    assert main(["interpolate", "--checkpoint", ckpt, "--class", "3", "--class-from", "1", "--class-to", "2",
-                 "--out", str(tmp_path / "x.gif")]) == 2
+    assert (
+        main(
+            [
+                "interpolate",
+                "--checkpoint",
+                ckpt,
+                "--class",
+                "3",
+                "--class-from",
+                "1",
+                "--class-to",
+                "2",
+                "--out",
+                str(tmp_path / "x.gif"),
+            ]
+        )
+        == 2
+    )
     assert "it holds no class (got class 3)" in capsys.readouterr().err
     with pytest.raises(ValueError, match="scale must be a whole number of at least 1, got 0"):
-        sampling.write_interpolation(torch.zeros(2, 1, 4, 4), {"kind": "image"}, tmp_path / "x.gif", scale=0)
+        pictures.write_interpolation(torch.zeros(2, 1, 4, 4), {"kind": "image"}, tmp_path / "x.gif", scale=0)
 
 
-def walk_both_ways(name: str, seeds: list[int], **kwargs) -> sampling.ModeGap:
+def walk_both_ways(name: str, seeds: list[int], **kwargs) -> pictures.ModeGap:
     generator, ckpt = load_generator(SHIPPED / f"{name}.pt")
     lerp, slerp = (sampling.interpolation(generator, ckpt, 16, mode, seeds, **kwargs) for mode in ("lerp", "slerp"))
     norms = path_norms(sampling.seed_latents(seeds, ckpt.config.z_dim), 16)
-    return sampling.mode_gap(lerp, slerp, norms, ckpt.data)
+    return pictures.mode_gap(lerp, slerp, norms, ckpt.data)
 
 
 def test_mode_gap_says_when_lerp_and_slerp_look_alike_and_why():
@@ -119,27 +188,27 @@ def test_mode_gap_says_when_lerp_and_slerp_look_alike_and_why():
     meta = {"kind": "image"}
     same = torch.zeros(5, 1, 4, 4)
     flat = {"lerp": torch.full((5,), 9.5), "slerp": torch.full((5,), 10.0)}
-    close = sampling.mode_gap(same, same, flat, meta)
+    close = pictures.mode_gap(same, same, flat, meta)
     assert close.pixels == 0 and close.norm_dip == pytest.approx(0.05)
     assert "close or nearly parallel" in close.explanation()
     apart = same.clone()
     apart[2] += 0.2  # one frame 10% of the range [-1, 1] off
-    assert sampling.mode_gap(same, apart, flat, meta).pixels == pytest.approx(0.1)
-    assert not sampling.mode_gap(same, apart, flat, meta).look_alike
+    assert pictures.mode_gap(same, apart, flat, meta).pixels == pytest.approx(0.1)
+    assert not pictures.mode_gap(same, apart, flat, meta).look_alike
     with pytest.raises(ValueError, match=r"lerp and slerp frames must match, got \(5, 1, 4, 4\) and \(4, 1, 4, 4\)"):
-        sampling.mode_gap(same, same[:4], flat, meta)
+        pictures.mode_gap(same, same[:4], flat, meta)
 
 
 def test_file_stems_name_the_model_and_the_settings():
     _, ckpt = tiny_model(conditional=True)
     shipped = replace(ckpt, path=str(SHIPPED / "mnist-cdcgan.pt"))
-    stem = sampling.file_stem(shipped, "seeds0-1", "slerp", "16f", class_id=3)
+    stem = pictures.file_stem(shipped, "seeds0-1", "slerp", "16f", class_id=3)
     assert stem == "mnist-cdcgan_class3_seeds0-1_slerp_16f"
-    assert sampling.file_stem(ckpt, "x", code=2, truncation=0.7) == "tiny_x_code2_trunc0.7"  # a run: its name
+    assert pictures.file_stem(ckpt, "x", code=2, truncation=0.7) == "tiny_x_code2_trunc0.7"  # a run: its name
     best = replace(ckpt, path="/runs/my run/best.pt")
-    assert sampling.file_stem(best, "a/b") == "my-run-best_a-b"  # nothing a file system could misread
+    assert pictures.file_stem(best, "a/b") == "my-run-best_a-b"  # nothing a file system could misread
     _, clustered = tiny_model(clusters=12)
-    assert sampling.file_stem(clustered, class_id=4) == "tiny_cluster4"
+    assert pictures.file_stem(clustered, class_id=4) == "tiny_cluster4"
 
 
 def test_typed_seeds_are_parsed_or_refused_by_name():
@@ -188,8 +257,12 @@ def test_the_default_walk_shows_both_modes_in_one_figure_with_the_norms(app_regi
     assert "lerp and slerp look alike: they differ by at most 2.7% of the pixel range" in shown
     assert "changes little with the norm of z" in shown
     stem = "mnist-cdcgan_class0_seeds0-1"
-    assert sorted(downloads) == [f"{stem}_lerp_16f.gif", f"{stem}_lerp_16f.png", f"{stem}_slerp_16f.gif",
-                                 f"{stem}_slerp_16f.png"]
+    assert sorted(downloads) == [
+        f"{stem}_lerp_16f.gif",
+        f"{stem}_lerp_16f.png",
+        f"{stem}_slerp_16f.gif",
+        f"{stem}_slerp_16f.png",
+    ]
 
 
 def test_downloads_follow_the_settings_and_the_gif_scale(app_registry, downloads):

@@ -72,8 +72,9 @@ def test_path_norms_show_lerps_dip_and_slerps_constant_norm():
     keys = z_from_seed(5, 2, 1000)  # independent draws: nearly orthogonal in many dimensions
     norms = path_norms(keys, 9)
     assert set(norms) == {"lerp", "slerp"} and norms["lerp"].shape == (9,)
-    assert torch.allclose(norms["lerp"][[0, -1]], keys.norm(dim=1)) and torch.allclose(norms["slerp"][[0, -1]],
-                                                                                         keys.norm(dim=1))
+    assert torch.allclose(norms["lerp"][[0, -1]], keys.norm(dim=1)) and torch.allclose(
+        norms["slerp"][[0, -1]], keys.norm(dim=1)
+    )
     assert float(norms["lerp"][4] / norms["slerp"][4]) == pytest.approx(2**-0.5, rel=0.05)  # halfway: 1/sqrt(2)
     assert norms["slerp"].min() > 0.95 * typical_norm(1000)
     assert torch.allclose(norms["slerp"], torch.linspace(*keys.norm(dim=1).tolist(), 9), rtol=1e-4)

@@ -81,9 +81,17 @@ def test_no_evaluator_or_eval_off_says_why(tmp_path, monkeypatch):
     assert off.eval_metric is None and "off" in off.eval_note
 
 
-@pytest.mark.parametrize("metric, old, new, better", [
-    (FD_METRIC, None, 3.0, True), (FD_METRIC, 3.0, 2.0, True), (FD_METRIC, 2.0, 3.0, False),
-    (FD_METRIC, 2.0, float("nan"), False), (TOY_METRIC, 0.5, 0.6, True), (TOY_METRIC, 0.5, 0.5, False)])
+@pytest.mark.parametrize(
+    "metric, old, new, better",
+    [
+        (FD_METRIC, None, 3.0, True),
+        (FD_METRIC, 3.0, 2.0, True),
+        (FD_METRIC, 2.0, 3.0, False),
+        (FD_METRIC, 2.0, float("nan"), False),
+        (TOY_METRIC, 0.5, 0.6, True),
+        (TOY_METRIC, 0.5, 0.5, False),
+    ],
+)
 def test_better_respects_direction_and_refuses_nan(metric, old, new, better):
     assert metric.better(new, old) is better
 

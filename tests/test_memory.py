@@ -28,8 +28,22 @@ def test_batch_4096_at_256_px_is_refused_at_once_naming_what_fits(registry):
 
 
 def test_the_cli_refuses_it_in_one_line(tmp_path, capsys):
-    code = main(["train", "--image-size", "256", "--batch-size", "4096", "--steps", "1", "--device", "cpu",
-                 "--runs-dir", str(tmp_path / "runs"), "--quiet"])
+    code = main(
+        [
+            "train",
+            "--image-size",
+            "256",
+            "--batch-size",
+            "4096",
+            "--steps",
+            "1",
+            "--device",
+            "cpu",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code != 0 and "needs about" in err and "Traceback" not in err
     assert not any((tmp_path / "runs").glob("*/config.json"))
@@ -49,7 +63,9 @@ def test_the_batch_it_suggests_fits_and_twice_it_does_not(monkeypatch):
 def test_the_estimate_grows_with_the_batch_and_the_image():
     cfg = make_config(device="cpu").validated()
     small = step_bytes(cfg, (1, 28, 28))
-    assert step_bytes(replace(cfg, batch_size=128), (1, 28, 28)) > 1.8 * (small - step_bytes(replace(cfg, batch_size=1), (1, 28, 28)))
+    assert step_bytes(replace(cfg, batch_size=128), (1, 28, 28)) > 1.8 * (
+        small - step_bytes(replace(cfg, batch_size=1), (1, 28, 28))
+    )
     assert step_bytes(replace(cfg, image_size=64), (3, 64, 64)) > 4 * small
     assert 20 * 2**20 < small < 200 * 2**20  # the default step measured 83 MiB on this CPU
 

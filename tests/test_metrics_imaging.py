@@ -9,8 +9,8 @@ import torch
 from PIL import Image
 
 from ganplay import imaging
-from ganplay.data import ring_modes
 from ganplay.metrics import toy_mode_stats
+from ganplay.sources import ring_modes
 
 
 def test_toy_metric_counts_modes_quality_and_balance():

@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import tiny_toy_config
 
-from ganplay import plots
+from ganplay import plots, toy_plots
 from ganplay.checkpoints import CheckpointError, data_meta, export_generator, save_checkpoint
 from ganplay.data import load_dataset
 from ganplay.toylab import plane_extent, toy_view, toy_view_from_checkpoint
@@ -49,15 +49,16 @@ def test_toy_view_of_a_live_trainer_and_of_its_checkpoint(tmp_path):
     trainer = GANTrainer(cfg, data, torch.device("cpu"))
     for _ in range(3):
         trainer.train_step()
-    view = toy_view(trainer.G, trainer.D, True, cfg.z_dim, cfg.pac, data.scale, data.modes.numpy(), resolution=16,
-                    lines=5)
+    view = toy_view(
+        trainer.G, trainer.D, True, cfg.z_dim, cfg.pac, data.scale, data.modes.numpy(), resolution=16, lines=5
+    )
     assert view.d_values.shape == (16, 16) and 0 <= view.d_values.min() and view.d_values.max() <= 1
     assert view.manifold.shape == (5, 5, 2) and view.extent == pytest.approx(plane_extent(1.0))
     assert trainer.G.training and trainer.D.training  # training modes are restored
     path = save_checkpoint(tmp_path / "toy.pt", trainer.state_dict(), cfg, data_meta(data))
     saved, points = toy_view_from_checkpoint(path, num_points=50)
     assert points.shape == (50, 2) and saved.d_values.shape == (64, 64)
-    fig = plots.toy_figure(points, points, data.modes.numpy(), (saved.xs, saved.ys, saved.d_values), saved.manifold)
+    fig = toy_plots.toy_figure(points, points, data.modes.numpy(), (saved.xs, saved.ys, saved.d_values), saved.manifold)
     assert [t.name for t in fig.data] == ["D(x)", "G(noise grid)", "real", "generated", "modes"]
     export = export_generator(path, tmp_path / "toy-g.pt")  # generator only: nothing to draw D's view from
     with pytest.raises(CheckpointError, match="keeps only the generator"):

@@ -12,8 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_core_imports_without_streamlit():
-    code = ("import sys, ganplay, ganplay.cli, ganplay.runs, ganplay.sampling, ganplay.metrics, ganplay.bench; "
-            "print('streamlit' in sys.modules)")
+    code = (
+        "import sys, ganplay, ganplay.cli, ganplay.runs, ganplay.sampling, ganplay.metrics, ganplay.bench; "
+        "print('streamlit' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -43,7 +45,9 @@ def test_shipped_models_are_small_loadable_and_say_how_they_were_made():
     for path in shipped:
         assert path.stat().st_size <= 5 * 1024 * 1024
         record = json.loads(path.with_suffix(".json").read_text())
-        assert record["commands"][0].startswith(("python -m ganplay train", "OMP_NUM_THREADS=1 python -m ganplay train"))
+        assert record["commands"][0].startswith(
+            ("python -m ganplay train", "OMP_NUM_THREADS=1 python -m ganplay train")
+        )
         assert any(c.startswith("python -m ganplay export") for c in record["commands"][1:])
         _generator, ckpt = load_generator(path)
         assert ckpt.generator_only and ckpt.step == record["step"]

@@ -25,9 +25,14 @@ def test_the_cli_cannot_resume_a_run_this_process_trains(registry):
     deadline = time.monotonic() + 60
     while not (registry.root / "owned" / "checkpoint.pt").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    result = subprocess.run([sys.executable, "-m", "ganplay", "train", "--resume", str(registry.root / "owned"),
-                             "--steps", "2000000"], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ganplay", "train", "--resume", str(registry.root / "owned"), "--steps", "2000000"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 2
     assert f"run owned is being trained by process {os.getpid()} on {socket.gethostname()}" in result.stderr
     assert run.is_alive() and run.state == RunState.RUNNING  # untouched by the refused resume

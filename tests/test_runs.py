@@ -35,7 +35,10 @@ def test_finished_run_leaves_everything_on_disk(registry):
     assert [r["step"] for r in rows] == [2, 3, 4, 6]  # every log_every steps, and before each checkpoint
     assert {"loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "images_per_sec"} <= set(rows[0])
     assert sorted(p.name for p in (folder / "samples").glob("*.png")) == [
-        "step_00000000.png", "step_00000003.png", "step_00000006.png"]
+        "step_00000000.png",
+        "step_00000003.png",
+        "step_00000006.png",
+    ]
     assert snap.grid is not None and snap.grid.dtype.name == "uint8"
     assert json.loads((folder / "status.json").read_text())["state"] == "finished"
     assert load_checkpoint(folder).step == 6
@@ -65,8 +68,13 @@ def _weights(folder):
 
 # lr_decay "linear" is scheduled over the configured steps, so extending a run changes its schedule;
 # a stop and resume at the same total (next test) stays exact with it.
-@pytest.mark.parametrize("make", [lambda **kw: tiny_image_config(augment="translation+cutout", **kw),
-                                  lambda **kw: tiny_toy_config(d_dropout=0.2, lr_decay="none", **kw)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **kw: tiny_image_config(augment="translation+cutout", **kw),
+        lambda **kw: tiny_toy_config(d_dropout=0.2, lr_decay="none", **kw),
+    ],
+)
 def test_resume_is_exact(registry, make):
     # one after the other: two runs training at once share the cores, and oneDNN may then split a
     # reduction differently, which changes the last bits (seen once on the 2-core CI box)
@@ -206,7 +214,7 @@ def test_speed_is_smoothed_over_training_time_and_ignores_pauses(registry, monke
     raw = [row["images_per_sec"] for row in run.snapshot().history]
     assert max(raw) / min(raw) == pytest.approx(9.0)
     mean_rate = images / 1.0  # 2 windows of 10 steps in 2 s
-    assert all(abs(rate / mean_rate - 1) < 0.15 for rate in shown[int(RATE_WINDOW_SECONDS):])
+    assert all(abs(rate / mean_rate - 1) < 0.15 for rate in shown[int(RATE_WINDOW_SECONDS) :])
     clock.now += 3600  # a pause, by hand: an hour passes, no step is made
     run._restart_clock()
     for _ in range(10):

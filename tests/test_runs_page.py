@@ -19,9 +19,11 @@ def trained_root(tmp_path_factory):
     """A toy run first, then two image runs (the newest run is an image run), trained once for the module."""
     root = tmp_path_factory.mktemp("runs")
     registry = get_registry(root)
-    for name, config in (("toy", tiny_toy_config(steps=6, eval_every=3)),
-                         ("digits-a", tiny_image_config(steps=6, eval_every=2)),
-                         ("digits-b", tiny_image_config(steps=6, eval_every=2, seed=1))):
+    for name, config in (
+        ("toy", tiny_toy_config(steps=6, eval_every=3)),
+        ("digits-a", tiny_image_config(steps=6, eval_every=2)),
+        ("digits-b", tiny_image_config(steps=6, eval_every=2, seed=1)),
+    ):
         assert registry.start(config, name=name).wait(60)
         time.sleep(1.1)  # created_at has one-second resolution: keep the order
     return root

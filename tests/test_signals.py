@@ -25,8 +25,25 @@ def _wait_for(predicate, timeout: float = 60.0) -> None:
 
 
 def test_sigterm_stops_a_cli_run_with_a_checkpoint(tmp_path):
-    cmd = [sys.executable, "-m", "ganplay", "train", "--dataset", "ring8", "--steps", "1000000", "--checkpoint-every",
-           "1000000", "--log-every", "5", "--quiet", "--runs-dir", str(tmp_path), "--name", "sig"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ganplay",
+        "train",
+        "--dataset",
+        "ring8",
+        "--steps",
+        "1000000",
+        "--checkpoint-every",
+        "1000000",
+        "--log-every",
+        "5",
+        "--quiet",
+        "--runs-dir",
+        str(tmp_path),
+        "--name",
+        "sig",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     metrics = tmp_path / "sig" / "metrics.jsonl"
     _wait_for(lambda: metrics.exists() and len(metrics.read_text().splitlines()) >= 3)
@@ -49,15 +66,16 @@ import signal, sys, time
 sys.path.insert(0, {str(ROOT)!r})
 from conftest import tiny_toy_config
 from ganplay.run_registry import get_registry
-run = get_registry({str(tmp_path / 'runs')!r}).start(tiny_toy_config(steps=1_000_000, checkpoint_every=1_000_000,
+run = get_registry({str(tmp_path / "runs")!r}).start(tiny_toy_config(steps=1_000_000, checkpoint_every=1_000_000,
                                                                       log_every=5), name="served")
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))  # Streamlit's handler also ends in a normal exit
 while True:
     time.sleep(0.1)
 """)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), str(ROOT)])}
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     metrics = tmp_path / "runs" / "served" / "metrics.jsonl"
     _wait_for(lambda: metrics.exists() and len(metrics.read_text().splitlines()) >= 3)
     proc.send_signal(signal.SIGTERM)

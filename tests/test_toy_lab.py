@@ -13,10 +13,10 @@ from conftest import tiny_toy_config
 from pagetest import picker
 from streamlit.testing.v1 import AppTest
 
-from ganplay import imaging, plots
+from ganplay import imaging, toy_plots
 from ganplay.cli import main
-from ganplay.data import ring_modes
 from ganplay.losses import LOSSES
+from ganplay.sources import ring_modes
 from ganplay.toylab import load_toy_snapshot, saved_toy_view, toy_snapshots
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,8 +48,10 @@ def trace(figure: dict, name: str) -> dict:
 
 def xy(scatter: dict) -> np.ndarray:
     """A scatter trace's points; plotly writes numpy arrays as base64 typed arrays."""
+
     def values(v):
         return np.frombuffer(base64.b64decode(v["bdata"]), v["dtype"]) if isinstance(v, dict) else np.asarray(v)
+
     return np.stack([values(scatter["x"]), values(scatter["y"])], 1)
 
 
@@ -70,35 +72,38 @@ def wait_for(predicate, timeout: float = 60.0) -> None:
 def test_every_loss_has_a_stated_colour_scale_for_d():
     inside = np.linspace(0.1, 0.9, 100)
     for name in LOSSES.names():
-        assert plots.d_scale(name, inside).caption.startswith("Background: ")
-    probability = plots.d_scale("nsgan", inside)
+        assert toy_plots.d_scale(name, inside).caption.startswith("Background: ")
+    probability = toy_plots.d_scale("nsgan", inside)
     assert (probability.low, probability.high) == (0.0, 1.0) and "P(real)" in probability.title
     assert "probability that a point is real" in probability.caption and "0.5 (D can't tell)" in probability.caption
     assert "end colours" not in probability.caption  # nothing clipped
-    lsgan = plots.d_scale("lsgan", np.array([-20.0, 0.0, 1.0, 20.0]))
+    lsgan = toy_plots.d_scale("lsgan", np.array([-20.0, 0.0, 1.0, 20.0]))
     assert (lsgan.low, lsgan.high) == (-0.5, 1.5) and "LSGAN" in lsgan.title
     assert "towards 1 on real points and 0 on generated ones" in lsgan.caption
     assert "reach -20 to 20, and those beyond the span take the end colours" in lsgan.caption
-    hinge = plots.d_scale("hinge", inside)
+    hinge = toy_plots.d_scale("hinge", inside)
     assert (hinge.low, hinge.high) == (-2.0, 2.0) and "+1 real margin" in dict(hinge.ticks).values()
-    critic = plots.d_scale("wgan-gp", 100.0 + np.arange(101.0))  # an offset critic: only differences matter
+    critic = toy_plots.d_scale("wgan-gp", 100.0 + np.arange(101.0))  # an offset critic: only differences matter
     assert (critic.low + critic.high) / 2 == pytest.approx(150.0) and critic.high - 150 == pytest.approx(49.0)
     assert "only by differences" in critic.caption and "median over the plane (150)" in critic.caption
     with pytest.raises(ValueError, match="no colour scale for D's output under loss 'bce'; known losses: nsgan"):
-        plots.d_scale("bce", inside)
+        toy_plots.d_scale("bce", inside)
 
 
 def test_the_figure_draws_d_on_its_scale_in_colours_no_point_uses():
     xs = np.linspace(-1, 1, 4)
     heat = (xs, xs, np.full((4, 4), 30.0))
     points = np.zeros((3, 2))
-    figure = plots.toy_figure(points, points, points[:1], heat, np.zeros((2, 2, 2)),
-                              scale=plots.d_scale("lsgan", heat[2]))
+    figure = toy_plots.toy_figure(
+        points, points, points[:1], heat, np.zeros((2, 2, 2)), scale=toy_plots.d_scale("lsgan", heat[2])
+    )
     heatmap = figure.data[0]
     assert (heatmap.zmin, heatmap.zmax) == (-0.5, 1.5) and heatmap.colorbar.title.text == "D score<br>(LSGAN)"
-    heat_colours = {colour for _, colour in plots.HEAT_COLORS}
-    used = {figure.data[i].line.color if figure.data[i].mode == "lines" else figure.data[i].marker.color
-            for i in range(1, 5)}
+    heat_colours = {colour for _, colour in toy_plots.HEAT_COLORS}
+    used = {
+        figure.data[i].line.color if figure.data[i].mode == "lines" else figure.data[i].marker.color
+        for i in range(1, 5)
+    }
     assert len(used) == 4 and not used & heat_colours
     assert figure.data[4].marker.symbol == "circle-open"  # a hollow ring: the points inside it stay visible
 
@@ -147,8 +152,18 @@ def test_cli_sample_defaults_to_many_points_for_a_2d_model(tmp_path, capsys):
     assert main(["sample", "--checkpoint", str(RING8), "--out", str(tmp_path / "ring.npy")]) == 0
     assert np.load(tmp_path / "ring.npy").shape == (1000, 2)
     assert "wrote 1000 samples" in capsys.readouterr().out
-    assert main(["sample", "--checkpoint", str(ROOT / "checkpoints" / "mnist-dcgan.pt"),
-                 "--out", str(tmp_path / "digits.npy")]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                "--checkpoint",
+                str(ROOT / "checkpoints" / "mnist-dcgan.pt"),
+                "--out",
+                str(tmp_path / "digits.npy"),
+            ]
+        )
+        == 0
+    )
     assert np.load(tmp_path / "digits.npy").shape[0] == 64  # image grids keep 64
 
 

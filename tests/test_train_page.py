@@ -172,8 +172,11 @@ def test_a_run_killed_before_its_first_checkpoint_offers_to_start_again(app_regi
     folder = app_registry.root / "early"
     folder.mkdir(parents=True)
     (folder / "config.json").write_text(tiny_toy_config(steps=6).to_json())
-    (folder / "status.json").write_text(json.dumps({"state": "running", "step": 0, "total_steps": 6, "pid": -1,
-                                                    "created_at": "2026-12-02T00:00:00+00:00"}))
+    (folder / "status.json").write_text(
+        json.dumps(
+            {"state": "running", "step": 0, "total_steps": 6, "pid": -1, "created_at": "2026-12-02T00:00:00+00:00"}
+        )
+    )
     at = open_page("pages/train.py")
     assert "**interrupted** · step 0 / 6" in texts(at)
     again = next(b for b in at.button if b.label == "Start again from step 0")

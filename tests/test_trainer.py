@@ -32,8 +32,9 @@ def test_step_updates_both_networks_and_ema():
 
 @pytest.mark.parametrize("loss", LOSSES.names())
 def test_every_loss_trains(loss):
-    trainer = make_trainer(tiny_image_config(loss=loss, conditional=True, pac=2, d_dropout=0.1,
-                                              augment="translation+cutout"))
+    trainer = make_trainer(
+        tiny_image_config(loss=loss, conditional=True, pac=2, d_dropout=0.1, augment="translation+cutout")
+    )
     for _ in range(2):
         stats = trainer.train_step()
     assert all(torch.isfinite(v) for v in stats.values())

@@ -29,9 +29,16 @@ def make_zip(entries: dict[str, bytes]) -> bytes:
 
 
 def test_class_folders_inside_a_wrapper_folder_become_labels(tmp_path):
-    payload = make_zip({"shapes/cats/a.png": png(10), "shapes/cats/b.png": png(20), "shapes/dogs/c.png": png(30),
-                        "shapes/readme.txt": b"hello", "shapes/dogs/broken.png": b"not a png",
-                        "__MACOSX/shapes/._a.png": b"junk"})
+    payload = make_zip(
+        {
+            "shapes/cats/a.png": png(10),
+            "shapes/cats/b.png": png(20),
+            "shapes/dogs/c.png": png(30),
+            "shapes/readme.txt": b"hello",
+            "shapes/dogs/broken.png": b"not a png",
+            "__MACOSX/shapes/._a.png": b"junk",
+        }
+    )
     result = unpack_image_zip(payload, tmp_path, "shapes.zip")
     assert (result.images, result.skipped, result.classes) == (3, 3, 2)
     assert sorted(p.name for p in result.folder.iterdir()) == ["cats", "dogs"]
