@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/soak.py [--minutes 10] [--every 15]
 
-Starts `streamlit run app.py` on a free port (runs in a temporary folder), starts three long runs from the Train
-page in the browser (the registry trains two at once, so the third waits as queued), opens five tabs (the live
+Starts `streamlit run app.py` on a free port (runs in a temporary folder), starts three long runs of a preset (mnist-quick unless
+--preset says otherwise) from the Train page in the browser (the registry trains two at once, so the third waits as queued), opens five tabs (the live
 view of each training run, Runs, Samples, Toy 2-D lab), and samples the server's resident memory every
 `--every` seconds. It prints one line per sample and then the start, peak and end, and the growth over the
 second half, which must level off. Needs /usr/bin/chromium and Playwright (as the browser tests do).
@@ -33,6 +33,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 RUNS = ("soak-a", "soak-b", "soak-c")
+sys.path.insert(0, str(ROOT))
+from ganplay.presets import PRESET_NOTES
 
 
 def free_port() -> int:
@@ -70,16 +72,20 @@ def serve(runs: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("the server did not come up in 90 s")
 
 
-def start_run(page, url: str, name: str) -> None:
-    """Start a long MNIST run from the Train page, as a user does: a name, many steps, Start."""
+def start_run(page, url: str, name: str, preset: str) -> None:
+    """Start a long run from the Train page, as a user does: a preset, a name, many steps, Start."""
     page.goto(f"{url}/train")
     start = page.get_by_role("button", name="Start training")
     start.wait_for(timeout=60_000)
-    steps = page.get_by_label("Training steps", exact=True)
+    page.get_by_role("combobox", name="Preset").click()
+    page.get_by_role("option", name=preset, exact=True).click()
+    page.get_by_text(PRESET_NOTES[preset]).wait_for(timeout=30_000)
+    steps = page.get_by_role("spinbutton", name="Training steps", exact=True)
     steps.fill("1000000")
     steps.press("Tab")
-    page.get_by_label("Run name", exact=False).first.fill(name)
-    page.get_by_label("Run name", exact=False).first.press("Tab")
+    name_box = page.get_by_role("textbox", name="Run name (optional)")
+    name_box.fill(name)
+    name_box.press("Tab")
     page.wait_for_timeout(1500)
     start.click()
     page.get_by_role("button", name="Stop").wait_for(timeout=60_000)
@@ -91,6 +97,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--every", type=float, default=15)
+    parser.add_argument("--preset", default="mnist-quick", help="the runs' preset (mnist-quick: image grids)")
     args = parser.parse_args()
     runs = Path(tempfile.mkdtemp(prefix="ganplay-soak-"))
     proc, url = serve(runs)
@@ -100,7 +107,7 @@ def main() -> int:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             first = browser.new_page(viewport={"width": 1400, "height": 1000})
             for name in RUNS:
-                start_run(first, url, name)
+                start_run(first, url, name, args.preset)
             tabs = [first]
             for path in ("train", "runs", "samples", "toy_lab"):
                 tab = browser.new_page(viewport={"width": 1400, "height": 1000})
