@@ -16,6 +16,7 @@ from typing import Any
 
 from ganplay.cli_generate import add_interpolate_parser, add_sample_parser, device_from_flag
 from ganplay.cli_progress import follow
+from ganplay.cli_restore import add_invert_parser
 from ganplay.config import TrainConfig, field_help, read_config_file
 from ganplay.errors import is_users_mistake
 from ganplay.presets import PRESET_NOTES, PRESETS, make_config
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     _train_parser(sub)
     add_sample_parser(sub)
     add_interpolate_parser(sub)
+    add_invert_parser(sub)
     runs = sub.add_parser("runs", help="list runs with status, step and latest losses")
     runs.add_argument("--runs-dir", help="folder of runs (default: $GANPLAY_RUNS or checkpoints/runs)")
     runs.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -1,0 +1,165 @@
+"""Real images into the latent space: find the z (and, for a labelled model, the label) whose generated image
+best matches a target on its known pixels. Restoration builds on it: the generator fills what is missing."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from ganplay.checkpoints import Checkpoint
+from ganplay.errors import UsageError
+
+DEFAULT_STEPS = 200
+DEFAULT_RESTARTS = 4
+DEFAULT_LR = 0.1
+PRIOR_WEIGHT = 0.05  # pulls |z| towards its typical sqrt(z_dim): far-out latents make implausible images
+SCREEN_SHARE = 0.2  # of the steps spent on every (label, restart) candidate before only the best `restarts` go on
+Progress = Callable[["InversionState"], None]
+
+
+@dataclass
+class InversionState:
+    """Where an inversion stands: shown live while it runs, and its result when it ends."""
+
+    step: int
+    steps: int
+    z: Tensor  # (z_dim,) of the best candidate so far
+    label: int | None  # its class or cluster (None for an unconditional model)
+    image: Tensor  # (C, H, W) in [-1, 1]: G(z, label)
+    loss: float  # mean squared error on the known pixels (in [-1, 1] units)
+    losses: list[float] = field(default_factory=list)  # the best candidate's loss at each reported step
+
+
+def candidate_labels(ckpt: Checkpoint, class_id: int | None) -> list[int | None]:
+    """The labels to try: the one asked for, else every class (or cluster) of a labelled model; [None] otherwise."""
+    if not ckpt.config.takes_labels:
+        if class_id is not None:
+            raise UsageError("this model is not conditional; it takes no class")
+        return [None]
+    k = ckpt.data["num_classes"]
+    if class_id is None:
+        return list(range(k))
+    if not 0 <= class_id < k:
+        raise UsageError(f"class must be between 0 and {k - 1}, got {class_id}")
+    return [class_id]
+
+
+def invert(
+    generator: nn.Module,
+    ckpt: Checkpoint,
+    target: Tensor,
+    known: Tensor | None = None,
+    *,
+    steps: int = DEFAULT_STEPS,
+    restarts: int = DEFAULT_RESTARTS,
+    class_id: int | None = None,
+    seed: int = 0,
+    lr: float = DEFAULT_LR,
+    prior_weight: float = PRIOR_WEIGHT,
+    progress: Progress | None = None,
+    report_every: int = 10,
+) -> InversionState:
+    """Optimise z (every label when the model takes one) to reproduce `target` (C, H, W) in [-1, 1] where
+    `known` (H, W) is true; the best of the candidates wins. Seeded: the same call gives the same result.
+
+    Every (label, restart) pair starts from its own seeded z and is screened for SCREEN_SHARE of the steps;
+    then the `restarts` best go on alone, so a 50-cluster model costs little more than an unconditional one.
+    """
+    _check_request(ckpt, target, steps, restarts)
+    known = torch.ones(target.shape[1:], dtype=torch.bool) if known is None else known.bool()
+    device = next(generator.parameters()).device
+    labels = candidate_labels(ckpt, class_id)
+    z_dim = ckpt.config.z_dim
+    z0 = torch.randn(len(labels) * restarts, z_dim, generator=torch.Generator().manual_seed(seed))
+    y = None if labels == [None] else torch.tensor(labels).repeat_interleave(restarts)
+    z = z0.to(device).requires_grad_(True)
+    y = None if y is None else y.to(device)
+    goal, weight = target.to(device)[None], known.to(device)[None, None].float()
+    generator.requires_grad_(False)
+    optimizer = torch.optim.Adam([z], lr=lr)
+    screen = max(1, round(steps * SCREEN_SHARE)) if len(labels) * restarts > restarts else steps
+    losses: list[float] = []
+    for step in range(1, steps + 1):
+        _cosine_lr(optimizer, lr, step, steps)
+        optimizer.zero_grad(set_to_none=True)
+        images = generator(z, y)
+        data_loss = ((images - goal) ** 2 * weight).sum((1, 2, 3)) / (weight.sum() * images.shape[1])
+        prior = (z.norm(dim=1) / math.sqrt(z_dim) - 1) ** 2
+        (data_loss + prior_weight * prior).sum().backward()
+        optimizer.step()
+        data_loss = data_loss.detach()
+        if step % report_every == 0 and step < steps:
+            best = int(data_loss.argmin())
+            losses.append(float(data_loss[best]))
+            if progress is not None:
+                progress(_state(generator, z, y, best, step, steps, losses))
+        if step == screen and step < steps:  # only the best `restarts` candidates go on
+            z, y, optimizer = _keep_best(z, y, data_loss, restarts, optimizer, lr)
+    final = _final(generator, z, y, goal, weight, steps, losses)
+    if progress is not None:
+        progress(final)
+    return final
+
+
+def _check_request(ckpt: Checkpoint, target: Tensor, steps: int, restarts: int) -> None:
+    if ckpt.data["kind"] != "image":
+        raise UsageError(f"{ckpt.path}: inversion needs an image model; this one makes 2-D points")
+    shape = tuple(ckpt.data["shape"])
+    if tuple(target.shape) != shape:
+        raise UsageError(f"the target is {tuple(target.shape)}, the model makes {shape}: convert it first")
+    if not 1 <= steps <= 100_000:
+        raise UsageError(f"steps must be between 1 and 100,000, got {steps}")
+    if not 1 <= restarts <= 64:
+        raise UsageError(f"restarts must be between 1 and 64, got {restarts}")
+
+
+def _cosine_lr(optimizer: torch.optim.Optimizer, lr: float, step: int, steps: int) -> None:
+    """From lr down to a tenth of it: big moves first, then settling into the nearest good z."""
+    scale = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - 1) / max(steps - 1, 1)))
+    for group in optimizer.param_groups:
+        group["lr"] = lr * scale
+
+
+def _keep_best(
+    z: Tensor, y: Tensor | None, data_loss: Tensor, keep: int, optimizer: torch.optim.Adam, lr: float
+) -> tuple[Tensor, Tensor | None, torch.optim.Adam]:
+    """The `keep` candidates with the lowest loss, with their Adam moments, as a new, smaller batch."""
+    order = data_loss.argsort()[:keep].sort().values  # keep their original order: deterministic ties
+    moments = optimizer.state[z]
+    kept = z.detach()[order].clone().requires_grad_(True)
+    fresh = torch.optim.Adam([kept], lr=lr)
+    fresh.state[kept] = {
+        "step": moments["step"].clone(),
+        "exp_avg": moments["exp_avg"][order].clone(),
+        "exp_avg_sq": moments["exp_avg_sq"][order].clone(),
+    }
+    return kept, None if y is None else y[order], fresh
+
+
+@torch.no_grad()
+def _state(
+    generator: nn.Module, z: Tensor, y: Tensor | None, best: int, step: int, steps: int, losses: list[float]
+) -> InversionState:
+    label = None if y is None else int(y[best])
+    image = generator(z[best : best + 1], None if y is None else y[best : best + 1])[0].float().cpu()
+    return InversionState(step, steps, z[best].detach().cpu(), label, image, losses[-1], list(losses))
+
+
+@torch.no_grad()
+def _final(
+    generator: nn.Module, z: Tensor, y: Tensor | None, goal: Tensor, weight: Tensor, steps: int, losses: list[float]
+) -> InversionState:
+    """The winner after the last update, scored again (the loss in the loop was measured before that update)."""
+    images = generator(z, y)
+    data_loss = ((images - goal) ** 2 * weight).sum((1, 2, 3)) / (weight.sum() * images.shape[1])
+    best = int(data_loss.argmin())
+    return _state(generator, z, y, best, steps, steps, [*losses, float(data_loss[best])])
+
+
+def compose(target: Tensor, known: Tensor, fill: Tensor) -> Tensor:
+    """The known pixels of `target` with the generator's `fill` where they are missing (C, H, W)."""
+    return torch.where(known.bool()[None], target, fill)

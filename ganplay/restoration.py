@@ -1,0 +1,133 @@
+"""What restoration works on: a target image converted as the training data was, which of its pixels are known
+(a mask preset or a painted mask), test damage (Gaussian noise), and what to say when the model fits it poorly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ganplay.checkpoints import Checkpoint
+from ganplay.errors import UsageError
+from ganplay.sources import to_float
+
+MASK_PRESETS = ("centre", "left", "random50")
+MAX_IMAGE_PIXELS = 50_000_000  # a larger upload is refused before it is decoded (a PNG bomb)
+POOR_FIT_MSE = 0.12  # masked MSE (in [-1, 1] units) above which a reconstruction is called poor; see the README
+
+
+@dataclass(frozen=True)
+class Target:
+    image: Tensor  # (C, H, W) in [-1, 1], at the model's own size and channels
+    label: int | None = None  # the true class, for a digit of the bundled MNIST
+    note: str = ""  # what the conversion did, when it changed the picture's nature (colour to grey, shape)
+
+
+def image_target(path: str | Path, ckpt: Checkpoint) -> Target:
+    """An image file of any size and colour, converted as the training data was: to the model's channels,
+    center-cropped to a square and resized to its side."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    channels, size, _ = ckpt.data["shape"]
+    try:
+        with Image.open(path) as img:
+            if img.width * img.height > MAX_IMAGE_PIXELS:
+                raise UsageError(f"{path}: {img.width}x{img.height} pixels is too large (at most {MAX_IMAGE_PIXELS:,})")
+            img = ImageOps.exif_transpose(img)
+            colour, shape = img.mode not in ("1", "L", "LA", "I", "I;16", "F"), (img.width, img.height)
+            img = ImageOps.fit(img.convert("L" if channels == 1 else "RGB"), (size, size), Image.Resampling.LANCZOS)
+            array = np.array(img, dtype=np.uint8)  # a copy: PIL's own buffer is read-only
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as err:
+        if isinstance(err, UsageError):
+            raise
+        raise UsageError(f"{path}: not an image this tool can read ({type(err).__name__})") from None
+    pixels = torch.from_numpy(array[None] if channels == 1 else array.transpose(2, 0, 1).copy())
+    return Target(to_float(pixels), note=_conversion_note(colour, shape, channels, size))
+
+
+def _conversion_note(colour: bool, shape: tuple[int, int], channels: int, size: int) -> str:
+    changes = []
+    if colour and channels == 1:
+        changes.append("a colour picture made grey")
+    if shape[0] != shape[1]:
+        changes.append(f"its {shape[0]}x{shape[1]} cropped to the centre square")
+    if max(shape) > 4 * size:
+        changes.append(f"{max(shape)} px shrunk to {size} px")
+    if not changes:
+        return ""
+    return f"converted as the training data was ({'; '.join(changes)}): a picture unlike it restores poorly"
+
+
+def digit_target(index: int, ckpt: Checkpoint) -> Target:
+    """Digit `index` of the bundled MNIST (10,000 test digits), at the model's size, with its true label."""
+    from ganplay.data import load_dataset
+
+    channels, size, _ = ckpt.data["shape"]
+    data = load_dataset("mnist-bundled", image_size=size, channels=channels)
+    if not 0 <= index < len(data):
+        raise UsageError(f"digit index must be between 0 and {len(data) - 1:,}, got {index}")
+    return Target(to_float(data.images[index : index + 1])[0].cpu(), label=int(data.labels[index]))
+
+
+def preset_known(name: str, shape: tuple[int, int], seed: int = 0) -> Tensor:
+    """Which pixels stay (H, W) under a preset: centre (its middle quarter missing: 14x14 of a 28 px digit),
+    left (the left half missing), random50 (half the pixels missing, drawn by `seed`)."""
+    h, w = shape
+    known = torch.ones(h, w, dtype=torch.bool)
+    if name == "centre":
+        known[h // 4 : h // 4 + h // 2, w // 4 : w // 4 + w // 2] = False
+    elif name == "left":
+        known[:, : w // 2] = False
+    elif name == "random50":
+        order = torch.randperm(h * w, generator=torch.Generator().manual_seed(seed))
+        known.view(-1)[order[: h * w // 2]] = False
+    else:
+        raise UsageError(f"mask preset must be one of {', '.join(MASK_PRESETS)}, got {name!r}")
+    return known
+
+
+def painted_known(path: str | Path, shape: tuple[int, int]) -> Tensor:
+    """Which pixels stay, from a mask image: painted (bright) pixels are the missing part, resized to the model."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            if img.width * img.height > MAX_IMAGE_PIXELS:
+                raise UsageError(f"{path}: {img.width}x{img.height} pixels is too large for a mask")
+            grey = img.convert("L").resize((shape[1], shape[0]), Image.Resampling.NEAREST)
+            painted = np.asarray(grey) > 127
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as err:
+        if isinstance(err, UsageError):
+            raise
+        raise UsageError(f"{path}: not a mask image this tool can read ({type(err).__name__})") from None
+    return check_known(torch.from_numpy(~painted))
+
+
+def check_known(known: Tensor) -> Tensor:
+    """A mask with something to restore and something to restore it from; else a UsageError saying which."""
+    if bool(known.all()):
+        raise UsageError("the mask marks no pixel as missing: paint over the part to restore (bright = missing)")
+    if not bool(known.any()):
+        raise UsageError("the mask covers every pixel: nothing is left to restore from")
+    return known
+
+
+def add_noise(image: Tensor, sigma: float, seed: int = 0) -> Tensor:
+    """A test case for denoising: Gaussian noise of `sigma` (in [-1, 1] units), clipped to the pixel range."""
+    if not 0 < sigma <= 2:
+        raise UsageError(f"noise sigma must be above 0 and at most 2, got {sigma}")
+    noise = torch.randn(image.shape, generator=torch.Generator().manual_seed(seed)) * sigma
+    return (image + noise).clamp(-1, 1)
+
+
+def fit_note(loss: float) -> str:
+    """What a user should know of a reconstruction's loss: nothing when it is good."""
+    if loss <= POOR_FIT_MSE:
+        return ""
+    return (
+        f"the model could not reproduce this image well (MSE {loss:.3f} on the known pixels, above "
+        f"{POOR_FIT_MSE}): it is unlike what the model learned, so the restoration will be poor"
+    )

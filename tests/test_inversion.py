@@ -1,0 +1,189 @@
+"""Inversion and restoration: real digits into the latent space, masks, noise, and the invert command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganplay.checkpoints import load_generator
+from ganplay.cli import main
+from ganplay.errors import UsageError
+from ganplay.inversion import candidate_labels, compose, invert
+from ganplay.restoration import add_noise, check_known, digit_target, image_target, painted_known, preset_known
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = str(ROOT / "checkpoints" / "mnist-cdcgan.pt")
+TOY = str(ROOT / "checkpoints" / "ring8-mlp.pt")
+
+
+@pytest.fixture(scope="module")
+def cdcgan():
+    return load_generator(SHIPPED)
+
+
+def test_the_same_call_finds_the_same_z_and_a_lower_loss_than_its_start(cdcgan):
+    generator, ckpt = cdcgan
+    target = digit_target(0, ckpt)
+    seen = []
+    first = invert(generator, ckpt, target.image, steps=40, restarts=2, progress=seen.append)
+    again = invert(generator, ckpt, target.image, steps=40, restarts=2)
+    assert torch.equal(first.z, again.z) and first.label == again.label and first.loss == again.loss
+    assert [s.step for s in seen] == [10, 20, 30, 40]  # live progress, then the result
+    assert first.losses[-1] < first.losses[0] and first.loss == seen[-1].loss
+    assert first.image.shape == (1, 28, 28) and float(first.image.abs().max()) <= 1
+
+
+def test_a_conditional_model_finds_the_digits_own_class(cdcgan):
+    generator, ckpt = cdcgan
+    for index in (0, 40, 100):  # a 7, a 1 and a 6
+        target = digit_target(index, ckpt)
+        found = invert(generator, ckpt, target.image, seed=index)
+        assert found.label == target.label, (index, found.label, target.label)
+
+
+def test_restoring_half_the_pixels_recovers_the_digit_and_keeps_the_known_ones(cdcgan):
+    from ganplay.evaluators import load_evaluator
+
+    generator, ckpt = cdcgan
+    evaluator = load_evaluator(ROOT / "checkpoints" / "evaluators" / "mnist.pt")
+    right = 0
+    for index in (0, 20, 40, 60):
+        target = digit_target(index, ckpt)
+        known = preset_known("random50", (28, 28), seed=index)
+        damaged = target.image.where(known[None], torch.tensor(-1.0))
+        state = invert(generator, ckpt, damaged, known, steps=100, restarts=2, seed=index)
+        restored = compose(damaged, known, state.image)
+        assert torch.equal(restored[:, known], target.image[:, known])  # what was known is kept exactly
+        missing = ~known
+        assert float(((restored - target.image) ** 2)[:, missing].mean()) < float(
+            ((damaged - target.image) ** 2)[:, missing].mean()
+        )
+        right += int(evaluator.predict(restored[None])[0].argmax()) == target.label
+    assert right >= 3
+
+
+def test_masks_say_what_is_wrong_with_them(tmp_path):
+    known = preset_known("centre", (28, 28))
+    assert int((~known).sum()) == 14 * 14 and not known[14, 14] and known[0, 0]
+    assert int((~preset_known("random50", (28, 28), seed=3)).sum()) == 392
+    assert torch.equal(preset_known("random50", (28, 28), seed=3), preset_known("random50", (28, 28), seed=3))
+    with pytest.raises(UsageError, match="marks no pixel as missing"):
+        check_known(torch.ones(28, 28, dtype=torch.bool))
+    with pytest.raises(UsageError, match="covers every pixel"):
+        check_known(torch.zeros(28, 28, dtype=torch.bool))
+    painted = np.zeros((56, 56), dtype=np.uint8)
+    painted[:, 28:] = 255  # the right half painted over: missing
+    Image.fromarray(painted).save(tmp_path / "mask.png")
+    known = painted_known(tmp_path / "mask.png", (28, 28))
+    assert bool(known[:, :14].all()) and not bool(known[:, 14:].any())
+    Image.fromarray(np.zeros((28, 28), dtype=np.uint8)).save(tmp_path / "blank.png")
+    with pytest.raises(UsageError, match="marks no pixel as missing"):
+        painted_known(tmp_path / "blank.png", (28, 28))
+    (tmp_path / "notes.png").write_text("not an image")
+    with pytest.raises(UsageError, match="notes.png: not a mask image"):
+        painted_known(tmp_path / "notes.png", (28, 28))
+
+
+def test_any_image_is_converted_as_the_training_data_was_and_says_so(cdcgan, tmp_path):
+    _, ckpt = cdcgan
+    photo = (np.random.default_rng(0).random((480, 640, 3)) * 255).astype(np.uint8)
+    Image.fromarray(photo).save(tmp_path / "photo.jpg")
+    target = image_target(tmp_path / "photo.jpg", ckpt)
+    assert target.image.shape == (1, 28, 28) and -1 <= float(target.image.min()) <= float(target.image.max()) <= 1
+    assert "colour picture made grey" in target.note and "640x480 cropped" in target.note
+    (tmp_path / "x.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(UsageError, match="x.png: not an image this tool can read"):
+        image_target(tmp_path / "x.png", ckpt)
+
+
+def test_noise_and_classes_are_checked(cdcgan):
+    _, ckpt = cdcgan
+    image = digit_target(0, ckpt).image
+    noisy = add_noise(image, 0.5, seed=1)
+    assert torch.equal(noisy, add_noise(image, 0.5, seed=1)) and float(noisy.abs().max()) <= 1
+    with pytest.raises(UsageError, match="noise sigma"):
+        add_noise(image, 0.0)
+    assert candidate_labels(ckpt, None) == list(range(10)) and candidate_labels(ckpt, 3) == [3]
+    with pytest.raises(UsageError, match="class must be between 0 and 9"):
+        candidate_labels(ckpt, 10)
+    with pytest.raises(UsageError, match="digit index must be between 0 and 9,999"):
+        digit_target(10_000, ckpt)
+
+
+def test_the_invert_command_writes_the_restored_digit_its_picture_and_its_z(tmp_path, capsys):
+    out, side, z = tmp_path / "restored.png", tmp_path / "side.png", tmp_path / "z.npy"
+    code = main(
+        [
+            "invert",
+            "--checkpoint",
+            SHIPPED,
+            "--digit",
+            "0",
+            "--mask-preset",
+            "centre",
+            "--steps",
+            "30",
+            "--restarts",
+            "1",
+            "--out",
+            str(out),
+            "--side-by-side",
+            str(side),
+            "--z-out",
+            str(z),
+            "--quiet",
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0 and ", class " in printed and "restored 196 missing pixels" in printed
+    assert Image.open(out).size == (28, 28)  # the model's own size
+    assert Image.open(side).size[0] > 3 * 28  # damaged, reconstruction, restored
+    assert np.load(z).shape == (100,)
+    raw = tmp_path / "restored.npy"
+    assert (
+        main(
+            [
+                "invert",
+                "--checkpoint",
+                SHIPPED,
+                "--digit",
+                "0",
+                "--noise",
+                "0.5",
+                "--steps",
+                "10",
+                "--restarts",
+                "1",
+                "--out",
+                str(raw),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    array = np.load(raw)
+    assert array.shape == (1, 28, 28) and array.dtype == np.float32 and np.abs(array).max() <= 1
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--checkpoint", TOY, "--digit", "0"], "needs an image model"),
+        (["--checkpoint", SHIPPED, "--digit", "0", "--class", "12"], "class must be between 0 and 9"),
+        (["--checkpoint", SHIPPED, "--digit", "0", "--out", "x.txt"], "--out must end in .png or .npy"),
+        (["--checkpoint", SHIPPED, "--digit", "0", "--steps", "0"], "steps must be between 1"),
+    ],
+)
+def test_the_invert_command_refuses_bad_requests_in_one_line(tmp_path, capsys, monkeypatch, args, says):
+    monkeypatch.chdir(tmp_path.parent)  # relative outputs land in tmp, never in the repo
+    full = ["invert", *args]
+    if "--out" not in args:
+        full += ["--out", str(tmp_path / "r.png")]
+    assert main([*full, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+    assert not (tmp_path / "r.png").exists()
