@@ -19,6 +19,7 @@ PAGES = {
     "interpolate": st.Page(
         "pages/interpolate.py", title="Interpolate", icon=":material/animation:", url_path="interpolate"
     ),
+    "restore": st.Page("pages/restore.py", title="Restore", icon=":material/healing:", url_path="restore"),
     "runs": st.Page("pages/runs.py", title="Runs", icon=":material/list:", url_path="runs"),
 }
 
@@ -44,6 +45,7 @@ def home() -> None:
     st.page_link(PAGES["toy"], label="Toy 2-D lab: real and generated points, D's view of the plane, G's map")
     st.page_link(PAGES["samples"], label="Samples: draw from a checkpoint, with seed, truncation and class")
     st.page_link(PAGES["interpolate"], label="Interpolate: walk the latent space, lerp against slerp")
+    st.page_link(PAGES["restore"], label="Restore: find z for a real digit, fill in what is missing or remove noise")
     st.page_link(PAGES["runs"], label="Runs: compare, diff, resume, delete and download runs")
 
 

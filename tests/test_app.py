@@ -9,7 +9,14 @@ from conftest import tiny_image_config, tiny_toy_config
 from pagetest import APP, open_page, picker, texts
 from streamlit.testing.v1 import AppTest
 
-PAGES = ["pages/train.py", "pages/toy_lab.py", "pages/samples.py", "pages/interpolate.py", "pages/runs.py"]
+PAGES = [
+    "pages/train.py",
+    "pages/toy_lab.py",
+    "pages/samples.py",
+    "pages/interpolate.py",
+    "pages/restore.py",
+    "pages/runs.py",
+]
 
 
 @pytest.fixture

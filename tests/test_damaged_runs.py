@@ -67,7 +67,16 @@ def test_a_cut_short_last_line_is_no_damage(app_registry):
 
 
 @pytest.mark.parametrize(
-    "page", [None, "pages/train.py", "pages/toy_lab.py", "pages/samples.py", "pages/interpolate.py", "pages/runs.py"]
+    "page",
+    [
+        None,
+        "pages/train.py",
+        "pages/toy_lab.py",
+        "pages/samples.py",
+        "pages/interpolate.py",
+        "pages/restore.py",
+        "pages/runs.py",
+    ],
 )
 def test_every_page_renders_beside_damaged_runs(damaged, page):
     at = open_page(page)

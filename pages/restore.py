@@ -1,0 +1,185 @@
+"""Restore: find z for a real digit or picture, fill in what a mask hides or remove noise, with live progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from torch import Tensor
+
+from ganplay import imaging, pictures, restoration
+from ganplay.errors import UsageError
+from ganplay.image_files import DatasetError
+from ganplay.inversion import DEFAULT_RESTARTS, DEFAULT_STEPS
+from ganplay.restore_jobs import MAX_RUNNING, JobState, RestoreJob, damage, named_bytes
+from pages import common
+
+common.use_the_router()
+
+TARGETS = ("a bundled digit", "an uploaded image")
+DAMAGES = ("none", "mask preset", "uploaded mask")
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp"]
+SHOWN_PX = 168  # pictures drawn about this wide, nearest-neighbour: a 28 px digit 6x, its pixels sharp
+REFRESH_S = 0.5
+JOB_KEY = "restore_job"
+
+
+def enlarged(image, size: int) -> np.ndarray:
+    return imaging.upscale(imaging.image_grid(image[None], padding=0), max(1, SHOWN_PX // size))
+
+
+def target_ui(ckpt) -> tuple[restoration.Target | None, str]:
+    """The undamaged image and a name for downloads; None until an image is uploaded."""
+    how = st.radio("Target", TARGETS, horizontal=True, key="restore_target")
+    if how == TARGETS[0]:
+        index = int(st.number_input("Digit of the bundled MNIST (0-9,999)", 0, 9_999, 0, key="restore_digit"))
+        return restoration.digit_target(index, ckpt), f"digit{index}"
+    upload = st.file_uploader("Image (any size and colour)", type=IMAGE_TYPES, key="restore_upload")
+    if upload is None:
+        return None, ""
+    target = restoration.image_target(named_bytes(upload.getvalue(), upload.name), ckpt)
+    if target.note:
+        st.info(common.plain(target.note))
+    return target, Path(upload.name).stem
+
+
+def damage_ui(ckpt, seed: int) -> tuple[bool, Tensor | None, float | None, str]:
+    """(ready, which pixels are known or None, noise sigma or None, a tag for file names)."""
+    hw = tuple(ckpt.data["shape"][1:])
+    left, right = st.columns(2)
+    how = left.radio("Damage", DAMAGES, horizontal=True, key="restore_damage", help="none: a pure inversion")
+    known, tag = None, ""
+    if how == "mask preset":
+        tag = left.selectbox(
+            "Missing part",
+            restoration.MASK_PRESETS,
+            key="restore_preset",
+            help="centre: the middle quarter; left: the left half; random50: half the pixels, drawn by the seed",
+        )
+        known = restoration.preset_known(tag, hw, seed)
+    elif how == "uploaded mask":
+        upload = left.file_uploader("Mask image (bright = missing)", type=IMAGE_TYPES, key="restore_mask")
+        if upload is None:
+            return False, None, None, ""
+        known, tag = restoration.painted_known(named_bytes(upload.getvalue(), upload.name), hw), "mask"
+    noisy = right.checkbox("Add Gaussian noise (a denoising test)", key="restore_noisy")
+    sigma = right.slider(
+        "Noise sigma (pixels in [-1, 1])", 0.05, 1.0, 0.5, 0.05, key="restore_sigma", disabled=not noisy
+    )
+    return True, known, sigma if noisy else None, "-".join(filter(None, [tag, f"noise{sigma:g}" if noisy else ""]))
+
+
+def options_ui(ckpt) -> dict:
+    """RestoreJob's steps, restarts, seed and class_id (the class to hold; None: try every one)."""
+    cols = st.columns(4)
+    steps = int(cols[0].number_input("Steps", 1, 2_000, DEFAULT_STEPS, key="restore_steps"))
+    restarts = int(cols[1].number_input("Restarts", 1, 16, DEFAULT_RESTARTS, key="restore_restarts"))
+    seed = int(
+        cols[2].number_input(
+            "Seed", 0, 2**31 - 1, 0, key="restore_seed", help="seeds the starting points, the random mask and the noise"
+        )
+    )
+    names = ckpt.data.get("class_names") or []
+    class_id = None
+    if ckpt.config.takes_labels and names:
+        class_id = cols[3].selectbox(
+            "Cluster" if ckpt.config.clusters else "Class",
+            [None, *range(len(names))],
+            format_func=lambda i: "try every one" if i is None else common.class_name(names, i),
+            key=f"restore_class:{ckpt.path}",  # a class means something in its own model only
+        )
+    return {"steps": steps, "restarts": restarts, "seed": seed, "class_id": class_id}
+
+
+def live(job: RestoreJob) -> None:
+    """Progress, loss and the current reconstruction; one full rerun draws the result when the job ends."""
+    snap = job.snapshot()
+    if not snap.active:
+        st.rerun()
+    if snap.state == JobState.QUEUED:
+        st.info(f"Queued: {MAX_RUNNING} restorations are running in this app; this one starts when one ends.")
+    else:
+        loss = "" if snap.loss is None else f" · loss {snap.loss:.4f}"
+        st.progress(snap.step / snap.steps, text=f"step {snap.step:,} of {snap.steps:,}{loss}")
+        if snap.image is not None:
+            st.image(enlarged(snap.image, snap.image.shape[-1]), caption="current reconstruction")
+    st.button("Stop", on_click=job.cancel, key="restore_stop")
+
+
+def results_ui(job: RestoreJob, about: dict) -> None:
+    snap, ckpt = job.snapshot(), job.ckpt
+    if snap.state == JobState.FAILED:
+        st.error(common.plain(f"The restoration failed: {snap.error}"))
+        return
+    if snap.state == JobState.CANCELLED:
+        st.info(f"Stopped at step {snap.step:,} of {snap.steps:,}.")
+        return
+    r, size = snap.result, ckpt.data["shape"][-1]
+    shown = (
+        (r.damaged, "damaged input"),
+        (r.reconstruction, "raw reconstruction G(z)"),
+        (r.restored, "restored: known pixels, G's fill" if r.known is not None else "restored: G's image"),
+    )
+    for col, (image, caption) in zip(st.columns(3), shown):
+        col.image(enlarged(image, size), caption=caption)
+    found = "" if r.label is None else f"{'cluster' if ckpt.config.clusters else 'class'} {r.label}, "
+    truth = "" if about["label"] is None else f" (the digit is a {about['label']})"
+    st.markdown(f"Found {found}MSE {r.loss:.4f} on the known pixels{truth}, in {snap.elapsed_s:.1f} s.")
+    if note := restoration.fit_note(r.loss):
+        st.warning(note)
+    if about["damaged"]:
+        part = "missing pixels" if r.known is not None else "pixels"
+        st.caption(f"Restored {part} against the undamaged image: MSE {r.restored_mse(job.target):.4f}")
+    stem = pictures.file_stem(ckpt, about["stem"], about["tag"], class_id=r.label)
+    left, right = st.columns(2)
+    left.download_button("Restored PNG", r.png(), f"{stem}_restored.png", "image/png", key="restore_png")
+    right.download_button("Found z (.npy)", r.z_npy(), f"{stem}_z.npy", "application/octet-stream", key="restore_z")
+    st.caption(
+        f"The z file holds the {r.z.numel()} numbers of the found latent: a later version of Interpolate will "
+        "take it as a keyframe (Interpolate does not read it yet)."
+    )
+
+
+def restore_page(generator, ckpt) -> None:
+    target_box, damage_box, options_box = st.container(), st.container(), st.container()
+    with options_box:
+        options = options_ui(ckpt)
+        seed = options["seed"]
+    try:
+        with target_box:
+            target, stem = target_ui(ckpt)
+        with damage_box:
+            ready, known, noise, tag = damage_ui(ckpt, seed)
+        if target is None or not ready:
+            st.info("Upload an image (and the mask, when the damage is an uploaded mask) to restore it.")
+            return
+        st.image(enlarged(damage(target.image, known, noise, seed), ckpt.data["shape"][-1]), caption="what G sees")
+    except (UsageError, DatasetError) as err:
+        st.error(common.plain(err))  # file names come from the user: text, never markdown
+        return
+    if st.button("Restore", type="primary"):
+        if old := st.session_state.get(JOB_KEY):
+            old[0].cancel()  # one restoration per tab: a new one replaces it
+        job = RestoreJob(generator, ckpt, target.image, known, noise=noise, **options)
+        about = {"stem": stem, "tag": tag, "label": target.label, "damaged": known is not None or noise is not None}
+        st.session_state[JOB_KEY] = job.start(), about
+
+
+st.title("Restore")
+path = common.pick_checkpoint("restore_ckpt")
+model = common.load_model(path) if path else None
+if model is not None:
+    generator, ckpt = model
+    st.caption(common.model_caption(ckpt))
+    if ckpt.data["kind"] != "image":
+        name = common.plain(pictures.model_name(ckpt))  # a run's name comes from its folder
+        st.error(f"{name} makes 2-D points: restoration needs an image model, such as mnist-cdcgan.")
+    else:
+        restore_page(generator, ckpt)
+if saved := st.session_state.get(JOB_KEY):
+    job, about = saved
+    if job.snapshot().active:
+        st.fragment(run_every=REFRESH_S)(live)(job)
+    else:
+        results_ui(job, about)
