@@ -4,12 +4,10 @@ or noise damaged it."""
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from ganplay.errors import UsageError
@@ -93,7 +91,7 @@ def cmd_invert(args: argparse.Namespace) -> int:
     finally:
         if bar:
             bar.close()
-    restored = compose(damaged, known, state.image) if known is not None else state.image
+    restored = compose(damaged, known, state.image)
     _write(outputs, ckpt, damaged, state, restored)
     _report(state, ckpt, target, known, restored, outputs)
     return 0
@@ -115,8 +113,7 @@ def _damaged_target(args: argparse.Namespace, ckpt: Any) -> tuple[Any, Any, Any]
     """(the target, which pixels are known or None, the damaged image the inversion sees)."""
     from ganplay import restoration
 
-    if ckpt.data["kind"] != "image":
-        raise UsageError(f"{ckpt.path}: inversion needs an image model; this one makes 2-D points")
+    restoration.require_image_model(ckpt)
     target = (
         restoration.digit_target(args.digit, ckpt)
         if args.digit is not None
@@ -128,9 +125,7 @@ def _damaged_target(args: argparse.Namespace, ckpt: Any) -> tuple[Any, Any, Any]
         known = restoration.preset_known(args.mask_preset, hw, args.seed)
     elif args.mask:
         known = restoration.painted_known(args.mask, hw)
-    damaged = target.image if args.noise is None else restoration.add_noise(target.image, args.noise, args.seed)
-    if known is not None:
-        damaged = damaged.where(known[None], damaged.new_tensor(-1.0))  # what is missing shows as black
+    damaged = restoration.damage(target.image, known, args.noise, args.seed)
     return target, known, damaged
 
 
@@ -154,23 +149,18 @@ class _ProgressBar:
 def _write(outputs: dict[str, Path], ckpt: Any, damaged: Any, state: Any, restored: Any) -> None:
     from ganplay import imaging
     from ganplay.checkpoints import atomic_write_bytes
+    from ganplay.pictures import npy_bytes
 
     out = outputs["out"]
     if out.suffix == ".npy":
-        atomic_write_bytes(out, _npy(restored.numpy()))
+        atomic_write_bytes(out, npy_bytes(restored.numpy()))
     else:
         imaging.save_png(imaging.image_grid(restored[None], nrow=1, padding=0), out)
     if "side" in outputs:
         strip = torch.stack([damaged, state.image, restored])
         imaging.save_png(imaging.image_grid(strip, nrow=3), outputs["side"])
     if "z" in outputs:
-        atomic_write_bytes(outputs["z"], _npy(state.z.numpy().astype(np.float32)))
-
-
-def _npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array.astype(np.float32))
-    return buffer.getvalue()
+        atomic_write_bytes(outputs["z"], npy_bytes(state.z.numpy()))
 
 
 def _report(state: Any, ckpt: Any, target: Any, known: Any, restored: Any, outputs: dict[str, Path]) -> None:

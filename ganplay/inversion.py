@@ -34,6 +34,12 @@ class InversionState:
     losses: list[float] = field(default_factory=list)  # the best candidate's loss at each reported step
 
 
+def require_image_model(ckpt: Checkpoint) -> None:
+    """Inversion and restoration work on images: a 2-D model is the user's to change."""
+    if ckpt.data["kind"] != "image":
+        raise UsageError(f"{ckpt.path}: inversion needs an image model; this one makes 2-D points")
+
+
 def candidate_labels(ckpt: Checkpoint, class_id: int | None) -> list[int | None]:
     """The labels to try: the one asked for, else every class (or cluster) of a labelled model; [None] otherwise."""
     if not ckpt.config.takes_labels:
@@ -106,8 +112,7 @@ def invert(
 
 
 def _check_request(ckpt: Checkpoint, target: Tensor, steps: int, restarts: int) -> None:
-    if ckpt.data["kind"] != "image":
-        raise UsageError(f"{ckpt.path}: inversion needs an image model; this one makes 2-D points")
+    require_image_model(ckpt)
     shape = tuple(ckpt.data["shape"])
     if tuple(target.shape) != shape:
         raise UsageError(f"the target is {tuple(target.shape)}, the model makes {shape}: convert it first")
@@ -160,6 +165,7 @@ def _final(
     return _state(generator, z, y, best, steps, steps, [*losses, float(data_loss[best])])
 
 
-def compose(target: Tensor, known: Tensor, fill: Tensor) -> Tensor:
-    """The known pixels of `target` with the generator's `fill` where they are missing (C, H, W)."""
-    return torch.where(known.bool()[None], target, fill)
+def compose(target: Tensor, known: Tensor | None, fill: Tensor) -> Tensor:
+    """The known pixels of `target` with the generator's `fill` where they are missing (C, H, W); with no mask
+    (pure inversion, denoising) every pixel is damaged or in question, so the fill is the result."""
+    return fill if known is None else torch.where(known.bool()[None], target, fill)

@@ -59,12 +59,17 @@ def toy_extent(points: np.ndarray, meta: dict[str, Any]) -> float:
 def write_samples(samples: Tensor, meta: dict[str, Any], out: str | Path, nrow: int | None = None) -> Path:
     out = Path(out)
     if out.suffix == ".npy":
-        buffer = io.BytesIO()
-        np.save(buffer, samples.numpy().astype(np.float32))
-        return atomic_write_bytes(out, buffer.getvalue())  # as every output: whole or not at all, never a fifo
+        return atomic_write_bytes(out, npy_bytes(samples.numpy()))  # as every output: whole or not at all, never a fifo
     if out.suffix == ".png":
         return imaging.save_png(picture(samples, meta, nrow), out)
     raise UsageError(f"--out must end in .png (a grid) or .npy (the raw array), got {out.name}")
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    """An array as a float32 .npy file's bytes (written atomically by the caller: whole or not at all)."""
+    buffer = io.BytesIO()
+    np.save(buffer, array.astype(np.float32))
+    return buffer.getvalue()
 
 
 def write_interpolation(

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from ganplay.checkpoints import Checkpoint
 from ganplay.errors import UsageError
+from ganplay.inversion import require_image_model
 from ganplay.sources import to_float
 
 MASK_PRESETS = ("centre", "left", "random50")
@@ -29,22 +30,23 @@ class Target:
 def image_target(path: str | Path, ckpt: Checkpoint) -> Target:
     """An image file of any size and colour, converted as the training data was: to the model's channels,
     center-cropped to a square and resized to its side."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
+    from ganplay.folders import read_image
+
+    require_image_model(ckpt)
     channels, size, _ = ckpt.data["shape"]
     try:
-        with Image.open(path) as img:
+        with Image.open(path) as img:  # the header only: what the conversion will change
             if img.width * img.height > MAX_IMAGE_PIXELS:
                 raise UsageError(f"{path}: {img.width}x{img.height} pixels is too large (at most {MAX_IMAGE_PIXELS:,})")
-            img = ImageOps.exif_transpose(img)
             colour, shape = img.mode not in ("1", "L", "LA", "I", "I;16", "F"), (img.width, img.height)
-            img = ImageOps.fit(img.convert("L" if channels == 1 else "RGB"), (size, size), Image.Resampling.LANCZOS)
-            array = np.array(img, dtype=np.uint8)  # a copy: PIL's own buffer is read-only
+        array = read_image(path, size, channels)  # converted exactly as a folder's training images are
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as err:
         if isinstance(err, UsageError):
             raise
         raise UsageError(f"{path}: not an image this tool can read ({type(err).__name__})") from None
-    pixels = torch.from_numpy(array[None] if channels == 1 else array.transpose(2, 0, 1).copy())
+    pixels = torch.from_numpy(array.copy())  # PIL's buffer is read-only
     return Target(to_float(pixels), note=_conversion_note(colour, shape, channels, size))
 
 
@@ -65,6 +67,7 @@ def digit_target(index: int, ckpt: Checkpoint) -> Target:
     """Digit `index` of the bundled MNIST (10,000 test digits), at the model's size, with its true label."""
     from ganplay.data import load_dataset
 
+    require_image_model(ckpt)
     channels, size, _ = ckpt.data["shape"]
     data = load_dataset("mnist-bundled", image_size=size, channels=channels)
     if not 0 <= index < len(data):
@@ -121,6 +124,12 @@ def add_noise(image: Tensor, sigma: float, seed: int = 0) -> Tensor:
         raise UsageError(f"noise sigma must be above 0 and at most 2, got {sigma}")
     noise = torch.randn(image.shape, generator=torch.Generator().manual_seed(seed)) * sigma
     return (image + noise).clamp(-1, 1)
+
+
+def damage(target: Tensor, known: Tensor | None, noise: float | None, seed: int = 0) -> Tensor:
+    """The damaged image the inversion sees: noise added first (a denoising test case), missing pixels black."""
+    damaged = target if noise is None else add_noise(target, noise, seed)
+    return damaged if known is None else damaged.where(known[None], damaged.new_tensor(-1.0))
 
 
 def fit_note(loss: float) -> str:

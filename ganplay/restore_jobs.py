@@ -9,14 +9,14 @@ import time
 from dataclasses import dataclass
 from enum import Enum
 
-import numpy as np
 from torch import Tensor, nn
 
 from ganplay import imaging
 from ganplay.checkpoints import Checkpoint
 from ganplay.errors import UsageError
 from ganplay.inversion import DEFAULT_RESTARTS, DEFAULT_STEPS, InversionState, compose, invert
-from ganplay.restoration import add_noise, check_known
+from ganplay.pictures import npy_bytes
+from ganplay.restoration import check_known, damage
 
 MAX_RUNNING = 2  # inversions at once in this process; a third waits as queued
 SLOTS = threading.BoundedSemaphore(MAX_RUNNING)
@@ -59,9 +59,7 @@ class RestoreResult:
 
     def z_npy(self) -> bytes:
         """The found z as a float32 .npy file."""
-        buffer = io.BytesIO()
-        np.save(buffer, self.z.numpy().astype(np.float32))
-        return buffer.getvalue()
+        return npy_bytes(self.z.numpy())
 
 
 @dataclass(frozen=True)
@@ -80,12 +78,6 @@ class JobSnapshot:
     @property
     def active(self) -> bool:
         return self.state in ACTIVE
-
-
-def damage(target: Tensor, known: Tensor | None, noise: float | None, seed: int = 0) -> Tensor:
-    """The damaged image the inversion sees: noise added first (a denoising test case), missing pixels black."""
-    damaged = target if noise is None else add_noise(target, noise, seed)
-    return damaged if known is None else damaged.where(known[None], damaged.new_tensor(-1.0))
 
 
 def named_bytes(data: bytes, name: str) -> io.BytesIO:
@@ -203,7 +195,7 @@ class RestoreJob:
             seed=self.seed,
             progress=self._progress,
         )
-        restored = compose(damaged, known, state.image) if known is not None else state.image
+        restored = compose(damaged, known, state.image)
         return RestoreResult(damaged, known, state.image, restored, state.z, state.label, state.loss)
 
     def _progress(self, state: InversionState) -> None:

@@ -12,7 +12,8 @@ from ganplay import imaging, pictures, restoration
 from ganplay.errors import UsageError
 from ganplay.image_files import DatasetError
 from ganplay.inversion import DEFAULT_RESTARTS, DEFAULT_STEPS
-from ganplay.restore_jobs import MAX_RUNNING, JobState, RestoreJob, damage, named_bytes
+from ganplay.restoration import damage
+from ganplay.restore_jobs import MAX_RUNNING, JobState, RestoreJob, named_bytes
 from pages import common
 
 common.use_the_router()

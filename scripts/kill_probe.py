@@ -29,47 +29,22 @@ sys.path.insert(0, str(ROOT))
 from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, load_checkpoint
 
 STEPS = 150
-TRAIN = {  # small runs that checkpoint every few steps, so that many kills land during a checkpoint write
-    "mnist": [
-        "--dataset",
-        "mnist-bundled",
-        "--ngf",
-        "16",
-        "--ndf",
-        "16",
-        "--batch-size",
-        "32",
-        "--device",
-        "cpu",
-        "--log-every",
-        "2",
-        "--sample-every",
-        "10",
-        "--checkpoint-every",
-        "5",
-        "--eval-every",
-        "20",
-        "--quiet",
-    ],
-    "toy": [
-        "--dataset",
-        "ring8",
-        "--mlp-hidden",
-        "64",
-        "--batch-size",
-        "64",
-        "--device",
-        "cpu",
-        "--log-every",
-        "2",
-        "--sample-every",
-        "10",
-        "--checkpoint-every",
-        "5",
-        "--eval-every",
-        "20",
-        "--quiet",
-    ],
+# Small runs that checkpoint every few steps, so that many kills land during a checkpoint write.
+SHARED = [
+    "--device",
+    "cpu",
+    "--log-every",
+    "2",
+    "--sample-every",
+    "10",
+    "--checkpoint-every",
+    "5",
+    "--eval-every",
+    "20",
+]
+TRAIN = {
+    "mnist": ["--dataset", "mnist-bundled", "--ngf", "16", "--ndf", "16", "--batch-size", "32", *SHARED, "--quiet"],
+    "toy": ["--dataset", "ring8", "--mlp-hidden", "64", "--batch-size", "64", *SHARED, "--quiet"],
 }
 KILL_WINDOW_S = {"mnist": (0.0, 10.0), "toy": (0.0, 3.0)}  # from the run's creation to about its end
 
