@@ -64,6 +64,13 @@ def add_interpolate_parser(sub: Any) -> None:
     p.add_argument("--frames", type=int, default=16)
     p.add_argument("--mode", choices=("lerp", "slerp"), default="slerp")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="keyframe seeds (default: SEED and SEED+1)")
+    p.add_argument(
+        "--z",
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="keyframes from latent files (.npz or .npy) that invert --z-out wrote: a morph between real images",
+    )
     p.add_argument("--loop", action="store_true", help="return to the first keyframe")
     p.add_argument(
         "--class",
@@ -135,7 +142,11 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     _check_out(args.out, "interpolate")
     if args.frames < 2:
         raise UsageError(f"--frames must be at least 2, got {args.frames}")
+    if args.z and (args.seeds or args.class_from is not None or args.class_to is not None):
+        raise UsageError("--z gives the keyframes: it goes with neither --seeds nor --class-from/--class-to")
     generator, ckpt = _load(args)
+    if args.z:
+        return _latent_walk(args, generator, ckpt)
     seeds = args.seeds or [args.seed, args.seed + 1]
     frames = sampling.interpolation(
         generator,
@@ -157,4 +168,18 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
             f"held class {sampling.walk_class(ckpt, None)} on every frame, so only the style moves; --class K holds "
             f"another, --class-from A --class-to B walks from class to class"
         )
+    return 0
+
+
+def _latent_walk(args: argparse.Namespace, generator: Any, ckpt: Any) -> int:
+    from ganplay import pictures, sampling
+    from ganplay.latent_files import read_latent
+
+    latents = [read_latent(path) for path in args.z]
+    frames = sampling.latent_walk(generator, ckpt, latents, args.frames, args.mode, args.class_id, args.loop)
+    out = pictures.write_interpolation(frames, ckpt.data, args.out, fps=args.fps, scale=args.scale)
+    print(f"wrote {args.frames} frames ({args.mode}) through {len(latents)} latent files to {out}")
+    for latent in latents:
+        if latent.model and latent.model != pictures.model_name(ckpt):
+            print(f"note: {latent.name} was found with {latent.model}, not this model: its z may mean little here")
     return 0

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from ganplay.errors import UsageError
+from ganplay.latent_files import LATENT_SUFFIXES
 
 OUT_SUFFIXES = (".png", ".npy")
 
@@ -60,7 +61,12 @@ def add_invert_parser(sub: Any) -> None:
         help=".png: the restored image at the model's size; .npy: its raw (C, H, W) array in [-1, 1]",
     )
     p.add_argument("--side-by-side", default=None, help="also a .png of damaged input, reconstruction, restored")
-    p.add_argument("--z-out", default=None, help="save the found z as .npy (an Interpolate keyframe)")
+    p.add_argument(
+        "--z-out",
+        default=None,
+        help="save the found z: .npz with its label (an Interpolate keyframe: interpolate --z A.npz B.npz), "
+        ".npy the bare z",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_invert)
 
@@ -103,7 +109,7 @@ def _check_outputs(args: argparse.Namespace, check: Any) -> dict[str, Path]:
     if args.side_by_side:
         outputs["side"] = check(args.side_by_side, (".png",), what="--side-by-side")
     if args.z_out:
-        outputs["z"] = check(args.z_out, (".npy",), what="--z-out")
+        outputs["z"] = check(args.z_out, LATENT_SUFFIXES, what="--z-out")
     if len({p.resolve() for p in outputs.values()}) < len(outputs):
         raise UsageError("--out, --side-by-side and --z-out must name different files")
     return outputs
@@ -160,7 +166,11 @@ def _write(outputs: dict[str, Path], ckpt: Any, damaged: Any, state: Any, restor
         strip = torch.stack([damaged, state.image, restored])
         imaging.save_png(imaging.image_grid(strip, nrow=3), outputs["side"])
     if "z" in outputs:
-        atomic_write_bytes(outputs["z"], npy_bytes(state.z.numpy()))
+        from ganplay.latent_files import latent_bytes
+        from ganplay.pictures import model_name
+
+        z_file = latent_bytes(state.z, state.label, model_name(ckpt), outputs["z"].suffix)
+        atomic_write_bytes(outputs["z"], z_file)
 
 
 def _report(state: Any, ckpt: Any, target: Any, known: Any, restored: Any, outputs: dict[str, Path]) -> None:

@@ -17,6 +17,7 @@ from ganplay.sources import to_float
 
 MASK_PRESETS = ("centre", "left", "random50")
 MAX_IMAGE_PIXELS = 50_000_000  # a larger upload is refused before it is decoded (a PNG bomb)
+PAINTED_SHARE = 0.25  # a pixel a quarter painted counts as painted
 POOR_FIT_MSE = 0.12  # masked MSE (in [-1, 1] units) above which a reconstruction is called poor; see the README
 
 
@@ -93,20 +94,33 @@ def preset_known(name: str, shape: tuple[int, int], seed: int = 0) -> Tensor:
 
 
 def painted_known(path: str | Path, shape: tuple[int, int]) -> Tensor:
-    """Which pixels stay, from a mask image: painted (bright) pixels are the missing part, resized to the model."""
+    """Which pixels stay, from a mask image of any size: painted (bright) pixels are the missing part."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
             if img.width * img.height > MAX_IMAGE_PIXELS:
                 raise UsageError(f"{path}: {img.width}x{img.height} pixels is too large for a mask")
-            grey = img.convert("L").resize((shape[1], shape[0]), Image.Resampling.NEAREST)
-            painted = np.asarray(grey) > 127
+            brightness = np.asarray(img.convert("L"), dtype=np.float32) / 255
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as err:
         if isinstance(err, UsageError):
             raise
         raise UsageError(f"{path}: not a mask image this tool can read ({type(err).__name__})") from None
-    return check_known(torch.from_numpy(~painted))
+    return check_known(known_from_paint(brightness, shape))
+
+
+def known_from_paint(paint: np.ndarray, shape: tuple[int, int]) -> Tensor:
+    """Which pixels stay (H, W), from paint (any size, in [0, 1]: a brush's opacity or a mask's brightness).
+
+    A model pixel is missing when at least PAINTED_SHARE of it is painted: a brush stroke drawn on a picture
+    shown 10x as large erases the pixels it visibly covers, not only those under its centre line.
+    """
+    from PIL import Image
+
+    small = Image.fromarray(np.clip(paint * 255, 0, 255).astype(np.uint8)).resize(
+        (shape[1], shape[0]), Image.Resampling.BOX
+    )
+    return torch.from_numpy(np.asarray(small) < PAINTED_SHARE * 255)
 
 
 def check_known(known: Tensor) -> Tensor:

@@ -15,7 +15,7 @@ from ganplay import imaging
 from ganplay.checkpoints import Checkpoint
 from ganplay.errors import UsageError
 from ganplay.inversion import DEFAULT_RESTARTS, DEFAULT_STEPS, InversionState, compose, invert
-from ganplay.pictures import npy_bytes
+from ganplay.latent_files import latent_bytes
 from ganplay.restoration import check_known, damage
 
 MAX_RUNNING = 2  # inversions at once in this process; a third waits as queued
@@ -57,9 +57,9 @@ class RestoreResult:
         """The restored image as a PNG at the model's own size."""
         return imaging.png_bytes(imaging.image_grid(self.restored[None], nrow=1, padding=0))
 
-    def z_npy(self) -> bytes:
-        """The found z as a float32 .npy file."""
-        return npy_bytes(self.z.numpy())
+    def latent_file(self, model: str) -> bytes:
+        """The found z with its label, as a .npz latent file: an Interpolate keyframe."""
+        return latent_bytes(self.z, self.label, model)
 
 
 @dataclass(frozen=True)

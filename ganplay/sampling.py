@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from ganplay.checkpoints import Checkpoint
 from ganplay.errors import UsageError
 from ganplay.latent import class_path, corner_grid, keyframe_path, with_codes, z_from_seed
+from ganplay.latent_files import Latent, check_latents
 from ganplay.seeding import prior_labels
 
 EACH_CODE = "each"  # InfoGAN: row i of a batch gets code i mod K
@@ -153,6 +154,33 @@ def interpolation(
         frames,
         lambda keys: keyframe_path(keys, frames, "lerp", loop=loop),
     )
+    return generate(generator, z, labels)
+
+
+def latent_walk(
+    generator: nn.Module,
+    ckpt: Checkpoint,
+    latents: list[Latent],
+    frames: int,
+    mode: str = "slerp",
+    class_id: int | None = None,
+    loop: bool = False,
+) -> Tensor:
+    """Frames along a path through latents read from files (real images found by an inversion).
+
+    A model that takes labels gets each keyframe's own label, blended as the latents are, so a walk from
+    a found 3 to a found 8 moves the class too; `class_id` holds one class instead. An InfoGAN z keeps
+    the code it was found with.
+    """
+    cfg = ckpt.config
+    if len(latents) < 2:
+        raise UsageError(f"an interpolation needs at least two keyframes, got {len(latents)}")
+    keys = torch.stack([latent.z for latent in check_latents(latents, ckpt)])  # (K, z_dim)
+    z = keyframe_path(keys, frames, mode, loop=loop)
+    if not cfg.takes_labels or class_id is not None:
+        return generate(generator, z, class_labels(ckpt.data, cfg, frames, class_id))
+    own = torch.tensor([WALK_CLASS if latent.label is None else latent.label for latent in latents])
+    labels = keyframe_path(F.one_hot(own, ckpt.data["num_classes"]).float(), frames, "lerp", loop=loop)
     return generate(generator, z, labels)
 
 

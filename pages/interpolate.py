@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from ganplay import imaging, latent, pictures, plots, sampling
+from ganplay import imaging, latent, latent_files, pictures, plots, sampling
+from ganplay.errors import UsageError
 from pages import common
+from pages.common import plain
 
 common.use_the_router()
 
 CANDIDATES = 16
+KEYFRAME_SOURCES = ("by seed", "from candidates", "from found z files")
 PATHS = ("between keyframes", "four-corner plane", "class to class")
 SHOWN_SCALE = 4  # digits drawn 4x before plotly stretches them, so their pixels stay sharp on the page
 GIF_SCALES = (4, 8, 12)
@@ -22,9 +27,8 @@ LERP_SLERP = (
 )
 
 
-def keyframes_ui(generator, ckpt, truncation, class_id, code) -> list[int]:
+def keyframes_ui(generator, ckpt, truncation, class_id, code, how: str) -> list[int]:
     """Keyframe seeds typed in, or picked from a grid of candidate samples."""
-    how = st.radio("Choose keyframes", ("by seed", "from candidates"), horizontal=True, key="interp_how")
     if how == "by seed":
         text = st.text_input("Keyframe seeds (two or more, comma separated)", "0, 1", key="interp_seeds")
         try:
@@ -79,7 +83,11 @@ def show_animation(frames_by_panel: dict, meta: dict, fps: float, scale: int, st
 def walk(generator, ckpt, truncation, class_id, code) -> None:
     """Both modes on the same keyframes, in step, with |z| along the path and how far apart they are."""
     cfg, meta = ckpt.config, ckpt.data
-    seeds = keyframes_ui(generator, ckpt, truncation, class_id, code)
+    how = st.radio("Choose keyframes", KEYFRAME_SOURCES, horizontal=True, key="interp_how")
+    if how == KEYFRAME_SOURCES[2]:
+        found_walk(generator, ckpt)
+        return
+    seeds = keyframes_ui(generator, ckpt, truncation, class_id, code, how)
     loop = st.checkbox("Loop back to the first keyframe", key="interp_loop")
     frames, fps, scale = animation_ui(meta)
     if len(seeds) < 2:
@@ -110,6 +118,42 @@ def walk(generator, ckpt, truncation, class_id, code) -> None:
     gap = pictures.mode_gap(walks["lerp"], walks["slerp"], norms, meta)
     (st.info if gap.look_alike else st.caption)(gap.explanation())
     st.plotly_chart(plots.norm_figure(norms, typical), width="stretch", key="norms")
+
+
+def found_latents(ckpt) -> list[latent_files.Latent]:
+    """Latent files uploaded in order (saved by Restore or invert --z-out), each checked against this model."""
+    uploads = st.file_uploader(
+        "Latent files, in order (the Restore page's 'Found z' downloads, or invert --z-out)",
+        type=["npz", "npy"],
+        accept_multiple_files=True,
+        key="interp_z_files",
+    )
+    latents = [latent_files.read_latent(upload, name=upload.name) for upload in uploads or []]
+    latent_files.check_latents(latents, ckpt)
+    for key in latents:
+        if key.model and key.model != pictures.model_name(ckpt):
+            st.warning(plain(f"{key.name} was found with {key.model}, not this model: its z may mean little here"))
+    return latents
+
+
+def found_walk(generator, ckpt) -> None:
+    """A morph between real images: the path through the latents their inversions found."""
+    try:
+        latents = found_latents(ckpt)
+    except UsageError as err:
+        st.error(plain(err))  # file names come from the user: text, never markdown
+        return
+    loop = st.checkbox("Loop back to the first keyframe", key="interp_loop")
+    frames, fps, scale = animation_ui(ckpt.data)
+    if len(latents) < 2:
+        st.info("Upload two or more latent files: find them for real images on the Restore page.")
+        return
+    walks = {mode: sampling.latent_walk(generator, ckpt, latents, frames, mode, loop=loop) for mode in latent.MODES}
+    names = "-".join(Path(x.name).stem.removesuffix("_z")[-24:] for x in latents[:3])
+    stems = {mode: pictures.file_stem(ckpt, names, mode, f"{frames}f") for mode in latent.MODES}
+    show_animation(walks, ckpt.data, fps, scale, stems)
+    if ckpt.config.takes_labels:
+        st.caption("Each keyframe keeps the class its inversion found; the path blends them as it does the latents.")
 
 
 def plane(generator, ckpt, truncation, class_id, code) -> None:
@@ -166,11 +210,16 @@ if model is not None:
     kind = st.radio("Path", PATHS if ckpt.config.takes_labels else PATHS[:2], horizontal=True, key="interp_kind")
     common.wrap_columns_css("interp_controls")
     cols = st.container(key="interp_controls").columns(3)
-    truncation = cols[0].slider("Truncation (0: off)", 0.0, 3.0, 0.0, 0.1, key="interp_trunc") or None
+    found = kind == PATHS[0] and st.session_state.get("interp_how") == KEYFRAME_SOURCES[2]  # z from files, as is
+    truncation = cols[0].slider("Truncation (0: off)", 0.0, 3.0, 0.0, 0.1, key="interp_trunc", disabled=found) or None
+    class_id = None
     with cols[1]:
-        class_id = common.class_choice(ckpt, key="interp_class", walk=True) if kind != "class to class" else None
+        if found and ckpt.config.takes_labels:
+            st.caption("Class: each keyframe's own, the one its inversion found")
+        elif kind != "class to class":
+            class_id = common.class_choice(ckpt, key="interp_class", walk=True)
     with cols[2]:
-        code = common.code_choice(ckpt, key="interp_code", each=False)  # a walk keeps one code, or switches as z does
+        code = None if found else common.code_choice(ckpt, key="interp_code", each=False)  # a found z has its code
     if kind == "between keyframes":
         walk(generator, ckpt, truncation, class_id, code)
     elif kind == "four-corner plane":

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
+from PIL import Image
+from streamlit_drawable_canvas import st_canvas
 from torch import Tensor
 
 from ganplay import imaging, pictures, restoration
@@ -18,8 +20,10 @@ from pages import common
 
 common.use_the_router()
 
-TARGETS = ("a bundled digit", "an uploaded image")
-DAMAGES = ("none", "mask preset", "uploaded mask")
+TARGETS = ("a bundled digit", "an uploaded image", "a drawing")
+DAMAGES = ("none", "mask preset", "painted mask", "uploaded mask")
+CANVAS_PX = 280  # the drawing and painting canvases: 10x a 28 px digit
+PAINT = "#ff4b4b"  # the brush that erases: a colour no digit has, so the user sees what is gone
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp"]
 SHOWN_PX = 168  # pictures drawn about this wide, nearest-neighbour: a 28 px digit 6x, its pixels sharp
 REFRESH_S = 0.5
@@ -36,6 +40,8 @@ def target_ui(ckpt) -> tuple[restoration.Target | None, str]:
     if how == TARGETS[0]:
         index = int(st.number_input("Digit of the bundled MNIST (0-9,999)", 0, 9_999, 0, key="restore_digit"))
         return restoration.digit_target(index, ckpt), f"digit{index}"
+    if how == TARGETS[2]:
+        return drawn_target(ckpt), "drawing"
     upload = st.file_uploader("Image (any size and colour)", type=IMAGE_TYPES, key="restore_upload")
     if upload is None:
         return None, ""
@@ -45,7 +51,48 @@ def target_ui(ckpt) -> tuple[restoration.Target | None, str]:
     return target, Path(upload.name).stem
 
 
-def damage_ui(ckpt, seed: int) -> tuple[bool, Tensor | None, float | None, str]:
+def drawn_target(ckpt) -> restoration.Target | None:
+    """A digit drawn with the mouse, white on black as MNIST's are; None until something is drawn."""
+    width = st.slider("Brush width", 8, 40, 22, key="restore_brush", help="MNIST strokes are about 2-3 of 28 px")
+    drawing = st_canvas(
+        stroke_width=width,
+        stroke_color="#ffffff",
+        background_color="#000000",
+        width=CANVAS_PX,
+        height=CANVAS_PX,
+        return_image_data=True,
+        key="restore_canvas",
+    )
+    png = drawing.image_bytes
+    if png is None or not drawing.json_data or not drawing.json_data.get("objects"):
+        return None
+    return restoration.image_target(named_bytes(png, "drawing.png"), ckpt)
+
+
+def painted_mask_ui(target: restoration.Target, ckpt, key: str) -> Tensor | None:
+    """Paint over the part to erase, on the target shown 10x; None until something is painted."""
+    size = ckpt.data["shape"][-1]
+    picture = imaging.upscale(imaging.image_grid(target.image[None], padding=0), max(1, CANVAS_PX // size))
+    width = st.slider("Eraser width", 8, 80, 40, key="restore_eraser")
+    paint = st_canvas(
+        stroke_width=width,
+        stroke_color=PAINT,
+        background_image=Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture),
+        width=CANVAS_PX,
+        height=CANVAS_PX,
+        return_image_data=True,
+        key=key,  # one per target: a new image starts unpainted
+    )
+    if paint.image_data is None or not paint.json_data or not paint.json_data.get("objects"):
+        return None
+    return restoration.check_known(
+        restoration.known_from_paint(paint.image_data[..., 3] / 255, tuple(target.image.shape[1:]))
+    )
+
+
+def damage_ui(
+    ckpt, seed: int, target: restoration.Target | None, stem: str
+) -> tuple[bool, Tensor | None, float | None, str]:
     """(ready, which pixels are known or None, noise sigma or None, a tag for file names)."""
     hw = tuple(ckpt.data["shape"][1:])
     left, right = st.columns(2)
@@ -59,6 +106,12 @@ def damage_ui(ckpt, seed: int) -> tuple[bool, Tensor | None, float | None, str]:
             help="centre: the middle quarter; left: the left half; random50: half the pixels, drawn by the seed",
         )
         known = restoration.preset_known(tag, hw, seed)
+    elif how == "painted mask":
+        with left:
+            known = painted_mask_ui(target, ckpt, f"restore_paint:{stem}") if target is not None else None
+        if known is None:
+            return False, None, None, ""
+        tag = "painted"
     elif how == "uploaded mask":
         upload = left.file_uploader("Mask image (bright = missing)", type=IMAGE_TYPES, key="restore_mask")
         if upload is None:
@@ -135,10 +188,12 @@ def results_ui(job: RestoreJob, about: dict) -> None:
     stem = pictures.file_stem(ckpt, about["stem"], about["tag"], class_id=r.label)
     left, right = st.columns(2)
     left.download_button("Restored PNG", r.png(), f"{stem}_restored.png", "image/png", key="restore_png")
-    right.download_button("Found z (.npy)", r.z_npy(), f"{stem}_z.npy", "application/octet-stream", key="restore_z")
+    z_file = r.latent_file(pictures.model_name(ckpt))
+    right.download_button("Found z (.npz)", z_file, f"{stem}_z.npz", "application/octet-stream", key="restore_z")
     st.caption(
-        f"The z file holds the {r.z.numel()} numbers of the found latent: a later version of Interpolate will "
-        "take it as a keyframe (Interpolate does not read it yet)."
+        f"The z file holds the {r.z.numel()} numbers of the found latent"
+        + ("" if r.label is None else " and its class")
+        + ": give two or more to Interpolate (keyframes from found z files) to morph between real images."
     )
 
 
@@ -151,9 +206,11 @@ def restore_page(generator, ckpt) -> None:
         with target_box:
             target, stem = target_ui(ckpt)
         with damage_box:
-            ready, known, noise, tag = damage_ui(ckpt, seed)
+            ready, known, noise, tag = damage_ui(ckpt, seed, target, stem)
         if target is None or not ready:
-            st.info("Upload an image (and the mask, when the damage is an uploaded mask) to restore it.")
+            st.info(
+                "Pick, upload or draw an image, and paint or upload the mask when the damage is one, to restore it."
+            )
             return
         st.image(enlarged(damage(target.image, known, noise, seed), ckpt.data["shape"][-1]), caption="what G sees")
     except (UsageError, DatasetError) as err:

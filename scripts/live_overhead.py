@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_healthy
+from browser_kit import CHROMIUM, CHROMIUM_ARGS, free_port, wait_healthy
 
 
 def window_rate(metrics: Path, start: float, end: float) -> float:
@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--refresh", type=int, nargs="+", default=[1, 2], help="refresh periods to try, seconds")
     args = parser.parse_args()
     runs = Path(tempfile.mkdtemp(prefix="ganplay-overhead-"))
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
         cwd=ROOT,
@@ -72,7 +72,7 @@ def main() -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from browser_kit import browser, served, server  # noqa: F401 - the browser tests' fixtures
 
 from ganplay.presets import make_config
 

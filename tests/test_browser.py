@@ -1,212 +1,38 @@
 """End to end in a real browser: serve the app, drive Chromium with Playwright, train, sample, interpolate.
 
-Needs Debian's Chromium at /usr/bin/chromium (`.ci/run` installs it). Without it the test is skipped,
-unless GANPLAY_REQUIRE_BROWSER=1 (set by CI), which turns a missing browser into a failure.
-Screenshots go to $GANPLAY_SCREENSHOTS when set (the README's come from there), else to a temp folder.
+Fixtures and helpers are in browser_kit.py (Chromium at /usr/bin/chromium; skipped without it unless
+GANPLAY_REQUIRE_BROWSER=1).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from browser_kit import (
+    chart_points,
+    cut_texts,
+    no_exception,
+    open_nav,
+    picker_label,
+    shots_folder,
+    wait_for,
+    whole_page,
+)
 
 pytestmark = pytest.mark.slow
 
 
-def _browser_or_skip() -> None:
-    missing = [
-        what
-        for what, ok in (
-            ("chromium", Path(CHROMIUM).exists()),
-            ("playwright", shutil.which("playwright") or _has_playwright()),
-        )
-        if not ok
-    ]
-    if missing:
-        message = f"missing {', '.join(missing)} (apt-get install chromium; pip install playwright)"
-        if os.environ.get("GANPLAY_REQUIRE_BROWSER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def _has_playwright() -> bool:
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def served(tmp_path):
-    """(url, the server's process) of `streamlit run app.py` on a free port, runs in tmp_path/runs."""
-    _browser_or_skip()
-    port = _free_port()
-    env = {**os.environ, "GANPLAY_RUNS": str(tmp_path / "runs")}
-    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - the server writes it until the fixture ends
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # the server's own process group, nothing else
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
-
-
-@pytest.fixture
-def server(served):
-    return served[0]
-
-
-@pytest.fixture
-def browser(server):
-    """Chromium driven by Playwright, closed after the test."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().decode().strip() == "ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("streamlit did not become healthy in time")
-
-
-def _shots() -> Path:
-    folder = Path(os.environ.get("GANPLAY_SCREENSHOTS") or ROOT / ".pytest_cache" / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _chart_points(page, index: int = 0) -> int:
-    """Points in the first trace of the index-th plotly chart on the page (0 when not drawn yet)."""
-    return page.evaluate(
-        """i => { const c = document.querySelectorAll('.js-plotly-plot')[i];
-                  return c && c.data && c.data.length ? c.data[c.data.length - 1].x.length : 0; }""",
-        index,
-    )
-
-
-def _wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"{what} not reached in {timeout:.0f} s")
-
-
-def _open(page, url: str, nav_label: str) -> None:
-    page.get_by_role("link", name=nav_label, exact=True).first.click()
-    page.wait_for_load_state("networkidle")
-
-
-def _no_exception(page) -> None:
-    shown = page.locator('[data-testid="stException"]').all_inner_texts()
-    assert not shown, shown[:2]
-
-
-def _whole_page(page, path: Path) -> None:
-    """A screenshot of the whole page: Streamlit scrolls inside its main section, so grow the viewport to it."""
-    size = page.viewport_size
-    tall = page.evaluate("Math.max(...[...document.querySelectorAll('[data-testid=stMain]')].map(e => e.scrollHeight))")
-    page.set_viewport_size({"width": size["width"], "height": min(int(tall) + 40, 6000)})
-    page.wait_for_timeout(800)
-    page.screenshot(path=str(path))
-    page.set_viewport_size(size)
-
-
-def _cut_texts(page, selector: str) -> list[str]:
-    """Texts of the elements that do not fit their box (a label cut to 'bet a1', a value to '0.5')."""
-    return page.evaluate(
-        """s => [...document.querySelectorAll(s)].filter(e => e.scrollWidth > e.clientWidth + 1)
-                                 .map(e => e.innerText || e.value)""",
-        selector,
-    )
-
-
-def _picker_label(page, label: str) -> str:
-    return page.get_by_role("combobox", name=label).input_value()
-
-
 def test_train_watch_sample_interpolate_in_chromium(server, browser, tmp_path):
     """Train from the form, watch it live in two tabs, pause, stop; then Toy lab, Samples, Interpolate, Runs."""
-    shots = _shots()
+    shots = shots_folder()
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(server)
     page.get_by_text("Runs in progress").wait_for(timeout=60_000)
     page.screenshot(path=str(shots / "home.png"))
 
-    _open(page, server, "Train")
+    open_nav(page, server, "Train")
     start = page.get_by_role("button", name="Start training")
     start.wait_for(timeout=60_000)
     steps = page.get_by_label("Training steps", exact=True)
@@ -216,12 +42,12 @@ def test_train_watch_sample_interpolate_in_chromium(server, browser, tmp_path):
     start.click()
     page.get_by_role("button", name="Stop").wait_for(timeout=60_000)
     page.get_by_text("running ·").wait_for(timeout=60_000)
-    _wait_for(lambda: _picker_label(page, "Run").endswith("(running)"), what="the picker saying running")
-    _wait_for(lambda: _chart_points(page) > 0, what="the first loss points")
-    first = _chart_points(page)
-    _wait_for(lambda: _chart_points(page) > first, what="a second refresh with more points")
-    second = _chart_points(page)
-    _wait_for(lambda: _chart_points(page) > second, what="a third refresh with more points")
+    wait_for(lambda: picker_label(page, "Run").endswith("(running)"), what="the picker saying running")
+    wait_for(lambda: chart_points(page) > 0, what="the first loss points")
+    first = chart_points(page)
+    wait_for(lambda: chart_points(page) > first, what="a second refresh with more points")
+    second = chart_points(page)
+    wait_for(lambda: chart_points(page) > second, what="a third refresh with more points")
     page.evaluate("document.querySelector('[data-testid=stMain]').scrollTo(0, 0)")
     picture = page.get_by_test_id("stImage").first.bounding_box()
     assert picture and picture["y"] + picture["height"] < 1000  # what G makes is in view, not below it
@@ -233,31 +59,31 @@ def test_train_watch_sample_interpolate_in_chromium(server, browser, tmp_path):
     other.get_by_text("running ·").wait_for(timeout=60_000)
     # Pausing in one tab enables Resume in the other, with no reload: a state change reruns the page.
     other.get_by_role("button", name="Pause").click()
-    _wait_for(lambda: page.get_by_role("button", name="Resume").is_enabled(), what="Resume in the first tab")
-    _wait_for(lambda: _picker_label(page, "Run").endswith("(paused)"), what="the picker saying paused")
+    wait_for(lambda: page.get_by_role("button", name="Resume").is_enabled(), what="Resume in the first tab")
+    wait_for(lambda: picker_label(page, "Run").endswith("(paused)"), what="the picker saying paused")
     assert "images/s" not in page.get_by_text("paused ·").first.inner_text()  # no speed while paused
     page.get_by_role("button", name="Resume").click()
-    _wait_for(lambda: other.get_by_role("button", name="Pause").is_enabled(), what="Pause in the second tab")
+    wait_for(lambda: other.get_by_role("button", name="Pause").is_enabled(), what="Pause in the second tab")
     page.close()
-    _wait_for(lambda: _chart_points(other) > 0, what="the chart in the second tab")
-    seen = _chart_points(other)
-    _wait_for(lambda: _chart_points(other) > seen, what="the run still learning after the first tab closed")
+    wait_for(lambda: chart_points(other) > 0, what="the chart in the second tab")
+    seen = chart_points(other)
+    wait_for(lambda: chart_points(other) > seen, what="the run still learning after the first tab closed")
     page = other
 
-    _open(page, server, "Toy 2-D lab")
+    open_nav(page, server, "Toy 2-D lab")
     page.get_by_text("Modes covered").wait_for(timeout=60_000)
-    _wait_for(lambda: page.evaluate("document.querySelectorAll('.js-plotly-plot').length") > 0, what="the 2-D lab plot")
+    wait_for(lambda: page.evaluate("document.querySelectorAll('.js-plotly-plot').length") > 0, what="the 2-D lab plot")
     page.wait_for_timeout(1000)
     page.screenshot(path=str(shots / "toy_lab.png"))
 
-    _open(page, server, "Train")
+    open_nav(page, server, "Train")
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("stopped", exact=False).first.wait_for(timeout=60_000)
-    _wait_for(lambda: _picker_label(page, "Run").endswith("(stopped)"), what="the picker saying stopped")
+    wait_for(lambda: picker_label(page, "Run").endswith("(stopped)"), what="the picker saying stopped")
     assert len(list((tmp_path / "runs").iterdir())) == 1  # one click, one run
 
-    _open(page, server, "Samples")
-    _wait_for(
+    open_nav(page, server, "Samples")
+    wait_for(
         lambda: page.evaluate(
             "[...document.querySelectorAll('.js-plotly-plot')].some(c => c.data && c.data[0].type === 'image')"
         ),
@@ -266,11 +92,11 @@ def test_train_watch_sample_interpolate_in_chromium(server, browser, tmp_path):
     for seed in (1, 2):  # Resample twice: each click moves to the next seed, no error
         page.get_by_role("button", name="Resample (next seed)").click()
         page.get_by_text(f"64 samples, seed {seed}").wait_for(timeout=30_000)
-        _no_exception(page)
+        no_exception(page)
     page.screenshot(path=str(shots / "samples.png"))
 
-    _open(page, server, "Interpolate")
-    _wait_for(
+    open_nav(page, server, "Interpolate")
+    wait_for(
         lambda: page.evaluate(
             "[...document.querySelectorAll('.js-plotly-plot')].some(c => c.data && c.data.length === 2)"
         ),
@@ -279,14 +105,14 @@ def test_train_watch_sample_interpolate_in_chromium(server, browser, tmp_path):
     page.get_by_text("lerp and slerp look alike").wait_for(timeout=30_000)
     page.get_by_text("Play", exact=True).first.click()  # one control plays both
     page.wait_for_timeout(1200)
-    _no_exception(page)
+    no_exception(page)
     page.screenshot(path=str(shots / "interpolate.png"))
 
-    _open(page, server, "Runs")
+    open_nav(page, server, "Runs")
     page.get_by_text("Run to manage").wait_for(timeout=60_000)
     page.wait_for_timeout(1500)  # the table draws on a canvas after the page settles
-    _whole_page(page, shots / "runs.png")
-    _no_exception(page)
+    whole_page(page, shots / "runs.png")
+    no_exception(page)
 
 
 def test_a_narrow_window_stacks_the_train_page(server, browser):
@@ -301,23 +127,23 @@ def test_a_narrow_window_stacks_the_train_page(server, browser):
     )
     assert watch["y"] > start["y"]  # the watch panel sits below the form, not beside it
     # labels and values whole (at 700 px the old layout cut "bet a1" and "0.5"); waited for, as fonts settle
-    _wait_for(
-        lambda: _cut_texts(page, "[data-testid=stWidgetLabel] p, input") == [],
+    wait_for(
+        lambda: cut_texts(page, "[data-testid=stWidgetLabel] p, input") == [],
         timeout=20,
-        what=f"no cut labels (cut: {_cut_texts(page, '[data-testid=stWidgetLabel] p, input')})",
+        what=f"no cut labels (cut: {cut_texts(page, '[data-testid=stWidgetLabel] p, input')})",
     )
     boxes = page.locator('[data-testid="stNumberInput"]').count()
     plus = page.locator('[data-testid="stNumberInputStepUp"]').count()
     assert boxes >= 8 and plus == boxes  # the old layout lost them beside the Adam betas
-    _whole_page(page, _shots() / "train_narrow.png")
-    _no_exception(page)
+    whole_page(page, shots_folder() / "train_narrow.png")
+    no_exception(page)
     page.goto(f"{server}/samples")  # five controls in a row wrap onto two rather than cut their labels
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
     rows = """new Set([...document.querySelectorAll('.st-key-samples_controls [data-testid=stColumn]')]
         .map(e => Math.round(e.getBoundingClientRect().top))).size"""
-    _wait_for(lambda: page.evaluate(rows) == 2, timeout=20, what="the Samples controls on two rows")
-    _wait_for(
-        lambda: _cut_texts(page, "[data-testid=stWidgetLabel] p") == [], timeout=20, what="no cut labels on Samples"
+    wait_for(lambda: page.evaluate(rows) == 2, timeout=20, what="the Samples controls on two rows")
+    wait_for(
+        lambda: cut_texts(page, "[data-testid=stWidgetLabel] p") == [], timeout=20, what="no cut labels on Samples"
     )
 
 
@@ -333,7 +159,7 @@ def test_a_deep_link_as_the_first_request_still_goes_through_the_router(server, 
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
     page.get_by_text("checkpoints/mnist-cdcgan.pt").first.wait_for(timeout=30_000)  # the model's caption
     page.wait_for_timeout(1000)  # let plotly paint the image
-    page.screenshot(path=str(_shots() / "samples_pretrained.png"), full_page=True)
+    page.screenshot(path=str(shots_folder() / "samples_pretrained.png"), full_page=True)
     # every page's own address works as a first request too, with no "Page not found" on the way
     for path, heading in (("toy_lab", "Toy 2-D lab"), ("interpolate", "Interpolate"), ("runs", "Runs")):
         fresh = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -359,7 +185,7 @@ def test_stopping_the_server_saves_its_runs_checkpoints(served, browser, tmp_pat
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("running ·").wait_for(timeout=60_000)
     [folder] = list((tmp_path / "runs").iterdir())
-    _wait_for(lambda: len((folder / "metrics.jsonl").read_text().splitlines()) >= 5, what="some training")
+    wait_for(lambda: len((folder / "metrics.jsonl").read_text().splitlines()) >= 5, what="some training")
     proc.send_signal(signal.SIGTERM)
     proc.wait(90)
     assert "terminate called" not in (tmp_path / "server.log").read_text()

@@ -13,7 +13,15 @@ from ganplay.checkpoints import load_generator
 from ganplay.cli import main
 from ganplay.errors import UsageError
 from ganplay.inversion import candidate_labels, compose, invert
-from ganplay.restoration import add_noise, check_known, digit_target, image_target, painted_known, preset_known
+from ganplay.restoration import (
+    add_noise,
+    check_known,
+    digit_target,
+    image_target,
+    known_from_paint,
+    painted_known,
+    preset_known,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = str(ROOT / "checkpoints" / "mnist-cdcgan.pt")
@@ -88,6 +96,16 @@ def test_masks_say_what_is_wrong_with_them(tmp_path):
         painted_known(tmp_path / "notes.png", (28, 28))
 
 
+def test_a_brush_stroke_on_the_10x_picture_erases_the_pixels_it_visibly_covers():
+    paint = np.zeros((280, 280), np.float32)
+    paint[135:150, :] = 1.0  # a 15 px stroke across rows 13.5 to 15 of the 28 px digit
+    known = known_from_paint(paint, (28, 28))
+    assert (~known).sum(1).nonzero().flatten().tolist() == [13, 14]  # row 13 half covered, row 14 wholly
+    paint[:, :] = 0
+    paint[100:102, :] = 1.0  # a hairline: a fifth of row 10, under the quarter that counts as painted
+    assert bool(known_from_paint(paint, (28, 28)).all())
+
+
 def test_any_image_is_converted_as_the_training_data_was_and_says_so(cdcgan, tmp_path):
     _, ckpt = cdcgan
     photo = (np.random.default_rng(0).random((480, 640, 3)) * 255).astype(np.uint8)
@@ -142,7 +160,7 @@ def test_the_invert_command_writes_the_restored_digit_its_picture_and_its_z(tmp_
     assert code == 0 and ", class " in printed and "restored 196 missing pixels" in printed
     assert Image.open(out).size == (28, 28)  # the model's own size
     assert Image.open(side).size[0] > 3 * 28  # damaged, reconstruction, restored
-    assert np.load(z).shape == (100,)
+    assert np.load(z).shape == (100,)  # --z-out .npy: the bare z
     raw = tmp_path / "restored.npy"
     assert (
         main(

@@ -9,6 +9,8 @@ import pytest
 from pagetest import open_page, picker, texts
 from PIL import Image
 
+from ganplay.latent_files import read_latent
+
 JOB_KEY = "restore_job"
 
 
@@ -56,11 +58,13 @@ def test_a_masked_digit_is_restored_with_live_progress_then_three_pictures(page,
     assert captions[-3:] == ["damaged input", "raw reconstruction G(z)", "restored: known pixels, G's fill"]
     shown = texts(page)
     assert "Found class " in shown and "(the digit is a 7)" in shown  # digit 0 of the MNIST test split is a 7
-    assert "against the undamaged image: MSE" in shown and "does not read it yet" in shown
+    assert "against the undamaged image: MSE" in shown and "give two or more to Interpolate" in shown
     stem = f"mnist-cdcgan_class{job.snapshot().result.label}_digit0_centre"
     restored = Image.open(io.BytesIO(downloads[f"{stem}_restored.png"]))
     assert restored.size == (28, 28)
-    assert np.load(io.BytesIO(downloads[f"{stem}_z.npy"])).shape == (job.ckpt.config.z_dim,)
+    latent = read_latent(io.BytesIO(downloads[f"{stem}_z.npz"]), name="z.npz")
+    assert latent.z.shape == (job.ckpt.config.z_dim,) and latent.model == "mnist-cdcgan"
+    assert latent.label == job.snapshot().result.label  # the class it was found with travels with z
 
 
 def test_stop_cancels_a_running_restoration(page):
@@ -105,3 +109,14 @@ def test_a_2d_model_gets_a_clear_message(page):
     assert not page.exception, [e.message for e in page.exception]
     assert "ring8-mlp makes 2-D points: restoration needs an image model" in page.error[0].value.replace("\\", "")
     assert not [b for b in page.button if b.label == "Restore"]
+
+
+def test_a_drawing_or_painted_mask_waits_for_strokes(page):
+    """Until something is drawn (or painted), the page says what to do, and offers no Restore to press."""
+    page.radio(key="restore_target").set_value("a drawing").run()
+    assert not page.exception, [e.message for e in page.exception]
+    assert "draw an image" in page.info[0].value and not [b for b in page.button if b.label == "Restore"]
+    page.radio(key="restore_target").set_value("a bundled digit").run()
+    page.radio(key="restore_damage").set_value("painted mask").run()
+    assert not page.exception, [e.message for e in page.exception]
+    assert "paint or upload the mask" in page.info[0].value and not [b for b in page.button if b.label == "Restore"]
