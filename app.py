@@ -20,6 +20,9 @@ PAGES = {
         "pages/interpolate.py", title="Interpolate", icon=":material/animation:", url_path="interpolate"
     ),
     "restore": st.Page("pages/restore.py", title="Restore", icon=":material/healing:", url_path="restore"),
+    "directions": st.Page(
+        "pages/directions.py", title="Directions", icon=":material/open_with:", url_path="directions"
+    ),
     "runs": st.Page("pages/runs.py", title="Runs", icon=":material/list:", url_path="runs"),
 }
 
@@ -46,6 +49,7 @@ def home() -> None:
     st.page_link(PAGES["samples"], label="Samples: draw from a checkpoint, with seed, truncation and class")
     st.page_link(PAGES["interpolate"], label="Interpolate: walk the latent space, lerp against slerp")
     st.page_link(PAGES["restore"], label="Restore: find z for a real digit, fill in what is missing or remove noise")
+    st.page_link(PAGES["directions"], label="Directions: what moving z along its main directions changes (SeFa, PCA)")
     st.page_link(PAGES["runs"], label="Runs: compare, diff, resume, delete and download runs")
 
 

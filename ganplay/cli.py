@@ -14,6 +14,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from ganplay.cli_directions import add_directions_parser
 from ganplay.cli_generate import add_interpolate_parser, add_sample_parser, device_from_flag
 from ganplay.cli_progress import follow
 from ganplay.cli_restore import add_invert_parser
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sample_parser(sub)
     add_interpolate_parser(sub)
     add_invert_parser(sub)
+    add_directions_parser(sub)
     runs = sub.add_parser("runs", help="list runs with status, step and latest losses")
     runs.add_argument("--runs-dir", help="folder of runs (default: $GANPLAY_RUNS or checkpoints/runs)")
     runs.add_argument("--json", action="store_true", help="print JSON instead of a table")

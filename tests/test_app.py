@@ -15,6 +15,7 @@ PAGES = [
     "pages/samples.py",
     "pages/interpolate.py",
     "pages/restore.py",
+    "pages/directions.py",
     "pages/runs.py",
 ]
 

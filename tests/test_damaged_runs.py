@@ -75,6 +75,7 @@ def test_a_cut_short_last_line_is_no_damage(app_registry):
         "pages/samples.py",
         "pages/interpolate.py",
         "pages/restore.py",
+        "pages/directions.py",
         "pages/runs.py",
     ],
 )

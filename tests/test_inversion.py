@@ -26,6 +26,7 @@ from ganplay.restoration import (
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = str(ROOT / "checkpoints" / "mnist-cdcgan.pt")
 TOY = str(ROOT / "checkpoints" / "ring8-mlp.pt")
+EVALUATOR = str(ROOT / "checkpoints" / "evaluators" / "mnist.pt")
 
 
 @pytest.fixture(scope="module")
@@ -191,6 +192,7 @@ def test_the_invert_command_writes_the_restored_digit_its_picture_and_its_z(tmp_
     "args, says",
     [
         (["--checkpoint", TOY, "--digit", "0"], "needs an image model"),
+        (["--checkpoint", EVALUATOR, "--digit", "0"], "mnist.pt: not a ganplay checkpoint"),
         (["--checkpoint", SHIPPED, "--digit", "0", "--class", "12"], "class must be between 0 and 9"),
         (["--checkpoint", SHIPPED, "--digit", "0", "--out", "x.txt"], "--out must end in .png or .npy"),
         (["--checkpoint", SHIPPED, "--digit", "0", "--steps", "0"], "steps must be between 1"),
@@ -205,3 +207,13 @@ def test_the_invert_command_refuses_bad_requests_in_one_line(tmp_path, capsys, m
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
     assert not (tmp_path / "r.png").exists()
+
+
+def test_a_checkpoint_without_a_generator_is_refused(tmp_path, capsys):
+    payload = torch.load(SHIPPED, weights_only=True)
+    del payload["G_ema"]
+    torch.save(payload, tmp_path / "no-g.pt")
+    out = tmp_path / "r.png"
+    assert main(["invert", "--checkpoint", str(tmp_path / "no-g.pt"), "--digit", "0", "--out", str(out)]) == 2
+    assert "no-g.pt: incomplete ganplay checkpoint, missing generator weights" in capsys.readouterr().err
+    assert not out.exists()
