@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="output .pt file; OUT.json beside it records the commands")
     export.add_argument("--best", action="store_true", help="from a run folder, export best.pt (best live score)")
     export.add_argument("--raw", action="store_true", help="the raw G instead of its EMA")
+    export.add_argument(
+        "--onnx",
+        action="store_true",
+        help="write G as ONNX instead (--out G.onnx; z, and the label of a labelled model, in): checked "
+        "against PyTorch with onnxruntime; needs onnx, onnxscript and onnxruntime",
+    )
     export.set_defaults(handler=cmd_export)
 
     evaluator = sub.add_parser("train-evaluator", help="train the offline classifier that quality metrics use")
@@ -190,16 +196,31 @@ def cmd_export(args: argparse.Namespace) -> int:
         export_generator,
     )
 
-    check_output_path(args.out, EXPORT_SUFFIXES, what="--out")
+    check_output_path(args.out, (".onnx",) if args.onnx else EXPORT_SUFFIXES, what="--out")
     source = Path(args.source)
     folder = source if source.is_dir() else source.parent
     if source.is_dir():
         source = source / (BEST_CHECKPOINT_NAME if args.best else CHECKPOINT_NAME)
     history = folder / COMMANDS_FILE
     commands = history.read_text(errors="replace").splitlines() if history.exists() else []
+    if args.onnx:
+        return _export_onnx(source, args, [*commands, args.command_line])
     out = export_generator(source, args.out, use_ema=not args.raw, commands=[*commands, args.command_line])
     size = out.stat().st_size
     print(f"wrote {out} ({size / 1e6:.2f} MB, generator only) and {out.with_suffix('.json').name}")
+    return 0
+
+
+def _export_onnx(source: Path, args: argparse.Namespace, commands: list[str]) -> int:
+    from ganplay.onnx_export import INSTALL, export_onnx
+
+    done = export_onnx(source, args.out, use_ema=not args.raw, commands=commands)
+    inputs = ", ".join(f"{i['name']} {i['dtype']} {i['shape']}" for i in done.inputs)
+    print(f"wrote {done.path} ({done.bytes / 1e6:.2f} MB, inputs: {inputs}) in {done.seconds:.1f} s")
+    if done.max_abs_diff is None:
+        print(f"not checked: onnxruntime is not installed ({INSTALL})")
+    else:
+        print(f"onnxruntime against PyTorch on 64 latents: max abs difference {done.max_abs_diff:.2e}")
     return 0
 
 

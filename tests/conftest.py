@@ -32,6 +32,22 @@ def tiny_image_config(**overrides):
     return make_config(**values).validated()
 
 
+def tiny_image_checkpoint(path, **overrides):
+    """A generator-only file of an untrained tiny 28 px model (conditional, clustered or InfoGAN by overrides)."""
+    from ganplay.building import build_models_seeded
+    from ganplay.checkpoints import save_checkpoint
+
+    cfg = tiny_image_config(**overrides)
+    classes = cfg.clusters or (10 if cfg.conditional else 0)
+    generator, _ = build_models_seeded(cfg, (1, 28, 28), classes, 0)
+    names = [f"cluster {i}" for i in range(classes)] if cfg.clusters else [str(i) for i in range(10)]
+    meta = {"name": "mnist-bundled", "title": "tiny", "kind": "image", "shape": [1, 28, 28]}
+    meta.update(num_classes=classes or 10, class_names=names)
+    if cfg.clusters:
+        meta["label_prior"] = [1 / classes] * classes
+    return save_checkpoint(path, {"step": 0, "generator_only": True, "G_ema": generator.state_dict()}, cfg, meta)
+
+
 # A few steps of a tiny 2-D run from the command line: `main(["train", *TINY_TOY, "--steps", "8", ...])`.
 TINY_TOY = [
     "--dataset",
