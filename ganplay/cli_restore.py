@@ -99,7 +99,7 @@ def cmd_invert(args: argparse.Namespace) -> int:
             bar.close()
     restored = compose(damaged, known, state.image)
     _write(outputs, ckpt, damaged, state, restored)
-    _report(state, ckpt, target, known, restored, outputs)
+    _report(state, ckpt, target, known, restored, outputs, args.noise)
     return 0
 
 
@@ -173,7 +173,9 @@ def _write(outputs: dict[str, Path], ckpt: Any, damaged: Any, state: Any, restor
         atomic_write_bytes(outputs["z"], z_file)
 
 
-def _report(state: Any, ckpt: Any, target: Any, known: Any, restored: Any, outputs: dict[str, Path]) -> None:
+def _report(
+    state: Any, ckpt: Any, target: Any, known: Any, restored: Any, outputs: dict[str, Path], noise: float | None
+) -> None:
     from ganplay.restoration import fit_note
 
     label = "" if state.label is None else f", {'cluster' if ckpt.config.clusters else 'class'} {state.label}"
@@ -182,7 +184,10 @@ def _report(state: Any, ckpt: Any, target: Any, known: Any, restored: Any, outpu
         missing = ~known
         error = float(((restored - target.image) ** 2)[:, missing].mean())
         print(f"restored {int(missing.sum()):,} missing pixels: MSE {error:.4f} against the undamaged image")
-    note = fit_note(state.loss)
+    elif noise is not None:
+        error = float(((restored - target.image) ** 2).mean())
+        print(f"denoised: MSE {error:.4f} against the image before the noise")
+    note = fit_note(state.loss, noise)
     if note:
         print(f"note: {note}", file=sys.stderr)
     for path in outputs.values():

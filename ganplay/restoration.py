@@ -146,11 +146,16 @@ def damage(target: Tensor, known: Tensor | None, noise: float | None, seed: int 
     return damaged if known is None else damaged.where(known[None], damaged.new_tensor(-1.0))
 
 
-def fit_note(loss: float) -> str:
-    """What a user should know of a reconstruction's loss: nothing when it is good."""
-    if loss <= POOR_FIT_MSE:
+def fit_note(loss: float, noise: float | None = None) -> str:
+    """What a user should know of a reconstruction's loss: nothing when it is good.
+
+    Against a noisy target even a perfect fit keeps the noise's own error, at most sigma^2 (clipping to the
+    pixel range only lowers it), so that much more is allowed before the fit is called poor.
+    """
+    limit = POOR_FIT_MSE + (noise or 0.0) ** 2
+    if loss <= limit:
         return ""
     return (
         f"the model could not reproduce this image well (MSE {loss:.3f} on the known pixels, above "
-        f"{POOR_FIT_MSE}): it is unlike what the model learned, so the restoration will be poor"
+        f"{limit:.3g}): it is unlike what the model learned, so the restoration will be poor"
     )

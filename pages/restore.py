@@ -180,7 +180,7 @@ def results_ui(job: RestoreJob, about: dict) -> None:
     found = "" if r.label is None else f"{'cluster' if ckpt.config.clusters else 'class'} {r.label}, "
     truth = "" if about["label"] is None else f" (the digit is a {about['label']})"
     st.markdown(f"Found {found}MSE {r.loss:.4f} on the known pixels{truth}, in {snap.elapsed_s:.1f} s.")
-    if note := restoration.fit_note(r.loss):
+    if note := restoration.fit_note(r.loss, job.noise):
         st.warning(note)
     if about["damaged"]:
         part = "missing pixels" if r.known is not None else "pixels"

@@ -217,3 +217,11 @@ def test_a_checkpoint_without_a_generator_is_refused(tmp_path, capsys):
     assert main(["invert", "--checkpoint", str(tmp_path / "no-g.pt"), "--digit", "0", "--out", str(out)]) == 2
     assert "no-g.pt: incomplete ganplay checkpoint, missing generator weights" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_noisy_targets_own_noise_is_not_called_a_poor_fit():
+    from ganplay.restoration import fit_note
+
+    assert fit_note(0.05) == "" and "could not reproduce this image well" in fit_note(0.14)
+    assert fit_note(0.14, noise=0.5) == ""  # sigma 0.5 alone leaves up to 0.25 against the noisy pixels
+    assert "above 0.37" in fit_note(0.40, noise=0.5)
