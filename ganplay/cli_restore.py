@@ -52,6 +52,13 @@ def add_invert_parser(sub: Any) -> None:
         default=DEFAULT_RESTARTS,
         help=f"starting points kept to the end, the best wins (default {DEFAULT_RESTARTS})",
     )
+    p.add_argument(
+        "--feature-weight",
+        type=float,
+        default=0.0,
+        help="also match the target in the shipped evaluator's feature space, with this weight (whole images "
+        "only: no mask); 0: pixels alone",
+    )
     p.add_argument("--seed", type=int, default=0, help="seeds the starting points and random masks and noise")
     p.add_argument("--raw", action="store_true", help="use the raw generator instead of its EMA copy")
     p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
@@ -92,6 +99,8 @@ def cmd_invert(args: argparse.Namespace) -> int:
             restarts=args.restarts,
             class_id=args.class_id,
             seed=args.seed,
+            features=_features(ckpt, generator) if args.feature_weight else None,
+            feature_weight=args.feature_weight,
             progress=bar.update if bar else None,
         )
     finally:
@@ -101,6 +110,25 @@ def cmd_invert(args: argparse.Namespace) -> int:
     _write(outputs, ckpt, damaged, state, restored)
     _report(state, ckpt, target, known, restored, outputs, args.noise)
     return 0
+
+
+def _features(ckpt: Any, generator: Any) -> Any:
+    """The shipped evaluator's penultimate layer, on G's device: the feature space --feature-weight matches in."""
+    from ganplay.evaluators import load_evaluator
+    from ganplay.live_eval import evaluator_path_for
+
+    path = evaluator_path_for(ckpt.data["name"])
+    if not path.exists():
+        raise UsageError(
+            f"--feature-weight needs an evaluator for {ckpt.data['name']} at {path}: train-evaluator makes one"
+        )
+    evaluator = load_evaluator(path, next(generator.parameters()).device)
+    channels, size, _ = ckpt.data["shape"]
+    if (evaluator.channels, evaluator.image_size) != (channels, size):
+        raise UsageError(
+            f"--feature-weight: the evaluator {path} reads {evaluator.image_size} px, the model makes {size}"
+        )
+    return evaluator.net.eval().requires_grad_(False).features
 
 
 def _check_outputs(args: argparse.Namespace, check: Any) -> dict[str, Path]:

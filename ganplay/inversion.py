@@ -19,6 +19,7 @@ DEFAULT_LR = 0.1
 PRIOR_WEIGHT = 0.05  # pulls |z| towards its typical sqrt(z_dim): far-out latents make implausible images
 SCREEN_SHARE = 0.2  # of the steps spent on every (label, restart) candidate before only the best `restarts` go on
 Progress = Callable[["InversionState"], None]
+Features = Callable[[Tensor], Tensor]  # images (B, C, H, W) in [-1, 1] -> (B, F), differentiable
 
 
 @dataclass
@@ -66,6 +67,8 @@ def invert(
     seed: int = 0,
     lr: float = DEFAULT_LR,
     prior_weight: float = PRIOR_WEIGHT,
+    features: Features | None = None,
+    feature_weight: float = 0.0,
     progress: Progress | None = None,
     report_every: int = 10,
 ) -> InversionState:
@@ -74,10 +77,15 @@ def invert(
 
     Every (label, restart) pair starts from its own seeded z and is screened for SCREEN_SHARE of the steps;
     then the `restarts` best go on alone, so a 50-cluster model costs little more than an unconditional one.
+
+    With `features` (a differentiable map of images, such as the evaluator's penultimate layer) and a
+    feature_weight, the loss also asks G(z) to look like the target to that network: a perceptual term for
+    whole images (pure inversion, denoising). Candidates are still ranked by the pixel loss, the one reported.
     """
     _check_request(ckpt, target, steps, restarts)
-    known = torch.ones(target.shape[1:], dtype=torch.bool) if known is None else known.bool()
     device = next(generator.parameters()).device
+    feature_term = _feature_term(features, feature_weight, known, target.to(device))
+    known = torch.ones(target.shape[1:], dtype=torch.bool) if known is None else known.bool()
     labels = candidate_labels(ckpt, class_id)
     z_dim = ckpt.config.z_dim
     z0 = torch.randn(len(labels) * restarts, z_dim, generator=torch.Generator().manual_seed(seed))
@@ -95,7 +103,8 @@ def invert(
         images = generator(z, y)
         data_loss = ((images - goal) ** 2 * weight).sum((1, 2, 3)) / (weight.sum() * images.shape[1])
         prior = (z.norm(dim=1) / math.sqrt(z_dim) - 1) ** 2
-        (data_loss + prior_weight * prior).sum().backward()
+        extra = feature_term(images) if feature_term is not None else 0.0
+        (data_loss + prior_weight * prior + extra).sum().backward()
         optimizer.step()
         data_loss = data_loss.detach()
         if step % report_every == 0 and step < steps:
@@ -109,6 +118,22 @@ def invert(
     if progress is not None:
         progress(final)
     return final
+
+
+def _feature_term(
+    features: Features | None, weight: float, known: Tensor | None, target: Tensor
+) -> Callable[[Tensor], Tensor] | None:
+    """images (B, C, H, W) -> (B,) weight * |f(images) - f(target)|^2 / |f(target)|^2, or None when unused."""
+    if not weight:
+        return None
+    if features is None or not 0 < weight <= 100:
+        raise UsageError(f"the feature weight must be above 0 and at most 100, with a feature network; got {weight}")
+    if known is not None and not bool(known.all()):
+        raise UsageError("the feature term compares whole images: use it without a mask (inversion, denoising)")
+    with torch.no_grad():
+        goal = features(target[None])  # the target is on G's device, as the features must be
+    scale = goal.pow(2).sum().clamp_min(1e-8)
+    return lambda images: weight * (features(images) - goal).pow(2).sum(1) / scale
 
 
 def _check_request(ckpt: Checkpoint, target: Tensor, steps: int, restarts: int) -> None:

@@ -225,3 +225,26 @@ def test_a_noisy_targets_own_noise_is_not_called_a_poor_fit():
     assert fit_note(0.05) == "" and "could not reproduce this image well" in fit_note(0.14)
     assert fit_note(0.14, noise=0.5) == ""  # sigma 0.5 alone leaves up to 0.25 against the noisy pixels
     assert "above 0.37" in fit_note(0.40, noise=0.5)
+
+
+def test_the_feature_term_pulls_toward_the_target_in_the_evaluators_feature_space(cdcgan, tmp_path, capsys):
+    from ganplay.evaluators import load_evaluator
+
+    generator, ckpt = cdcgan
+    net = load_evaluator(EVALUATOR).net.eval().requires_grad_(False)
+    target = digit_target(0, ckpt).image
+    runs = {
+        w: invert(generator, ckpt, target, steps=30, restarts=1, class_id=7, features=net.features, feature_weight=w)
+        for w in (0.0, 5.0)
+    }
+    distance = {
+        w: float((net.features(s.image[None]) - net.features(target[None])).pow(2).sum()) for w, s in runs.items()
+    }
+    assert distance[5.0] < distance[0.0]  # the term does what it says
+    with pytest.raises(UsageError, match="compares whole images: use it without a mask"):
+        invert(generator, ckpt, target, preset_known("centre", (28, 28)), features=net.features, feature_weight=1.0)
+    out = tmp_path / "r.png"
+    args = ["invert", "--checkpoint", SHIPPED, "--digit", "0", "--steps", "10", "--restarts", "1", "--quiet"]
+    assert main([*args, "--feature-weight", "1", "--out", str(out)]) == 0 and out.exists()
+    assert main([*args, "--feature-weight", "1", "--mask-preset", "centre", "--out", str(out)]) == 2
+    assert "the feature term compares whole images" in capsys.readouterr().err
