@@ -14,6 +14,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from ganplay.cli_datasets import add_export_dataset_parser
 from ganplay.cli_directions import add_directions_parser
 from ganplay.cli_generate import add_interpolate_parser, add_sample_parser, device_from_flag
 from ganplay.cli_progress import follow
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_interpolate_parser(sub)
     add_invert_parser(sub)
     add_directions_parser(sub)
+    add_export_dataset_parser(sub)
     runs = sub.add_parser("runs", help="list runs with status, step and latest losses")
     runs.add_argument("--runs-dir", help="folder of runs (default: $GANPLAY_RUNS or checkpoints/runs)")
     runs.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -83,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         "$GANPLAY_INCEPTION); slow on a CPU: about 0.1-0.4 s per image",
     )
     ev.add_argument("--fid-samples", type=int, default=5000, help="generated and real images for standard FID")
+    ev.add_argument(
+        "--cas",
+        action="store_true",
+        help="instead: the Classification Accuracy Score (a classifier trained on synthetic images only, tested "
+        "on real held-out ones), beside real-only and real + synthetic training; minutes on a CPU",
+    )
+    ev.add_argument("--cas-per-class", type=int, default=1000, help="synthetic images per class for --cas")
     ev.set_defaults(handler=cmd_eval)
     export = sub.add_parser(
         "export", help="write a generator-only copy of a checkpoint (for sharing, Samples, Interpolate)"
@@ -298,6 +307,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from ganplay.evaluation import EvalRequest, evaluate_checkpoint
 
+    if args.cas:  # its own report: it trains three classifiers, so it is not one more metric of every eval
+        from ganplay.cas import CasRequest, classification_accuracy_score, stderr_progress
+
+        cas = CasRequest(args.checkpoint, args.cas_per_class, args.seed, args.evaluator, use_ema=not args.raw)
+        print(json.dumps(classification_accuracy_score(cas, stderr_progress), indent=2))
+        return 0
     request = EvalRequest(
         args.checkpoint, args.evaluator, args.samples, args.seed, not args.raw, args.standard_fid, args.fid_samples
     )

@@ -101,9 +101,12 @@ def holdout_split(n: int, holdout: int, seed: int = 0) -> tuple[Tensor, Tensor]:
     return perm[holdout:], perm[:holdout]
 
 
+DEFAULT_HOLDOUT = 2000  # held-out images of train_evaluator: the shipped evaluator's split, which CAS tests on
+
+
 def train_evaluator(
     dataset: str = "mnist-bundled",
-    holdout: int = 2000,
+    holdout: int = DEFAULT_HOLDOUT,
     epochs: int = 8,
     batch_size: int = 128,
     lr: float = 2e-3,
@@ -116,8 +119,6 @@ def train_evaluator(
 
     limit caps the training images (tests); the held-out set stays the same.
     """
-    if epochs < 1:
-        raise UsageError(f"epochs must be at least 1, got {epochs}")
     try:
         dataset_info(dataset)  # an unknown name or a missing folder, said before anything loads
     except ValueError as err:
@@ -128,16 +129,52 @@ def train_evaluator(
     images, labels = data.images, data.labels
     train_idx, held_idx = holdout_split(len(images), holdout, seed)
     train_idx = train_idx[:limit] if limit else train_idx
+    start = time.perf_counter()
+    scores: list[float] = []
+
+    def score(epoch: int, net: ClassifierNet) -> None:
+        evaluator = Evaluator(net, dataset, images.shape[-1], images.shape[1], data.class_names, 0.0)
+        scores.append(held_out_accuracy(evaluator, images[held_idx], labels[held_idx]))
+        if progress:
+            progress(
+                f"epoch {epoch + 1}/{epochs}: held-out accuracy {scores[-1]:.2%} ({time.perf_counter() - start:.0f} s)"
+            )
+
+    net = fit_classifier(
+        images[train_idx], labels[train_idx], data.num_classes, epochs, batch_size, lr, seed, device, on_epoch=score
+    )
+    return Evaluator(net, dataset, images.shape[-1], images.shape[1], data.class_names, scores[-1])
+
+
+def fit_classifier(
+    images: Tensor,
+    labels: Tensor,
+    num_classes: int,
+    epochs: int = 8,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    on_epoch: Callable[[int, ClassifierNet], None] | None = None,
+) -> ClassifierNet:
+    """A ClassifierNet trained on these (N, C, S, S) uint8 images and (N,) labels: the evaluator's recipe
+    (AdamW, one-cycle schedule, +-2 px shifts), seeded, so any two image sets are trained exactly alike.
+
+    on_epoch(epoch, net) runs after each epoch (the net is in training mode again afterwards).
+    """
+    if epochs < 1:
+        raise UsageError(f"epochs must be at least 1, got {epochs}")
+    if len(images) != len(labels) or not len(images):
+        raise UsageError(f"need as many labels as images, and some images; got {len(images)} and {len(labels)}")
     torch.manual_seed(seed)
-    net = ClassifierNet(images.shape[1], data.num_classes).to(device)
+    net = ClassifierNet(images.shape[1], num_classes).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
-    steps = epochs * math.ceil(len(train_idx) / batch_size)
+    steps = epochs * math.ceil(len(images) / batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     gen = seeded_generator(seed, 0xC1A55)
-    start = time.perf_counter()
     for epoch in range(epochs):
         net.train()
-        order = train_idx[torch.randperm(len(train_idx), generator=gen)]
+        order = torch.randperm(len(images), generator=gen)
         for first in range(0, len(order), batch_size):
             index = order[first : first + batch_size]
             x = _shift(to_float(images[index]), gen).to(device)
@@ -146,14 +183,9 @@ def train_evaluator(
             loss.backward()
             opt.step()
             sched.step()
-        evaluator = Evaluator(net, dataset, images.shape[-1], images.shape[1], data.class_names, 0.0)
-        accuracy = held_out_accuracy(evaluator, images[held_idx], labels[held_idx])
-        if progress:
-            progress(
-                f"epoch {epoch + 1}/{epochs}: held-out accuracy {accuracy:.2%} ({time.perf_counter() - start:.0f} s)"
-            )
-    evaluator.holdout_accuracy = accuracy
-    return evaluator
+        if on_epoch:
+            on_epoch(epoch, net)
+    return net
 
 
 def held_out_accuracy(evaluator: Evaluator, images: Tensor, labels: Tensor) -> float:

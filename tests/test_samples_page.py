@@ -61,3 +61,30 @@ def test_a_picked_run_stays_picked_when_its_state_changes(app_registry):
     model = picker(at, "Model")
     assert model.value == "run: long" and model.format_func("run: long") == "run: long (stopped)"
     assert json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"] == "1000 samples, seed 0"
+
+
+def test_a_synthetic_dataset_downloads_as_a_zip_of_class_folders(app_registry, downloads):
+    import io
+    import zipfile
+
+    at = open_page("pages/samples.py")
+    at.number_input(key="dataset_n").set_value(3).run()
+    assert "Download dataset (zip)" not in [b.label for b in at.get("download_button")]  # nothing made yet
+    next(b for b in at.button if b.label == "Make the dataset").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.get("progress"), "the dataset is made with a progress bar"
+    name = "mnist-cdcgan_dataset-3-per-class_seed0"
+    archive = zipfile.ZipFile(io.BytesIO(downloads[f"{name}.zip"]))
+    pngs = [n for n in archive.namelist() if n.endswith(".png")]
+    assert len(pngs) == 30 and f"{name}/7/000002.png" in pngs
+    manifest = json.loads(archive.read(f"{name}/synthetic.json"))
+    assert manifest["images_per_class"] == [3] * 10
+    assert manifest["command"].startswith("python -m ganplay export-dataset --checkpoint ")
+
+    picker(at, "Model").set_value("pretrained: mnist-dcgan").run()  # no labels: the classifier's, thresholded
+    at.slider(key="dataset_conf").set_value(0.5).run()
+    next(b for b in at.button if b.label == "Make the dataset").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    archive = zipfile.ZipFile(io.BytesIO(downloads["mnist-dcgan_dataset-3-per-class_seed0.zip"]))
+    manifest = json.loads(archive.read("mnist-dcgan_dataset-3-per-class_seed0/synthetic.json"))
+    assert manifest["min_confidence"] == 0.5 and len(manifest["dropped_per_class"]) == 10
