@@ -173,13 +173,13 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 
 def _latent_walk(args: argparse.Namespace, generator: Any, ckpt: Any) -> int:
     from ganplay import pictures, sampling
-    from ganplay.latent_files import read_latent
+    from ganplay.latent_files import other_model_note, read_latent
 
     latents = [read_latent(path) for path in args.z]
     frames = sampling.latent_walk(generator, ckpt, latents, args.frames, args.mode, args.class_id, args.loop)
     out = pictures.write_interpolation(frames, ckpt.data, args.out, fps=args.fps, scale=args.scale)
     print(f"wrote {args.frames} frames ({args.mode}) through {len(latents)} latent files to {out}")
     for latent in latents:
-        if latent.model and latent.model != pictures.model_name(ckpt):
-            print(f"note: {latent.name} was found with {latent.model}, not this model: its z may mean little here")
+        if note := other_model_note(latent, pictures.model_name(ckpt)):
+            print(f"note: {note}")
     return 0

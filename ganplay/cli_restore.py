@@ -114,20 +114,9 @@ def cmd_invert(args: argparse.Namespace) -> int:
 
 def _features(ckpt: Any, generator: Any) -> Any:
     """The shipped evaluator's penultimate layer, on G's device: the feature space --feature-weight matches in."""
-    from ganplay.evaluators import load_evaluator
-    from ganplay.live_eval import evaluator_path_for
+    from ganplay.live_eval import model_evaluator
 
-    path = evaluator_path_for(ckpt.data["name"])
-    if not path.exists():
-        raise UsageError(
-            f"--feature-weight needs an evaluator for {ckpt.data['name']} at {path}: train-evaluator makes one"
-        )
-    evaluator = load_evaluator(path, next(generator.parameters()).device)
-    channels, size, _ = ckpt.data["shape"]
-    if (evaluator.channels, evaluator.image_size) != (channels, size):
-        raise UsageError(
-            f"--feature-weight: the evaluator {path} reads {evaluator.image_size} px, the model makes {size}"
-        )
+    evaluator = model_evaluator(ckpt, device=next(generator.parameters()).device, why="--feature-weight")
     return evaluator.net.eval().requires_grad_(False).features
 
 

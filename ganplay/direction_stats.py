@@ -120,15 +120,13 @@ def random_direction(directions: Directions, seed: int = RANDOM_SEED) -> Tensor:
 
 def evaluator_for(ckpt: Checkpoint, device: str | torch.device = "cpu"):
     """The dataset's shipped evaluator when it reads this model's images; None otherwise (no class columns)."""
-    from ganplay.evaluators import load_evaluator
-    from ganplay.live_eval import evaluator_path_for
+    from ganplay.errors import UsageError
+    from ganplay.live_eval import model_evaluator
 
-    path = evaluator_path_for(ckpt.data["name"])
-    if not path.exists():
+    try:
+        return model_evaluator(ckpt, device=device)
+    except UsageError:
         return None
-    evaluator = load_evaluator(path, device)
-    channels, size = ckpt.data["shape"][0], ckpt.data["shape"][-1]
-    return evaluator if (evaluator.channels, evaluator.image_size) == (channels, size) else None
 
 
 def _classes(evaluator, images: Tensor) -> Tensor | None:

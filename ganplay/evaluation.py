@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from ganplay.checkpoints import Checkpoint, load_generator
 from ganplay.errors import UsageError
+from ganplay.live_eval import model_evaluator
 from ganplay.metrics import (
     IMAGE_PROTOCOL_SAMPLES,
     evaluate_image_checkpoint,
@@ -55,26 +56,13 @@ def evaluate_checkpoint(request: EvalRequest) -> dict[str, Any]:
         result.update(evaluate_toy_checkpoint(generator, ckpt, seed=request.seed).as_dict())
         result["protocol"] = TOY_PROTOCOL
         return result
-    evaluator = _evaluator_for(ckpt, request.evaluator)
+    evaluator = model_evaluator(ckpt, request.evaluator)
     real = _real_images(ckpt)
     result.update(
         evaluate_image_checkpoint(generator, ckpt, evaluator, real, num_samples=request.samples, seed=request.seed)
     )
     result.update(standard_fid_result(generator, ckpt, real, request))
     return result
-
-
-def _evaluator_for(ckpt: Checkpoint, named: str | Path | None) -> Any:
-    from ganplay.evaluators import load_evaluator
-    from ganplay.live_eval import evaluator_path_for
-
-    name = ckpt.data["name"]
-    path = Path(named) if named else evaluator_path_for(name)
-    if not path.exists():
-        raise UsageError(
-            f"no evaluator for {name} at {path}: train one with python -m ganplay train-evaluator --dataset {name}"
-        )
-    return load_evaluator(path)
 
 
 def _real_images(ckpt: Checkpoint) -> Tensor:

@@ -73,6 +73,13 @@ def _as_z(array: np.ndarray, name: str) -> Tensor:
     return z
 
 
+def other_model_note(latent: Latent, model: str) -> str:
+    """What to say when a latent was found with another model than `model` (its z may mean little there)."""
+    if not latent.model or latent.model == model:
+        return ""
+    return f"{latent.name} was found with {latent.model}, not this model: its z may mean little here"
+
+
 def check_latents(latents: list[Latent], ckpt) -> list[Latent]:
     """The latents, each fit for this model's z and labels; else a UsageError naming the file."""
     z_dim, k = ckpt.config.z_dim, ckpt.data.get("num_classes")

@@ -39,6 +39,32 @@ def evaluator_path_for(dataset: str) -> Path:
     return EVALUATOR_DIR / f"{dataset_family(dataset)}.pt"
 
 
+def model_evaluator(
+    ckpt, named: str | Path | None = None, device: str | torch.device = "cpu", why: str = ""
+) -> Evaluator:
+    """The evaluator file `named`, else the shipped one of the model's dataset, checked to read its images; a
+    UsageError saying what is missing otherwise. `why` says what needs it, in that message."""
+    from ganplay.errors import UsageError
+    from ganplay.evaluators import load_evaluator
+
+    name = ckpt.data["name"]
+    path = Path(named) if named else evaluator_path_for(name)
+    because = f" ({why})" if why else ""
+    if not path.exists():
+        raise UsageError(
+            f"no evaluator for {name} at {path}{because}: train one "
+            f"(python -m ganplay train-evaluator --dataset {name}) or give --evaluator"
+        )
+    evaluator = load_evaluator(path, device)
+    channels, size = ckpt.data["shape"][0], ckpt.data["shape"][-1]
+    if (evaluator.channels, evaluator.image_size) != (channels, size):
+        raise UsageError(
+            f"{path} reads {evaluator.channels}-channel {evaluator.image_size} px images, the model makes "
+            f"{channels}-channel {size} px{because}"
+        )
+    return evaluator
+
+
 @dataclass(frozen=True)
 class LiveMetric:
     """The headline number that picks the best checkpoint, and how to read it."""

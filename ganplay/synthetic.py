@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from ganplay.checkpoints import Checkpoint
 from ganplay.errors import UsageError
 from ganplay.evaluators import Evaluator
+from ganplay.live_eval import model_evaluator
 from ganplay.sampling import generate
 from ganplay.seeding import seeded_generator
 from ganplay.sources import to_float
@@ -82,17 +83,8 @@ class Progress:
 
 def evaluator_for(ckpt: Checkpoint, named: str | Path | None, device: str | torch.device = "cpu") -> Evaluator:
     """The evaluator that labels an unconditional model's samples: --evaluator, else the dataset's shipped one."""
-    from ganplay.evaluators import load_evaluator
-    from ganplay.live_eval import evaluator_path_for
-
-    name = ckpt.data["name"]
-    path = Path(named) if named else evaluator_path_for(name)
-    if not path.exists():
-        raise UsageError(
-            f"{ckpt.path} has no classes of its own, so its samples are labelled by an evaluator, and there is none "
-            f"for {name} at {path}: train one (python -m ganplay train-evaluator --dataset {name}) or use --evaluator"
-        )
-    return load_evaluator(path, device=device)
+    why = f"{ckpt.path} has no classes of its own, so its samples are labelled by an evaluator, and there is none"
+    return model_evaluator(ckpt, named, device, why=why)
 
 
 def labelling_of(ckpt: Checkpoint) -> str:

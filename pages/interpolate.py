@@ -131,8 +131,8 @@ def found_latents(ckpt) -> list[latent_files.Latent]:
     latents = [latent_files.read_latent(upload, name=upload.name) for upload in uploads or []]
     latent_files.check_latents(latents, ckpt)
     for key in latents:
-        if key.model and key.model != pictures.model_name(ckpt):
-            st.warning(plain(f"{key.name} was found with {key.model}, not this model: its z may mean little here"))
+        if note := latent_files.other_model_note(key, pictures.model_name(ckpt)):
+            st.warning(plain(note))
     return latents
 
 

@@ -51,6 +51,11 @@ def target_ui(ckpt) -> tuple[restoration.Target | None, str]:
     return target, Path(upload.name).stem
 
 
+def has_strokes(canvas) -> bool:
+    """Whether a canvas has anything drawn on it yet (before the first stroke it returns no image)."""
+    return canvas.image_bytes is not None and bool((canvas.json_data or {}).get("objects"))
+
+
 def drawn_target(ckpt) -> restoration.Target | None:
     """A digit drawn with the mouse, white on black as MNIST's are; None until something is drawn."""
     width = st.slider("Brush width", 8, 40, 22, key="restore_brush", help="MNIST strokes are about 2-3 of 28 px")
@@ -63,10 +68,9 @@ def drawn_target(ckpt) -> restoration.Target | None:
         return_image_data=True,
         key="restore_canvas",
     )
-    png = drawing.image_bytes
-    if png is None or not drawing.json_data or not drawing.json_data.get("objects"):
+    if not has_strokes(drawing):
         return None
-    return restoration.image_target(named_bytes(png, "drawing.png"), ckpt)
+    return restoration.image_target(named_bytes(drawing.image_bytes, "drawing.png"), ckpt)
 
 
 def painted_mask_ui(target: restoration.Target, ckpt, key: str) -> Tensor | None:
@@ -83,7 +87,7 @@ def painted_mask_ui(target: restoration.Target, ckpt, key: str) -> Tensor | None
         return_image_data=True,
         key=key,  # one per target: a new image starts unpainted
     )
-    if paint.image_data is None or not paint.json_data or not paint.json_data.get("objects"):
+    if not has_strokes(paint):
         return None
     return restoration.check_known(
         restoration.known_from_paint(paint.image_data[..., 3] / 255, tuple(target.image.shape[1:]))

@@ -30,16 +30,16 @@ from ganplay.checkpoints import load_generator
 from ganplay.data import load_dataset
 from ganplay.evaluators import load_evaluator
 from ganplay.inversion import compose, invert
-from ganplay.restoration import add_noise, preset_known
+from ganplay.restoration import damage, preset_known
 from ganplay.sources import to_float
 
 
-def damage(kind: str, image: torch.Tensor, index: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(the damaged image, the known pixels or None for noise)."""
+def make_damage(kind: str, image: torch.Tensor, index: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(the damaged image, the known pixels or None for noise), as invert --mask-preset / --noise makes them."""
     if kind.startswith("noise"):
-        return add_noise(image, float(kind[len("noise") :]), seed=index), None
+        return damage(image, None, float(kind[len("noise") :]), seed=index), None
     known = preset_known(kind, tuple(image.shape[1:]), seed=index)
-    return image.where(known[None], image.new_tensor(-1.0)), known
+    return damage(image, known, None), known
 
 
 def main() -> int:
@@ -77,7 +77,7 @@ def main() -> int:
     for kind in args.damage:
         restored, background, mean_fill, where = [], [], [], []
         for i, (x, index) in enumerate(zip(images, indices)):
-            damaged, known = damage(kind, x, index)
+            damaged, known = make_damage(kind, x, index)
             state = invert(generator, ckpt, damaged, known, steps=args.steps, restarts=args.restarts, seed=index)
             if known is None:  # noise: every pixel is damaged; G's image is the restoration
                 restored.append(state.image)

@@ -7,6 +7,15 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = [
+    "pages/train.py",
+    "pages/toy_lab.py",
+    "pages/samples.py",
+    "pages/interpolate.py",
+    "pages/restore.py",
+    "pages/directions.py",
+    "pages/runs.py",
+]  # every page of app.py, in its order
 
 
 def open_page(page: str | None = None) -> AppTest:

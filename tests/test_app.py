@@ -6,18 +6,8 @@ import json
 
 import pytest
 from conftest import tiny_image_config, tiny_toy_config
-from pagetest import APP, open_page, picker, texts
+from pagetest import APP, PAGES, open_page, picker, texts
 from streamlit.testing.v1 import AppTest
-
-PAGES = [
-    "pages/train.py",
-    "pages/toy_lab.py",
-    "pages/samples.py",
-    "pages/interpolate.py",
-    "pages/restore.py",
-    "pages/directions.py",
-    "pages/runs.py",
-]
 
 
 @pytest.fixture

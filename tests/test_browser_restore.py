@@ -29,6 +29,13 @@ def stroke(page, canvas, points: list[tuple[float, float]]) -> None:
     page.mouse.up()
 
 
+def two_panel_animation(page):
+    """Whether the page shows lerp and slerp in one animation (a predicate for wait_for)."""
+    return lambda: page.evaluate(
+        "[...document.querySelectorAll('.js-plotly-plot')].some(c => c.data && c.data.length === 2)"
+    )
+
+
 def restore_and_save_z(page, path, expect: str) -> float:
     """Click Restore, wait for a result that says `expect`; the seconds it took, its latent file saved at path."""
     started = time.monotonic()
@@ -73,15 +80,12 @@ def test_draw_erase_restore_then_morph_two_real_digits(server, browser, tmp_path
     restore_and_save_z(page, tmp_path / "two.npz", "Found class 2, MSE")
 
     open_nav(page, server, "Interpolate")
+    wait_for(two_panel_animation(page), what="the seed walk Interpolate opens on")  # its first run is over
     page.get_by_text("from found z files").click()
+    page.get_by_text("Latent files, in order").wait_for(timeout=60_000)
     page.locator("input[type=file]").set_input_files([str(tmp_path / "seven.npz"), str(tmp_path / "two.npz")])
-    wait_for(
-        lambda: page.evaluate(
-            "[...document.querySelectorAll('.js-plotly-plot')].some(c => c.data && c.data.length === 2)"
-        ),
-        what="lerp and slerp of the morph in one animation",
-    )
-    page.get_by_text("Each keyframe keeps the class").wait_for(timeout=30_000)
+    page.get_by_text("Each keyframe keeps the class").wait_for(timeout=60_000)  # the morph, not the seed walk
+    wait_for(two_panel_animation(page), what="lerp and slerp of the morph in one animation")
     page.get_by_text("Play", exact=True).first.click()
     page.wait_for_timeout(1200)
     no_exception(page)

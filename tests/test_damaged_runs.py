@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 from conftest import tiny_toy_config
-from pagetest import open_page, picker
+from pagetest import PAGES, open_page, picker
 
 from ganplay.cli import main
 from ganplay.run_state import RunState
@@ -66,19 +66,7 @@ def test_a_cut_short_last_line_is_no_damage(app_registry):
     assert snap.state == RunState.FINISHED and not snap.error
 
 
-@pytest.mark.parametrize(
-    "page",
-    [
-        None,
-        "pages/train.py",
-        "pages/toy_lab.py",
-        "pages/samples.py",
-        "pages/interpolate.py",
-        "pages/restore.py",
-        "pages/directions.py",
-        "pages/runs.py",
-    ],
-)
+@pytest.mark.parametrize("page", [None, *PAGES])
 def test_every_page_renders_beside_damaged_runs(damaged, page):
     at = open_page(page)
     if page == "pages/runs.py":
