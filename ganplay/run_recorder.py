@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,15 @@ class SpeedMeter:
             return rate, rate
         (t0, s0), (t1, s1) = marks[0], marks[-1]
         return rate, (s1 - s0) * self.images_per_step / max(t1 - t0, 1e-9)
+
+
+@dataclass(frozen=True)
+class _Look:
+    samples: torch.Tensor  # the fixed-noise samples, on the CPU
+    picture: np.ndarray  # their grid, or a scatter of the points
+    points: np.ndarray | None  # 2-D toys: (N, 2)
+    view: ToyView | None  # 2-D toys: D's heat map and G's map
+    stats: dict[str, float] | None  # mixtures: the PacGAN numbers
 
 
 class Recorder:
@@ -170,6 +180,25 @@ class Recorder:
 
     def snapshot_samples(self) -> None:
         """The fixed-noise grid (or 2-D points, the lab's view and mode statistics) saved under samples/."""
+        look = self._look()
+        step = self.trainer.step
+        imaging.save_png(look.picture, self.folder / "samples" / f"step_{step:08d}.png")
+        if look.view is not None:  # the lab's data too, so a finished run can be replayed step by step
+            look.view.save(self.folder / "samples" / f"step_{step:08d}.npz", look.points)
+        stats = look.stats
+        coverage = stats["modes_covered"] / stats["num_modes"] if stats else sample_diversity(look.samples)
+        self._show(look)
+        with self.lock:
+            self.coverage.append((step, coverage))
+            del self.coverage[:-COVERAGE_KEPT]
+
+    def refresh_view(self) -> None:
+        """The live view of the model as it is now, in memory only: moves by hand and slow motion show every
+        update without a snapshot file for each (snapshots keep their own cadence)."""
+        self._show(self._look())
+
+    def _look(self) -> _Look:
+        """The fixed-noise samples, their picture, and for 2-D toys the lab's view and the mode statistics."""
         samples = self.trainer.fixed_samples().float().cpu()
         view, stats, points = None, None, None
         if self.data.kind == "toy":
@@ -177,23 +206,19 @@ class Recorder:
             found = toy_modes_or_none(self.data.name)
             modes = found[0] if found else None
             picture = imaging.scatter_image(points, modes=modes)
-            view = self._toy_view(modes)
+            view = self._toy_view(modes, samples)
             if modes is not None:
                 stats = toy_mode_stats(points, modes, self.data.sigma).as_dict()
         else:
             picture = imaging.image_grid(samples)
-        step = self.trainer.step
-        imaging.save_png(picture, self.folder / "samples" / f"step_{step:08d}.png")
-        if view is not None:  # the lab's data too, so a finished run can be replayed step by step
-            view.save(self.folder / "samples" / f"step_{step:08d}.npz", points)
-        coverage = stats["modes_covered"] / stats["num_modes"] if stats else sample_diversity(samples)
-        with self.lock:
-            self.grid, self.grid_step, self.points = picture, step, points
-            self.toy_view, self.toy_stats = view, stats
-            self.coverage.append((step, coverage))
-            del self.coverage[:-COVERAGE_KEPT]
+        return _Look(samples, picture, points, view, stats)
 
-    def _toy_view(self, modes: np.ndarray | None) -> ToyView:
+    def _show(self, look: _Look) -> None:
+        with self.lock:
+            self.grid, self.grid_step, self.points = look.picture, self.trainer.step, look.points
+            self.toy_view, self.toy_stats = look.view, look.stats
+
+    def _toy_view(self, modes: np.ndarray | None, points: torch.Tensor) -> ToyView:
         t = self.trainer
         generator = t.G_ema if t.G_ema is not None else t.G
         return toy_view(
@@ -206,6 +231,7 @@ class Recorder:
             modes,
             t.device,
             loss=t.loss.name,
+            points=points,
         )
 
     # -- live quality ------------------------------------------------------------------------------------

@@ -76,11 +76,12 @@ class RunRegistry:
         self._lock = threading.Lock()
         self._slots = TrainingSlots(max_active)  # more runs than this wait as "queued"
 
-    def start(self, config: TrainConfig, name: str | None = None) -> Run:
+    def start(self, config: TrainConfig, name: str | None = None, paused: bool = False) -> Run:
+        """A new run in its own thread; `paused`: it prepares, shows step 0 and waits for moves by hand."""
         fits_in_memory(config.validated())
         with self._lock:
             name = self._new_name(config, name)
-            run = Run(self.root / name, config, slots=self._slots)
+            run = Run(self.root / name, config, slots=self._slots, paused=paused)
             run_lock.acquire(run.folder)
             self._runs[name] = run
         return run.start()

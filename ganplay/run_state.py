@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ganplay.game_steps import Move
 from ganplay.health import Alarm
 from ganplay.live_eval import LiveMetric
 from ganplay.toylab import ToyView
@@ -82,6 +83,9 @@ class RunSnapshot:
     eval_metric: LiveMetric | None = None  # the headline score, which picks best.pt
     eval_note: str = ""  # why there is no live score, when there is none
     best: dict[str, float] | None = None  # the eval row of best.pt
+    last_move: Move | None = None  # the latest update made by hand on the paused run, with its probe numbers
+    extra_d_updates: int = 0  # D updates made by hand outside a full step
+    play_rate: float | None = None  # full steps per second while playing in slow motion; None: full speed
 
     @property
     def progress(self) -> float:

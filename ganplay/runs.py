@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import queue
 import threading
 import time
 import traceback
@@ -23,6 +24,8 @@ from ganplay.checkpoints import (
 )
 from ganplay.config import TrainConfig
 from ganplay.data import load_training_data
+from ganplay.errors import UsageError
+from ganplay.game_steps import Move, Probe, check_move, make_moves
 from ganplay.health import ROWS_NEEDED, check_health
 from ganplay.run_recorder import Diverged, Recorder
 from ganplay.run_state import ACTIVE_STATES, RunSnapshot, RunState
@@ -32,6 +35,17 @@ if TYPE_CHECKING:
     from ganplay.run_registry import TrainingSlots
 
 STATUS_EVERY_SECONDS = 2.0  # status.json follows the metrics at most this often: `runs` shows a recent step
+MIN_PLAY_RATE, MAX_PLAY_RATE = 0.5, 50.0  # slow motion, in full steps per second
+
+
+class _MoveRequest:
+    """Moves asked for by another thread; the run's thread makes them and sets `done`."""
+
+    def __init__(self, kind: str, count: int):
+        self.kind, self.count = kind, count
+        self.done = threading.Event()
+        self.result: Move | None = None
+        self.dropped = ""  # why it was not made
 
 
 class Run:
@@ -45,6 +59,7 @@ class Run:
         resume: bool = False,
         slots: TrainingSlots | None = None,
         start_step: int = 0,
+        paused: bool = False,
     ):
         self.folder = Path(folder)
         self.name = self.folder.name
@@ -55,6 +70,12 @@ class Run:
         self._lock = threading.Lock()
         self._pause_event = threading.Event()
         self._stop_event = threading.Event()
+        if paused:  # created paused: it prepares, shows step 0, and waits for moves by hand or unpause()
+            self._pause_event.set()
+        self._moves: queue.Queue[_MoveRequest] = queue.Queue()
+        self._probe: Probe | None = None
+        self._last_move: Move | None = None
+        self._play_rate: float | None = None
         self._thread: threading.Thread | None = None
         self._state = RunState.QUEUED
         self._error = ""
@@ -62,6 +83,7 @@ class Run:
         self._created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self._start_step = start_step  # a resumed run shows its checkpoint's step before its trainer exists
         self._checkpoint_step = -1
+        self._checkpoint_position = (-1, 0)  # (step, D updates by hand) of the last checkpoint written
         self._status_written = 0.0
         self.trainer: GANTrainer | None = None
         self.data = None
@@ -86,8 +108,47 @@ class Run:
         self._pause_event.set()
 
     def unpause(self) -> None:
-        """Go on training after pause() (continuing an ended run from its checkpoint is RunRegistry.resume)."""
+        """Go on training at full speed after pause() (continuing an ended run from its checkpoint is
+        RunRegistry.resume)."""
+        with self._lock:
+            self._play_rate = None
         self._pause_event.clear()
+
+    def play(self, steps_per_second: float) -> None:
+        """Train in slow motion: full steps at this rate, each one redrawing the live view, until pause()."""
+        if not MIN_PLAY_RATE <= steps_per_second <= MAX_PLAY_RATE:
+            raise UsageError(
+                f"slow motion runs at {MIN_PLAY_RATE:g} to {MAX_PLAY_RATE:g} updates per second, got {steps_per_second:g}"
+            )
+        with self._lock:
+            self._play_rate = float(steps_per_second)
+        self._pause_event.clear()
+
+    def move(self, kind: str, count: int = 1, timeout: float | None = 30.0) -> Move | None:
+        """Make `count` moves of `kind` (game_steps.MOVES: "d", "g", "step") on this paused run, in its own
+        thread; the Move once done, or None when `timeout` seconds pass first (it still happens, and
+        snapshot().last_move shows it)."""
+        check_move(kind, count)
+        state = self.state
+        if state != RunState.PAUSED:
+            raise UsageError(
+                f"{self.name} is {state.value}: moves by hand need a paused run; pause it first"
+                if state in (RunState.RUNNING, RunState.QUEUED, RunState.STARTING)
+                else f"{self.name} is {state.value}: moves by hand need a live, paused run"
+            )
+        left = self.config.steps - self.snapshot().step
+        if kind != "d" and count > left:
+            raise UsageError(
+                f"{self.name} has {left:,} of its {self.config.steps:,} steps left, not {count:,}; "
+                "resume it with more steps to go on"
+            )
+        request = _MoveRequest(kind, count)
+        self._moves.put(request)
+        if not request.done.wait(timeout):
+            return None
+        if request.result is None:
+            raise UsageError(f"{self.name}: the moves were not made: {request.dropped or self.snapshot().error}")
+        return request.result
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -145,6 +206,9 @@ class Run:
                 eval_metric=rec.live_eval.metric if rec.live_eval else None,
                 eval_note=rec.eval_note,
                 best=dict(rec.best) if rec.best else None,
+                last_move=self._last_move,
+                extra_d_updates=self.trainer.extra_d_updates if self.trainer else 0,
+                play_rate=self._play_rate,
             )
 
     # -- the thread ----------------------------------------------------------------------------
@@ -175,6 +239,7 @@ class Run:
             if acquired and self._slots is not None:
                 self._slots.release()
             self.recorder.close()
+            self._drop_moves()
             run_lock.release(self.folder)
             with self._lock:
                 if self._state in ACTIVE_STATES:
@@ -206,20 +271,54 @@ class Run:
             if self._pause_event.is_set():
                 self._pause_until_released()
                 continue
+            started = time.perf_counter()
             self.advance()
+            self._slow_down(started)
         self.flush_metrics()
         self.save_checkpoint()
         done = self.trainer.step >= total
         self._set_state(RunState.FINISHED if done else RunState.STOPPED)
 
+    def _slow_down(self, started: float) -> None:
+        """In slow motion: redraw the live view after the step, then wait out the rest of its time slot."""
+        with self._lock:
+            rate = self._play_rate
+        if rate is None:
+            return
+        self.flush_metrics()
+        self.recorder.refresh_view()
+        left = started + 1.0 / rate - time.perf_counter()
+        if left > 0:
+            self._stop_event.wait(left)
+
     def _pause_until_released(self) -> None:
         self.flush_metrics()
         self._set_state(RunState.PAUSED)
+        moved = False
         while self._pause_event.is_set() and not self._stop_event.is_set():
-            time.sleep(0.05)
+            try:
+                request = self._moves.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            self._make_moves(request)
+            moved = True
+        self._drop_moves()
+        if moved:  # a checkpoint after moves by hand, so that a resume replays the game that was played
+            self.save_checkpoint()
         self._restart_clock()
         if not self._stop_event.is_set():
             self._set_state(RunState.RUNNING)
+
+    def _drop_moves(self) -> None:
+        """Moves still asked for when the pause ends are not made; their callers hear so at once."""
+        why = "the run was stopped first" if self._stop_event.is_set() else "the run went on training first"
+        while True:
+            try:
+                request = self._moves.get_nowait()
+            except queue.Empty:
+                return
+            request.dropped = why
+            request.done.set()
 
     # -- one step and its bookkeeping (also driven directly, without a thread, by bench and tests)
     def prepare(self) -> None:
@@ -233,6 +332,7 @@ class Run:
         if self._resume:
             trainer.load_state_dict(load_checkpoint(self.folder / CHECKPOINT_NAME).state)
             self._checkpoint_step = trainer.step
+            self._checkpoint_position = (trainer.step, trainer.extra_d_updates)
             rec.read_back(upto=trainer.step, rewrite=True)
             self._created_at = run_files.created_at(self.folder, self._created_at)
         else:
@@ -247,8 +347,33 @@ class Run:
             rec.snapshot_samples()
 
     def advance(self) -> None:
+        self.recorder.add(self.trainer.train_step())
+        self._keep_up()
+
+    def _make_moves(self, request: _MoveRequest) -> None:
+        """Moves by hand, with the bookkeeping of training: a full step's values go to the metric rows, and the
+        snapshots, checkpoints and scores due at a step that a G update reaches are taken."""
+        if self._probe is None:
+            self._probe = Probe(self.trainer)
+
+        def after_each(stats: dict) -> None:
+            if request.kind == "step":
+                self.recorder.add(stats)
+            if request.kind != "d":
+                self._keep_up()
+
+        try:
+            move = make_moves(self.trainer, self._probe, request.kind, request.count, after_each)
+            self.flush_metrics()
+            self.recorder.refresh_view()
+            with self._lock:
+                self._last_move = request.result = move
+        finally:
+            request.done.set()  # a failure is the run's own (it fails, and says why); the caller is not left waiting
+
+    def _keep_up(self) -> None:
+        """What is due at the step just reached: metric rows, a snapshot, a checkpoint, a live score."""
         trainer, cfg = self.trainer, self.config
-        self.recorder.add(trainer.train_step())
         step = trainer.step
         last = step >= cfg.steps
         if step % cfg.log_every == 0 or last:
@@ -274,11 +399,12 @@ class Run:
             self._write_status()
 
     def save_checkpoint(self) -> None:
-        if self.trainer.step == self._checkpoint_step:
+        position = (self.trainer.step, self.trainer.extra_d_updates)
+        if position == self._checkpoint_position:
             return
         self.flush_metrics()  # raises on NaN first, so a checkpoint is never written from a diverged state
         save_checkpoint(self.folder / CHECKPOINT_NAME, self.trainer.state_dict(), self.config, data_meta(self.data))
-        self._checkpoint_step = self.trainer.step
+        self._checkpoint_step, self._checkpoint_position = self.trainer.step, position
         self._write_status()
 
     # -- state and status file --------------------------------------------------------------------

@@ -19,10 +19,12 @@ def toy_figure(
     manifold: np.ndarray | None = None,
     title: str = "",
     scale: HeatScale | None = None,
+    forces: np.ndarray | None = None,
 ) -> go.Figure:
     """The 2-D lab: D's output over the plane (heatmap xs, ys, values) on `scale` (d_scale; default: centred on
     its median), real and generated points, the mixture's means as hollow rings that leave the points inside
-    visible, and G's image of a regular grid of noise (manifold (rows, cols, 2)) as lines."""
+    visible, and G's image of a regular grid of noise (manifold (rows, cols, 2)) as lines. `forces` (K, 2): the
+    push of G's loss on the first K generated points, drawn as arrows (force_arrows)."""
     fig = go.Figure()
     if heatmap is not None:
         xs, ys, values = heatmap
@@ -56,6 +58,17 @@ def toy_figure(
     fig.add_scatter(
         x=fake[:, 0], y=fake[:, 1], mode="markers", name="generated", marker=dict(size=4, color=TOY_COLORS["generated"])
     )
+    if forces is not None and len(forces):
+        arrow_x, arrow_y, tips = force_arrows(fake[: len(forces)], forces, _span(fake, real))
+        fig.add_scatter(
+            x=arrow_x,
+            y=arrow_y,
+            mode="lines+markers",
+            name="G's push",
+            hoverinfo="skip",
+            line=dict(color=TOY_COLORS["push"], width=1.2),
+            marker=dict(symbol="arrow", size=tips, angleref="previous", color=TOY_COLORS["push"]),
+        )
     if modes is not None:
         fig.add_scatter(
             x=modes[:, 0],
@@ -77,6 +90,35 @@ def toy_figure(
     return fig
 
 
+ARROW_SHARE = 0.06  # a typical arrow (the median push) is this share of the plane's width
+ARROW_CAP = 3.0  # no arrow is longer than this many typical ones, so a few strong pushes do not hide the rest
+
+
+def force_arrows(
+    points: np.ndarray, forces: np.ndarray, span: float
+) -> tuple[list[float | None], list[float | None], list[int]]:
+    """Arrows from each point along its force, as polylines with None gaps and a tip size per vertex (0 at the
+    tail and the gap). Lengths keep their ratios up to ARROW_CAP times the median, which is drawn at
+    ARROW_SHARE of `span`: the forces' own size changes by orders of magnitude over a run."""
+    lengths = np.linalg.norm(forces, axis=1)
+    typical = float(np.median(lengths[lengths > 0])) if (lengths > 0).any() else 1.0
+    drawn = np.minimum(lengths, ARROW_CAP * typical) * (ARROW_SHARE * span / typical)
+    heads = points + forces / np.maximum(lengths, 1e-12)[:, None] * drawn[:, None]
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    tips: list[int] = []
+    for (x0, y0), (x1, y1) in zip(points.tolist(), heads.tolist()):
+        xs += [x0, x1, None]
+        ys += [y0, y1, None]
+        tips += [0, 7, 0]
+    return xs, ys, tips
+
+
+def _span(fake: np.ndarray, real: np.ndarray | None) -> float:
+    both = fake if real is None else np.concatenate([fake, real])
+    return float(max(np.ptp(both[:, 0]), np.ptp(both[:, 1]), 1e-6))
+
+
 def _manifold_lines(grid: np.ndarray) -> tuple[list[float | None], list[float | None]]:
     """Rows and columns of a mapped (R, C, 2) grid as polylines separated by None gaps."""
     xs: list[float | None] = []
@@ -95,11 +137,23 @@ TOY_COLORS = {
     "real": "rgba(0,114,178,0.55)",
     "modes": "#000000",
     "noise grid": "rgba(60,60,60,0.5)",
+    "push": "rgba(204,121,167,0.95)",  # reddish purple: apart from the points' orange and blue
 }
 TOY_LEGEND = (
     "Orange dots: generated points (G's output for fixed noise). Blue dots: real points. Black rings: "
     "the centres of the real clusters. Grey lines: where G sends a regular grid of its input noise."
 )
+
+
+def forces_legend(n: int) -> str:
+    """What the arrows of force_arrows mean, for n arrows."""
+    return (
+        f"Pink arrows: where G's loss pushes each of the first {n} generated points (minus its gradient): G's next "
+        "update moves its points this way, as far as its weights let it. Lengths are relative (the median push "
+        f"is drawn at {ARROW_SHARE:.0%} of the plot; the longest are capped at {ARROW_CAP:g} times that)."
+    )
+
+
 ROBUST_SHARE = 98  # a median-centred scale spans this percentage of the plane; the rest takes the end colours
 
 

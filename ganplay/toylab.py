@@ -20,7 +20,8 @@ HEATMAP_RESOLUTION = 64  # cells per side of the discriminator's heat map
 MANIFOLD_LINES = 21  # noise grid lines per side
 MANIFOLD_RANGE = 2.5  # the noise grid spans [-2.5, 2.5] in the first two latent dimensions
 SNAPSHOT_NAME = re.compile(r"^step_(\d{8})\.npz$")  # beside each snapshot's step_XXXXXXXX.png
-SNAPSHOT_KEYS = ("points", "xs", "ys", "manifold", "extent", "probabilistic", "loss")  # + d_values
+SNAPSHOT_KEYS = ("points", "xs", "ys", "manifold", "extent", "probabilistic", "loss")  # + d_values, forces
+FORCE_POINTS = 200  # generated points that get an arrow: enough to see the flow, few enough to read it
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,14 @@ class ToyView:
     manifold: np.ndarray  # (L, L, 2) G(z) for z on a regular grid in its first two dimensions
     extent: float  # the plane shown is [-extent, extent]^2
     loss: str | None = None  # the run's loss, which says what D's values mean; None: not known
+    forces: np.ndarray | None = None  # (K, 2) -grad of G's loss at the first K generated points; None: no D
 
     def save(self, path: str | Path, points: np.ndarray) -> Path:
         """This view and the snapshot's fixed-noise points as a small compressed .npz (plain arrays, no pickle)."""
         buffer = io.BytesIO()
         heat = {"d_values": self.d_values} if self.d_values is not None else {}
+        if self.forces is not None:
+            heat["forces"] = self.forces
         np.savez_compressed(
             buffer,
             points=np.asarray(points, np.float32),
@@ -69,6 +73,7 @@ def load_toy_snapshot(path: str | Path) -> tuple[ToyView, np.ndarray]:
         arrays["manifold"],
         float(arrays["extent"]),
         str(arrays["loss"]) or None,
+        arrays.get("forces"),
     )
     return view, arrays["points"]
 
@@ -101,8 +106,10 @@ def toy_view(
     resolution: int = HEATMAP_RESOLUTION,
     lines: int = MANIFOLD_LINES,
     loss: str | None = None,
+    points: Tensor | None = None,
 ) -> ToyView:
     """Both views in eval mode (no dropout, no batch-norm updates); training modes are restored after.
+    With generated `points` (N, 2) and a loss, also the force on the first FORCE_POINTS of them.
 
     Without a discriminator (a generator-only file) the view has G's noise grid and no heat map.
     """
@@ -113,18 +120,35 @@ def toy_view(
         m.eval()
     try:
         xs = np.linspace(-extent, extent, resolution, dtype=np.float32)
-        d_values = None
+        d_values, forces = None, None
         if discriminator is not None:
             grid = torch.from_numpy(np.stack(np.meshgrid(xs, xs), -1).reshape(-1, 2)).to(device)  # (R*R, 2), row = y
             d_values = _discriminator_field(discriminator, grid, pac, probabilistic, modes)
             d_values = d_values.reshape(resolution, resolution).cpu().numpy()
+            if points is not None and loss is not None:
+                forces = generator_forces(discriminator, loss, points[:FORCE_POINTS].to(device), pac, modes)
         manifold = generator(_noise_grid(lines, z_dim, device), *_labels_for(generator, lines * lines))
     finally:
         for m, training in zip(players, was_training):
             m.train(training)
-    return ToyView(
-        xs, xs.copy(), d_values, probabilistic, manifold.reshape(lines, lines, 2).float().cpu().numpy(), extent, loss
-    )
+    manifold = manifold.reshape(lines, lines, 2).float().cpu().numpy()
+    return ToyView(xs, xs.copy(), d_values, probabilistic, manifold, extent, loss, forces)
+
+
+def generator_forces(
+    discriminator: nn.Module, loss: str, points: Tensor, pac: int = 1, modes: np.ndarray | None = None
+) -> np.ndarray:
+    """(N, 2) minus the gradient of G's loss at each generated point: the way G's next update would move it, if G
+    could move points freely (it moves them through its weights). A packing D judges consecutive groups of pac
+    points, as in training, so N is cut to a multiple of pac. Each pack's own loss, so the size of an arrow does
+    not shrink with the number of points."""
+    g_loss = LOSSES.get(loss).g_loss
+    x = points[: len(points) - len(points) % pac].detach().float().clone().requires_grad_(True)
+    labels = _nearest_mode(x, modes, discriminator.num_classes) if getattr(discriminator, "num_classes", 0) else None
+    with torch.enable_grad():
+        logits = discriminator(x, labels)  # (N / pac,)
+        (grad,) = torch.autograd.grad(g_loss(logits) * len(logits), x)  # into x alone: D's gradients stay as they are
+    return (-grad).cpu().numpy()
 
 
 def _discriminator_field(
@@ -187,6 +211,7 @@ def _view_and_points(
     if meta["kind"] != "toy":
         raise CheckpointError(f"{ckpt.path}: the 2-D lab needs a model of 2-D points; this one makes images")
     modes = np.asarray(meta["modes"]) if "modes" in meta else None
+    points = sample(generator, ckpt, num_points, seed)
     view = toy_view(
         generator,
         discriminator,
@@ -196,8 +221,9 @@ def _view_and_points(
         meta.get("scale", 1.0),
         modes,
         loss=cfg.loss,
+        points=points,
     )
-    return view, sample(generator, ckpt, num_points, seed).numpy()
+    return view, points.numpy()
 
 
 def toy_models_in(folder: str | Path) -> list[Path]:

@@ -75,6 +75,7 @@ class GANTrainer:
         self.fixed_y = (torch.arange(cfg.num_samples) % self.num_classes).to(device) if self.num_classes else None
         self.step = 0  # generator updates done
         self.draws = 0  # real batches drawn (d_steps per step), which fixes the data order on resume
+        self.extra_d_updates = 0  # D updates made on their own, outside train_step (the game stepped by hand)
         self._ema_pairs = self._ema_tensors()
 
     # -- the step ----------------------------------------------------------------------------------
@@ -83,21 +84,45 @@ class GANTrainer:
         cfg = self.cfg
         self._set_learning_rates()
         for i in range(cfg.d_steps):
-            real, real_y = self.data.batch(self.draws, cfg.batch_size)
-            self.draws += 1
-            real_y = real_y if self.num_classes else None
-            z, fake_y = self.sample_latents(cfg.batch_size)
-            codes = latent_code(z, cfg.info_codes) if cfg.info_codes else None  # (B,) InfoGAN's targets
-            if i == cfg.d_steps - 1:
-                fake = self.G(z, fake_y)  # kept with its graph: the G update reuses it
-            else:
-                with torch.no_grad():
-                    fake = self.G(z, fake_y)
+            real, real_y = self._real_batch()
+            fake, fake_y, codes = self._fake_batch(keep_graph=i == cfg.d_steps - 1)  # the G update reuses the last
             stats = self._update_d(real, real_y, fake.detach(), fake_y, codes)
         stats.update(self._update_g(fake, fake_y, codes))
         self._update_ema()
         self.step += 1
         return stats
+
+    # One player at a time (the game stepped by hand): each is a real update that draws from the run's own
+    # streams exactly as train_step does, so the checkpoint after it resumes the same game.
+    def d_update(self) -> dict[str, Tensor]:
+        """One discriminator update on its own; the step (G updates) does not move."""
+        self._set_learning_rates()
+        real, real_y = self._real_batch()
+        fake, fake_y, codes = self._fake_batch(keep_graph=False)
+        stats = self._update_d(real, real_y, fake, fake_y, codes)
+        self.extra_d_updates += 1
+        return stats
+
+    def g_update(self) -> dict[str, Tensor]:
+        """One generator update (and its EMA update) on its own: the step moves by one."""
+        self._set_learning_rates()
+        fake, fake_y, codes = self._fake_batch(keep_graph=True)
+        stats = self._update_g(fake, fake_y, codes)
+        self._update_ema()
+        self.step += 1
+        return stats
+
+    def _real_batch(self) -> tuple[Tensor, Tensor | None]:
+        real, real_y = self.data.batch(self.draws, self.cfg.batch_size)
+        self.draws += 1
+        return real, (real_y if self.num_classes else None)
+
+    def _fake_batch(self, keep_graph: bool) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """(G(z), its labels, InfoGAN's codes (B,) or None) for fresh latents from the run's noise stream."""
+        z, fake_y = self.sample_latents(self.cfg.batch_size)
+        codes = latent_code(z, self.cfg.info_codes) if self.cfg.info_codes else None
+        with torch.set_grad_enabled(keep_graph and torch.is_grad_enabled()):
+            return self.G(z, fake_y), fake_y, codes
 
     def judge(self, x: Tensor, y: Tensor | None) -> Tensor:
         """D's logits for images as D sees them in training: through the run's augmentation, if any."""
@@ -217,6 +242,7 @@ class GANTrainer:
             "opt_d": self.opt_d.state_dict(),
             "step": self.step,
             "draws": self.draws,
+            "extra_d_updates": self.extra_d_updates,
             "noise_state": self.noise.get_state(),
             "fixed_z": self.fixed_z.cpu(),
             "fixed_y": self.fixed_y.cpu() if self.fixed_y is not None else None,
@@ -230,6 +256,7 @@ class GANTrainer:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.step, self.draws = int(state["step"]), int(state["draws"])
+        self.extra_d_updates = int(state.get("extra_d_updates", 0))  # files from before single updates: none
         self.noise.set_state(state["noise_state"])
         self.fixed_z = state["fixed_z"].to(self.device)
         if state.get("fixed_y") is not None:

@@ -14,6 +14,7 @@ from ganplay.checkpoints import CHECKPOINT_NAME
 from ganplay.run_state import RunSnapshot, RunState
 from ganplay.trainer import resolve_device
 from pages.common import format_seconds, is_active, plain, registry
+from pages.stepper import stepper_ui
 
 # Seconds between live refreshes. Each refresh costs the browser about 0.4 s of CPU (mostly redrawing the
 # plotly charts). When training also runs on the CPU, the browser takes that from training: on a 2-core box
@@ -53,12 +54,14 @@ def _live_controls(run, snap: RunSnapshot) -> None:
     if cols[0].button("Pause", key="pause", disabled=paused or snap.state != RunState.RUNNING, width="stretch"):
         run.pause()
         st.rerun()
-    if cols[1].button("Resume", key="resume", disabled=not paused, width="stretch"):
+    slow = snap.state == RunState.RUNNING and snap.play_rate is not None
+    if cols[1].button("Resume", key="resume", disabled=not (paused or slow), width="stretch"):
         run.unpause()
         st.rerun()
     if cols[2].button("Stop", key="stop", type="primary", width="stretch", disabled=snap.state == RunState.STOPPING):
         run.stop()
         st.rerun()
+    stepper_ui(run, snap)
 
 
 def live_view(snap: RunSnapshot) -> None:

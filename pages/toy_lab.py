@@ -14,11 +14,12 @@ from ganplay.metrics import HQ_SIGMAS, PACGAN_PROTOCOL_SAMPLES, toy_mode_stats
 from ganplay.run_state import RunSnapshot
 from ganplay.toylab import ToyView, load_toy_snapshot, saved_toy_view, toy_models_in, toy_snapshots
 from pages.common import SHIPPED_MODELS, data_kind, model_caption, pick_labelled, plain, registry, use_the_router
-from pages.live import poll
+from pages.live import controls_ui, poll
 
 use_the_router()
 
 REAL_POINTS = 500
+PUSH = "G's push (arrows)"
 LATEST = "latest"  # the step slider's last option: it follows the run's newest snapshot
 NO_D_NOTE = (
     "No D heat map: this file keeps only the generator (a generator-only export); D's view of the plane "
@@ -140,14 +141,16 @@ def shipped_body(path: Path) -> None:
 def draw_lab(view: ToyView, points: np.ndarray, dataset: str, title: str) -> None:
     real, modes, sigma = real_points(dataset)
     has_d = view.d_values is not None
-    layers = [*(["D heat map"] if has_d else []), "G's noise grid", "real points"]
+    has_forces = view.forces is not None
+    layers = [*(["D heat map"] if has_d else []), *([PUSH] if has_forces else []), "G's noise grid", "real points"]
     show = st.multiselect(
         "Show",
         layers,
         default=layers,
-        key=f"lab_layers:{has_d}",
-        help="D heat map: what the discriminator says about each spot of the plane. G's noise "
-        "grid: where the generator sends a regular grid of its input noise.",
+        key=f"lab_layers:{has_d}" + (":push" if has_forces else ""),
+        help="D heat map: what the discriminator says about each spot of the plane. G's push: arrows for the "
+        "way G's loss pulls each generated point. G's noise grid: where the generator sends a regular grid "
+        "of its input noise.",
     )
     scale = toy_plots.d_scale(view.loss, view.d_values) if has_d else None
     heat = (view.xs, view.ys, view.d_values) if "D heat map" in show else None
@@ -159,6 +162,7 @@ def draw_lab(view: ToyView, points: np.ndarray, dataset: str, title: str) -> Non
         view.manifold if "G's noise grid" in show else None,
         title=title,
         scale=scale,
+        forces=view.forces if PUSH in show else None,
     )
     plot_col, stats_col = st.columns([3, 1])
     plot_col.plotly_chart(figure, width="stretch", key="lab_plot")
@@ -166,7 +170,8 @@ def draw_lab(view: ToyView, points: np.ndarray, dataset: str, title: str) -> Non
         stats_ui(points, modes, sigma)
     if not has_d:
         st.info(NO_D_NOTE, icon=":material/info:")
-    st.caption(toy_plots.TOY_LEGEND + (f" {scale.caption}" if heat is not None else ""))
+    arrows = f" {toy_plots.forces_legend(len(view.forces))}" if PUSH in show else ""
+    st.caption(toy_plots.TOY_LEGEND + arrows + (f" {scale.caption}" if heat is not None else ""))
 
 
 def stats_ui(points: np.ndarray, modes: np.ndarray | None, sigma: float | None) -> None:
@@ -211,4 +216,5 @@ if source is None:
 elif isinstance(source, Path):
     shipped_body(source)
 else:
+    controls_ui(source)
     poll(source, lab_body)

@@ -78,6 +78,13 @@ def start_ui(form: FormState, preset: str | None) -> None:
     """The run name, Start, and beside it what stops a start: the fields to fix, or the registry's refusal."""
     name = st.text_input("Run name (optional)", key=keep("run_name", ""), help="letters, digits, '.', '_' or '-'")
     remember("run_name")
+    paused = st.checkbox(
+        "Start paused (step through the game by hand)",
+        key=keep("start_paused", False),
+        help="the run builds its networks, shows step 0 and waits: press D step, G step or Full step, play it in "
+        "slow motion, or Resume for full speed",
+    )
+    remember("start_paused")
     refused = st.session_state.get("start_refused")
     if refused and refused["name"] != name:
         refused = st.session_state["start_refused"] = None  # a new name: the old refusal no longer applies
@@ -90,7 +97,8 @@ def start_ui(form: FormState, preset: str | None) -> None:
         help="fix the settings marked in red first" if form.errors else None,
     ):
         try:
-            run = registry().start(make_config(preset, **form.values).validated(), name=name.strip() or None)
+            config = make_config(preset, **form.values).validated()
+            run = registry().start(config, name=name.strip() or None, paused=paused)
         except ValueError as err:
             st.session_state["start_refused"] = {"name": name, "message": plain(err)}
         else:

@@ -173,8 +173,17 @@ def test_cli_sample_defaults_to_many_points_for_a_2d_model(tmp_path, capsys):
 def test_toy_lab_shows_the_plane_and_coverage(trained):
     at = open_lab()
     figure = lab_figure(at)
-    assert [t.get("name") for t in figure["data"]] == ["D(x)", "G(noise grid)", "real", "generated", "modes"]
+    names = ["D(x)", "G(noise grid)", "real", "generated", "G's push", "modes"]
+    assert [t.get("name") for t in figure["data"]] == names
     assert figure["data"][0]["colorbar"]["title"]["text"] == "D: P(real)"
+    arrows = trace(figure, "G's push")
+    tails = [(x, y) for x, y in zip(arrows["x"][0::3], arrows["y"][0::3])]
+    assert tails == [tuple(p) for p in xy(trace(figure, "generated"))[: len(tails)]]  # one arrow per point
+    assert arrows["x"][2::3] == [None] * len(tails) and arrows["marker"]["size"][:3] == [0, 7, 0]
+    assert "Pink arrows: where G's loss pushes each of the first" in notes(at)
+    layers = at.multiselect(key="lab_layers:True:push")
+    layers.set_value([v for v in layers.value if v != "G's push (arrows)"]).run()
+    assert "G's push" not in [t.get("name") for t in lab_figure(at)["data"]]
     assert any(m.label == "Modes covered" for m in at.metric)
     help_of = {m.label: m.proto.help for m in at.metric}
     assert help_of["Modes covered"].startswith("How many of the 8 clusters of real points the generator reaches")

@@ -1,0 +1,62 @@
+"""In Chromium, as a learner: start a toy run paused, press G step five times in the Toy 2-D lab and see the counter
+move by five and the points move, then play it in slow motion at 2 steps a second and see it go on, slowly.
+(That a game played by hand resumes exactly is test_game_steps.py's.) Fixtures and helpers: browser_kit.py."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from browser_kit import no_exception, open_nav, shots_folder, wait_for, whole_page
+
+pytestmark = pytest.mark.slow
+
+COUNTER = re.compile(r"(paused|running) · step (\d+) / 2,000")
+
+
+def counter(page) -> tuple[str, int] | None:
+    found = COUNTER.search(page.locator('[data-testid="stMain"]').inner_text())
+    return (found.group(1), int(found.group(2))) if found else None
+
+
+def generated_points(page) -> list[float]:
+    return page.evaluate(
+        """() => { const c = [...document.querySelectorAll('.js-plotly-plot')].find(p => p._fullData);
+                   const t = c && c._fullData.find(d => d.name === 'generated');
+                   return t && t.x ? Array.from(t.x).slice(0, 50) : []; }"""  # _fullData: decoded arrays (data holds base64)
+    )
+
+
+def test_step_g_five_times_then_play_in_slow_motion(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(server)
+    open_nav(page, server, "Train")
+    page.get_by_text("Start paused (step through the game by hand)").click()
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text(re.compile(r"paused · step 0 / 2,000")).wait_for(timeout=60_000)
+    open_nav(page, server, "Toy 2-D lab")
+    page.get_by_role("heading", name="Toy 2-D lab").wait_for(timeout=30_000)
+    g_step = page.get_by_role("button", name="G step")
+    wait_for(lambda: g_step.count() == 1, what="the lab's step buttons alone (the Train page's had gone)")
+    wait_for(lambda: len(generated_points(page)) == 50, what="the lab's plot of the generated points")
+    first = generated_points(page)
+    for step in range(1, 6):
+        g_step.click()
+        page.get_by_text(f"1 G update (step {step - 1} → {step})").wait_for(timeout=30_000)
+    assert counter(page) == ("paused", 5)
+    wait_for(lambda: generated_points(page) != first, what="the points to move")
+    no_exception(page)
+    whole_page(page, shots_folder() / "toy-lab-stepped.png")
+
+    page.get_by_role("button", name="Play slowly").click()  # the slider starts at 2 steps a second
+    page.get_by_text("Slow motion: 2 full steps a second").wait_for(timeout=30_000)
+    started = time.monotonic()
+    wait_for(lambda: (counter(page) or ("", 0))[1] >= 8, timeout=60, what="slow motion to take three steps")
+    state, step = counter(page)
+    # at 2 a second the run cannot be further than the time allows (at full speed it would be at 2,000 by now)
+    assert state == "running" and step <= 5 + 2 * (time.monotonic() - started) + 3, step
+    page.get_by_role("button", name="Pause").click()
+    g_step.wait_for(timeout=30_000)
+    assert counter(page)[0] == "paused"
+    no_exception(page)
