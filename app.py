@@ -24,6 +24,7 @@ PAGES = {
         "pages/directions.py", title="Directions", icon=":material/open_with:", url_path="directions"
     ),
     "runs": st.Page("pages/runs.py", title="Runs", icon=":material/list:", url_path="runs"),
+    "learn": st.Page("pages/learn.py", title="Learn", icon=":material/school:", url_path="learn"),
 }
 
 
@@ -51,6 +52,7 @@ def home() -> None:
     st.page_link(PAGES["restore"], label="Restore: find z for a real digit, fill in what is missing or remove noise")
     st.page_link(PAGES["directions"], label="Directions: what moving z along its main directions changes (SeFa, PCA)")
     st.page_link(PAGES["runs"], label="Runs: compare, diff, resume, delete and download runs")
+    st.page_link(PAGES["learn"], label="Learn: the GAN game written out, and experiments that show its lessons live")
 
 
 st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), *PAGES.values()]).run()

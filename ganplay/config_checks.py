@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ganplay.config import D_NORMS, DEVICES, LR_DECAYS, TrainConfig, type_errors
+from ganplay.config import D_NORMS, DEVICES, LR_DECAYS, OPTIMIZERS, TrainConfig, type_errors
 
 
 def _range(errors: dict, name: str, value: Any, low: float, high: float, kind: type = int) -> None:
@@ -52,6 +52,9 @@ def validate(cfg: TrainConfig) -> dict[str, str]:
     if cfg.pac not in (1, 2, 4):
         errors["pac"] = f"pac must be 1, 2 or 4, got {cfg.pac!r}"
     _range(errors, "gp_weight", cfg.gp_weight, 0.0, 1000.0, float)
+    _check_weight_clip(cfg, errors)
+    if cfg.optimizer not in OPTIMIZERS:
+        errors["optimizer"] = f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {cfg.optimizer!r}"
     _range(errors, "d_steps", cfg.d_steps, 1, 100)
     _range(errors, "batch_size", cfg.batch_size, 1, 4096)
     _range(errors, "lr_g", cfg.lr_g, 1e-8, 1.0, float)
@@ -68,6 +71,7 @@ def validate(cfg: TrainConfig) -> dict[str, str]:
     _range(errors, "num_samples", cfg.num_samples, 1, 4096)
     _check_info_codes(cfg, errors)
     _check_clusters(cfg, info, errors)
+    _check_seed_recipe(cfg, info, errors)
     if "batch_size" not in errors and "pac" not in errors and cfg.batch_size % cfg.pac:
         errors["pac"] = f"batch_size ({cfg.batch_size}) must be a multiple of pac ({cfg.pac})"
     if cfg.loss == "wgan-gp" and cfg.d_norm == "batch" and cfg.arch == "dcgan":
@@ -77,6 +81,18 @@ def validate(cfg: TrainConfig) -> dict[str, str]:
     if info is not None:
         _check_against_dataset(cfg, info, errors)
     return errors
+
+
+def _check_weight_clip(cfg: TrainConfig, errors: dict[str, str]) -> None:
+    _range(errors, "weight_clip", cfg.weight_clip, WEIGHT_CLIP_RANGE[0], WEIGHT_CLIP_RANGE[1], float)
+    if "weight_clip" in errors and isinstance(cfg.weight_clip, (int, float)) and cfg.weight_clip <= 0:
+        errors["weight_clip"] = (
+            f"weight_clip must be above 0, got {cfg.weight_clip!r}: D's weights are clipped into [-c, c], "
+            "and a c of 0 or less would set every one of them to 0 (the WGAN paper uses 0.01)"
+        )
+
+
+WEIGHT_CLIP_RANGE = (1e-5, 1.0)  # above 1 a critic whose weights start near 0.02 is no longer constrained
 
 
 def _check_info_codes(cfg: TrainConfig, errors: dict[str, str]) -> None:
@@ -95,6 +111,14 @@ def _check_info_codes(cfg: TrainConfig, errors: dict[str, str]) -> None:
         errors["info_codes"] = "a conditional model is told its class; InfoGAN finds classes without labels: use one"
     elif cfg.pac != 1:
         errors["info_codes"] = f"InfoGAN's code head reads one sample at a time; pac {cfg.pac} packs them: use pac 1"
+
+
+def _check_seed_recipe(cfg: TrainConfig, info: dict[str, Any] | None, errors: dict[str, str]) -> None:
+    """The seed documents' networks are fixed: what they cannot take, beside its field (a range error kept)."""
+    from ganplay.seed_models import seed_config_problems
+
+    for name, message in seed_config_problems(cfg, info).items():
+        errors.setdefault(name, message)
 
 
 def _check_clusters(cfg: TrainConfig, info: dict[str, Any] | None, errors: dict[str, str]) -> None:

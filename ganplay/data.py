@@ -1,5 +1,5 @@
-"""Dataset registry: 2-D toy mixtures, torchvision image sets, image folders and the bundled MNIST; the data
-sources themselves are in sources.py."""
+"""Dataset registry: 2-D toy mixtures, torchvision image sets, image folders, the user's own 2-D points
+(points:FILE.csv, read by point_files.py) and the bundled MNIST; the data sources themselves are in sources.py."""
 
 from __future__ import annotations
 
@@ -13,8 +13,18 @@ from torch import Tensor
 
 from ganplay.folders import FOLDER_PREFIX, folder_of, has_class_folders, read_folder
 from ganplay.image_files import DatasetError, default_data_dir, fit_images, read_cifar10, read_idx_set, read_idx_splits
+from ganplay.point_files import POINTS_PREFIX, points_file_of, read_points
 from ganplay.registry import Registry
-from ganplay.sources import DataSource, ImageTensorData, ToyCurve, ToyMixture, place_images, spiral_points, toy_modes
+from ganplay.sources import (
+    DataSource,
+    ImageTensorData,
+    PointCloud,
+    ToyCurve,
+    ToyMixture,
+    place_images,
+    spiral_points,
+    toy_modes,
+)
 
 BUNDLED_MNIST = Path(__file__).parent / "assets" / "mnist10k"
 DIGITS = tuple(str(d) for d in range(10))
@@ -205,6 +215,38 @@ def load_folder(path: Path, a: LoadArgs) -> DataSource:
     )
 
 
+def load_points(path: Path, a: LoadArgs) -> DataSource:
+    """A points file as a 2-D toy: its points moved and scaled into [-1, 1] (shape kept), its labels as classes."""
+    table = read_points(path)
+    centre, half = table.placement()
+    counts = np.bincount(table.labels, minlength=len(table.class_names)) if table.class_names else None
+    note = (
+        f"{table.summary()} from {path} (sha256 {table.fingerprint[:12]}), moved and scaled into [-1, 1]: "
+        f"x' = (x - {centre[0]:.6g}) / {half:.6g}, y' = (y - {centre[1]:.6g}) / {half:.6g}"
+    )
+    return PointCloud(
+        f"{POINTS_PREFIX}{path}",
+        points_title(path),
+        "toy",
+        (2,),
+        len(table.class_names),
+        table.class_names,
+        note,
+        1.0,
+        a["seed"],
+        a["device"],
+        # fake labels follow the real ones' shares, as real labels are drawn with their points
+        label_prior=tuple((counts / counts.sum()).tolist()) if counts is not None else (),
+        points=torch.from_numpy(table.normalised()),
+        labels=torch.from_numpy(table.labels),
+        table=table,
+    )
+
+
+def points_title(path: Path) -> str:
+    return f"Points in {path.name}"
+
+
 # -- the public entry points -----------------------------------------------------------------------
 
 
@@ -219,7 +261,8 @@ def offline_dataset(name: str) -> str:
 
 
 def dataset_info(name: str) -> dict[str, Any]:
-    """title, kind (toy|image), native_size, native_channels, labelled, defaults: cheap, loads no data."""
+    """title, kind (toy|image), native_size, native_channels, labelled, defaults: cheap, loads no data (a points
+    file is read, once per version of it, to say whether it is valid and labelled)."""
     if name.startswith(FOLDER_PREFIX):
         path = folder_of(name)
         return {
@@ -228,6 +271,15 @@ def dataset_info(name: str) -> dict[str, Any]:
             "native_size": None,
             "native_channels": None,
             "labelled": has_class_folders(path),
+        }
+    if name.startswith(POINTS_PREFIX):  # reads the file (once per version of it): a bad file is refused here
+        path = points_file_of(name)
+        return {
+            "title": points_title(path),
+            "kind": "toy",
+            "native_size": None,
+            "native_channels": None,
+            "labelled": bool(read_points(path).class_names),
         }
     info = DATASETS.info(name)
     return {
@@ -250,7 +302,7 @@ def load_dataset(
     device: torch.device | str = "cpu",
     download: bool = True,
 ) -> DataSource:
-    """The DataSource for a registered name or folder:PATH; DatasetError says what is missing."""
+    """The DataSource for a registered name, folder:PATH or points:FILE.csv; DatasetError says what is missing."""
     args: LoadArgs = {
         "image_size": image_size,
         "channels": channels,
@@ -261,6 +313,8 @@ def load_dataset(
     }
     if name.startswith(FOLDER_PREFIX):
         return load_folder(folder_of(name), args)
+    if name.startswith(POINTS_PREFIX):
+        return load_points(points_file_of(name), args)
     return DATASETS.get(name)(name, args)
 
 

@@ -8,6 +8,7 @@ that stand in for Inception's in Frechet distance, KID and precision/recall, alw
 from __future__ import annotations
 
 import math
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +72,14 @@ class Evaluator:
     class_names: tuple[str, ...]
     holdout_accuracy: float
     command: str = ""
+    holdout: int = 0  # images held out of its training, by holdout_split(N, holdout, seed); 0: DEFAULT_HOLDOUT
+    seed: int = 0
+    data_dir: str = ""  # where its dataset was read ("" : the default place)
+
+    @property
+    def label(self) -> str:
+        """Its name in metric keys: "mnist-bundled-classifier", or for a folder "cats folder-classifier"."""
+        return f"{dataset_label(self.dataset)}-classifier"
 
     @torch.no_grad()
     def predict(self, images: Tensor, batch: int = 500) -> tuple[Tensor, Tensor]:
@@ -106,29 +115,34 @@ DEFAULT_HOLDOUT = 2000  # held-out images of train_evaluator: the shipped evalua
 
 def train_evaluator(
     dataset: str = "mnist-bundled",
-    holdout: int = DEFAULT_HOLDOUT,
-    epochs: int = 8,
-    batch_size: int = 128,
+    holdout: int | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
     lr: float = 2e-3,
     seed: int = 0,
     device: str | torch.device = "cpu",
     progress: Callable[[str], None] | None = None,
     limit: int | None = None,
+    image_size: int | None = None,
+    channels: int = 0,
+    data_dir: str | Path | None = None,
+    download: bool = False,
 ) -> Evaluator:
     """Train on all but `holdout` images (with +-2 px shifts), report accuracy on the held-out ones.
 
-    limit caps the training images (tests); the held-out set stays the same.
+    Any labelled image set: a registered one (at its native size unless image_size says otherwise) or a folder
+    with one subfolder per class (at FOLDER_SIZE unless told; a GAN's images are scored at their own size, so
+    give the size it trains at). holdout None: DEFAULT_HOLDOUT, or a fifth of a smaller set. epochs and
+    batch_size None: the shipped recipe (8 epochs of 128), with smaller batches and more epochs for a small set,
+    so that it still gets MIN_UPDATES updates. limit caps the training images (tests); the held-out set stays.
     """
-    try:
-        dataset_info(dataset)  # an unknown name or a missing folder, said before anything loads
-    except ValueError as err:
-        raise UsageError(str(err)) from None
-    data = load_dataset(dataset, seed=seed, device="cpu", download=False)
-    if data.kind != "image" or not data.num_classes:
-        raise UsageError(f"an evaluator needs labelled images; {dataset} is not")
+    data = _labelled_images(dataset, image_size, channels, seed, data_dir, download)
     images, labels = data.images, data.labels
+    holdout = default_holdout(len(images)) if holdout is None else holdout
     train_idx, held_idx = holdout_split(len(images), holdout, seed)
     train_idx = train_idx[:limit] if limit else train_idx
+    batch_size = batch_size or min(DEFAULT_BATCH, max(8, len(train_idx) // 8))
+    epochs = epochs or max(DEFAULT_EPOCHS, math.ceil(MIN_UPDATES / math.ceil(len(train_idx) / batch_size)))
     start = time.perf_counter()
     scores: list[float] = []
 
@@ -143,7 +157,64 @@ def train_evaluator(
     net = fit_classifier(
         images[train_idx], labels[train_idx], data.num_classes, epochs, batch_size, lr, seed, device, on_epoch=score
     )
-    return Evaluator(net, dataset, images.shape[-1], images.shape[1], data.class_names, scores[-1])
+    size, channels = images.shape[-1], images.shape[1]
+    command = (
+        f"python -m ganplay train-evaluator --dataset {shlex.quote(dataset)} --epochs {epochs} --holdout {holdout} "
+        f"--seed {seed} --image-size {size} --channels {channels}"
+        + (f" --data-dir {shlex.quote(str(data_dir))}" if data_dir else "")
+    )
+    return Evaluator(
+        net, dataset, size, channels, data.class_names, scores[-1], command, holdout, seed, str(data_dir or "")
+    )
+
+
+DEFAULT_EPOCHS, DEFAULT_BATCH = 8, 128  # the shipped evaluator's recipe: 500 updates on the bundled 8,000
+MIN_UPDATES = 500  # a folder of 300 images gets batches of 30 for 63 epochs instead of 2 updates an epoch
+
+
+FOLDER_SIZE = 64  # a folder has no native size: the size make_config gives a folder's GAN
+MIN_IMAGES = 10  # fewer cannot be split into a training set and a held-out one worth a number
+
+
+def default_holdout(n: int) -> int:
+    """DEFAULT_HOLDOUT images held out, or a fifth of a set too small for that (the bundled 10k: 2,000)."""
+    return min(DEFAULT_HOLDOUT, n // 5)
+
+
+def _labelled_images(
+    dataset: str, image_size: int | None, channels: int, seed: int, data_dir: str | Path | None, download: bool
+):
+    """The dataset's images and labels at the evaluator's size, or a UsageError saying why it cannot have one."""
+    try:
+        info = dataset_info(dataset)  # an unknown name or a missing folder, said before anything loads
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if info["kind"] != "image":
+        raise UsageError(f"an evaluator classifies images; {dataset} is 2-D points")
+    if not info["labelled"]:
+        raise UsageError(f"an evaluator learns from labels and {dataset} has none: {UNLABELLED_HINT}")
+    size = image_size or info["native_size"] or FOLDER_SIZE
+    data = load_dataset(
+        dataset, image_size=size, channels=channels, seed=seed, device="cpu", data_dir=data_dir, download=download
+    )
+    if not data.num_classes:
+        raise UsageError(f"an evaluator learns from labels and {dataset} has none: {UNLABELLED_HINT}")
+    if len(data.images) < MIN_IMAGES:
+        raise UsageError(f"{dataset} holds {len(data.images)} images; an evaluator needs at least {MIN_IMAGES}")
+    return data
+
+
+UNLABELLED_HINT = "a folder gives labels when its images sit in one subfolder per class (at least two)"
+
+
+def dataset_label(dataset: str) -> str:
+    """A dataset's name as metric keys and file names show it: a folder by its last part ("cats folder")."""
+    from ganplay.folders import FOLDER_PREFIX
+
+    if not dataset.startswith(FOLDER_PREFIX):
+        return dataset
+    tail = Path(dataset[len(FOLDER_PREFIX) :].strip().rstrip("/")).name
+    return f"{tail or 'root'} folder"
 
 
 def fit_classifier(
@@ -212,6 +283,9 @@ def save_evaluator(evaluator: Evaluator, path: str | Path) -> Path:
         "class_names": list(evaluator.class_names),
         "holdout_accuracy": evaluator.holdout_accuracy,
         "command": evaluator.command,
+        "holdout": evaluator.holdout,
+        "seed": evaluator.seed,
+        "data_dir": evaluator.data_dir,
         "state_dict": evaluator.net.state_dict(),
     }
     buffer = io.BytesIO()
@@ -246,6 +320,9 @@ def load_evaluator(path: str | Path, device: str | torch.device = "cpu") -> Eval
         tuple(payload["class_names"]),
         float(payload["holdout_accuracy"]),
         payload.get("command", ""),
+        payload.get("holdout", 0),  # files from before these fields: the shipped split (2,000, seed 0)
+        payload.get("seed", 0),
+        payload.get("data_dir", ""),
     )
 
 
@@ -263,5 +340,8 @@ def _is_evaluator_payload(payload: dict[str, Any]) -> bool:
         and all(isinstance(n, str) for n in names)
         and isinstance(payload.get("holdout_accuracy"), (int, float))
         and isinstance(payload.get("command", ""), str)
+        and type(payload.get("holdout", 0)) is int
+        and type(payload.get("seed", 0)) is int
+        and isinstance(payload.get("data_dir", ""), str)
         and isinstance(payload.get("state_dict"), dict)
     )

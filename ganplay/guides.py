@@ -67,6 +67,19 @@ _GUIDES = {
             "gap D(x) - D(G(z)) means anything."
         ),
     ),
+    "wgan-clip": (
+        (
+            "**Loss D** (the critic's) is D(G(z)) - D(x), with every weight of D clipped into [-c, c] after each "
+            "update: its negative estimates, up to a constant factor, the Wasserstein distance between the real "
+            "and the generated samples. **Loss G** is -D(G(z))."
+        ),
+        (
+            "loss D negative, its size falling slowly as the samples improve (the WGAN paper's curves fall with "
+            "sample quality). The scores are small (the clip keeps them so) and drift: only D(x) - D(G(z)) means "
+            "anything. A loss D that stays near 0 means a critic clipped too hard (c too small: its gradients "
+            "vanish); a large c makes the critic slow to train (the paper's two failure modes)."
+        ),
+    ),
 }
 
 _BAD_SHAPES = (

@@ -61,6 +61,8 @@ def _d_wins(history: Sequence[dict[str, float]]) -> Alarm | None:
     recent = history[-WINDOW:]
     if len(recent) < WINDOW // 2 or _mean(r["loss_d"] for r in recent) > D_WINS_LOSS:
         return None
+    if any(r["loss_d"] < 0 for r in recent):  # a Wasserstein critic (wgan-clip, wgan-gp): its loss has no floor
+        return None  # at 0, so a small or negative one says nothing of D winning
     peak = max(r.get("grad_norm_g", 0.0) for r in history)
     now = _mean(r.get("grad_norm_g", 0.0) for r in recent)
     vanished = peak > 0 and now < VANISHED_GRADIENT * peak
@@ -129,14 +131,17 @@ def _collapsed(coverage: Sequence[tuple[int, float]]) -> Alarm | None:
     return Alarm(
         "mode_collapse",
         step,
-        f"Coverage dropped to {now:.0%} from a best of {best:.0%}: G makes a few kinds of sample only.",
+        # a share of the best: for images the coverage is the samples' mean distance, not itself a share
+        f"Coverage fell to {now / best:.0%} of its best: G makes a few kinds of sample only.",
         "add packing (pac 2 or 4), lower G's learning rate, switch to wgan-gp, or resume from an earlier checkpoint.",
     )
 
 
 def _collapsed_onto_few_modes(stats: dict[str, float] | None, coverage: Sequence[tuple[int, float]]) -> Alarm | None:
     """Sharp samples on a quarter of the modes or fewer: collapsed from the start, not only dropping."""
-    if not stats or stats["high_quality"] < 0.5 or stats["modes_covered"] > stats["num_modes"] / 4:
+    if not stats or "num_modes" not in stats:  # a toy without modes (spiral, a points file) has grid numbers only
+        return None
+    if stats["high_quality"] < 0.5 or stats["modes_covered"] > stats["num_modes"] / 4:
         return None
     step = coverage[-1][0] if coverage else 0
     return Alarm(

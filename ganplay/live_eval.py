@@ -1,11 +1,12 @@
 """Live quality: a small, fixed-noise score every `eval_every` steps, cheap enough to leave on.
 
-Image runs on a dataset with a shipped evaluator are scored in that classifier's features (Frechet
-distance on 500 samples against 2,000 real images, class coverage and confidence, and for conditional
-models the share of samples classified as the class they were asked for). 2-D mixtures get the PacGAN
-numbers. Every score uses the same noise, so it moves only when the generator does; 500 samples bias
-the Frechet distance upwards, so it is compared with a real-versus-real floor of the same size and is
-not comparable with the 5,000-sample figure of `python -m ganplay eval`.
+Image runs on a dataset with an evaluator (shipped, or made by train-evaluator) are scored in that
+classifier's features (Frechet distance on 500 samples against 2,000 real images, class coverage and
+confidence, and for conditional models the share of samples classified as the class they were asked for).
+2-D mixtures get the PacGAN numbers. Every score uses the same noise, so it moves only when the generator
+does; 500 samples bias the Frechet distance upwards, so it is compared with a real-versus-real floor of the
+same size and is not comparable with the 5,000-sample figure of `python -m ganplay eval`. A set of fewer than
+2,500 images gives a fifth of itself as samples (and floor) and the rest as the reference (live_counts).
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ganplay.data import dataset_family
+# The evaluator look-ups live in evaluator_lookup; importing them here keeps `live_eval.model_evaluator` working.
+from ganplay.evaluator_lookup import (  # noqa: F401
+    EVALUATOR_DIR,
+    evaluator_path_for,
+    find_model_evaluator,
+    model_evaluator,
+    shape_mismatch,
+    train_evaluator_advice,
+)
 from ganplay.metrics import class_stats, frechet_from_stats, gaussian_stats, real_halves, toy_mode_stats
 from ganplay.seeding import prior_labels
 from ganplay.sources import DataSource, to_float, toy_modes_or_none
@@ -32,37 +41,6 @@ if TYPE_CHECKING:
 LIVE_SAMPLES = 500  # generated images per live score
 LIVE_REFERENCE = 2000  # real images whose features are the reference
 TOY_SAMPLES = 2500  # the PacGAN protocol's count: an MLP makes them in milliseconds
-EVALUATOR_DIR = Path(__file__).resolve().parent.parent / "checkpoints" / "evaluators"  # shipped beside the code
-
-
-def evaluator_path_for(dataset: str) -> Path:
-    return EVALUATOR_DIR / f"{dataset_family(dataset)}.pt"
-
-
-def model_evaluator(
-    ckpt, named: str | Path | None = None, device: str | torch.device = "cpu", why: str = ""
-) -> Evaluator:
-    """The evaluator file `named`, else the shipped one of the model's dataset, checked to read its images; a
-    UsageError saying what is missing otherwise. `why` says what needs it, in that message."""
-    from ganplay.errors import UsageError
-    from ganplay.evaluators import load_evaluator
-
-    name = ckpt.data["name"]
-    path = Path(named) if named else evaluator_path_for(name)
-    because = f" ({why})" if why else ""
-    if not path.exists():
-        raise UsageError(
-            f"no evaluator for {name} at {path}{because}: train one "
-            f"(python -m ganplay train-evaluator --dataset {name}) or give --evaluator"
-        )
-    evaluator = load_evaluator(path, device)
-    channels, size = ckpt.data["shape"][0], ckpt.data["shape"][-1]
-    if (evaluator.channels, evaluator.image_size) != (channels, size):
-        raise UsageError(
-            f"{path} reads {evaluator.channels}-channel {evaluator.image_size} px images, the model makes "
-            f"{channels}-channel {size} px{because}"
-        )
-    return evaluator
 
 
 @dataclass(frozen=True)
@@ -120,9 +98,14 @@ def live_evaluator_for(data: DataSource, z_dim: int, conditional: bool) -> tuple
     path = evaluator_path_for(data.name)
     if not path.exists():
         return None, (
-            f"no evaluator for {data.name}: live quality is off "
-            f"(train one with python -m ganplay train-evaluator --dataset {data.name})"
+            f"no evaluator for {data.name}: live quality is off ({train_evaluator_advice(data.name, data.shape)}; "
+            f"after training, python -m ganplay eval --standard-fid scores any images with Inception)"
         )
+    from ganplay.evaluators import load_evaluator
+
+    mismatch = shape_mismatch(load_evaluator(path), data.shape)  # before its reference images are scored
+    if mismatch:
+        return None, f"live quality is off: {path} {mismatch}"
     evaluator = _image_evaluator(data, z_dim, conditional, path)
     return evaluator, evaluator.protocol
 
@@ -168,7 +151,7 @@ def _reference(data: DataSource, path: Path) -> tuple[Evaluator, tuple[Tensor, T
             # On the training device: on a GPU, a classifier on the CPU made each score cost 5% of training.
             evaluator = load_evaluator(path, data.device)
             images = to_float(data.images)
-            reference, others = real_halves(images, LIVE_REFERENCE, LIVE_SAMPLES)
+            reference, others = real_halves(images, *live_counts(len(images)))
             _, ref = evaluator.predict(reference)
             _, other = evaluator.predict(others)
             ref_stats = gaussian_stats(ref)
@@ -176,13 +159,22 @@ def _reference(data: DataSource, path: Path) -> tuple[Evaluator, tuple[Tensor, T
         return _REFERENCES[key]
 
 
+def live_counts(n_images: int) -> tuple[int, int]:
+    """(real reference images, samples per score): 2,000 and 500, or for a set smaller than 2,500 a fifth of it
+    as samples (and as the floor's other real images, so the floor is measured at the samples' count) and the
+    rest as the reference."""
+    samples = min(LIVE_SAMPLES, n_images // 5)
+    return min(LIVE_REFERENCE, n_images - samples), samples
+
+
 def _image_evaluator(data: DataSource, z_dim: int, conditional: bool, path: Path) -> LiveEvaluator:
     evaluator, ref_stats, floor = _reference(data, path)
+    reference, samples = live_counts(len(data.images))
     labels = None
     if data.label_prior:  # clusters, at their real shares, as eval and Samples draw them
-        labels = prior_labels(data.label_prior, LIVE_SAMPLES, torch.Generator().manual_seed(2024))
+        labels = prior_labels(data.label_prior, samples, torch.Generator().manual_seed(2024))
     elif conditional:
-        labels = torch.arange(LIVE_SAMPLES) % data.num_classes
+        labels = torch.arange(samples) % data.num_classes
 
     def scorer(images: Tensor) -> dict[str, float]:
         probs, feats = evaluator.predict(images)
@@ -198,12 +190,12 @@ def _image_evaluator(data: DataSource, z_dim: int, conditional: bool, path: Path
             row["conditional_accuracy"] = float((probs.argmax(1) == labels).float().mean())
         return row
 
-    name = f"{evaluator.dataset}-classifier"
+    name = evaluator.label
     protocol = (
-        f"{LIVE_SAMPLES} samples from fixed noise against {LIVE_REFERENCE:,} real images, in the "
-        f"{name}'s features; the floor is {LIVE_SAMPLES} other real images scored the same way"
+        f"{samples} samples from fixed noise against {reference:,} real images, in the "
+        f"{name}'s features; the floor is {samples} other real images scored the same way"
     )
-    return LiveEvaluator(FD_METRIC, scorer, _fixed_noise(LIVE_SAMPLES, z_dim), labels, floor, protocol)
+    return LiveEvaluator(FD_METRIC, scorer, _fixed_noise(samples, z_dim), labels, floor, protocol)
 
 
 # The live FD as a multiple of its real-versus-real floor, and what the fixed-noise samples look like there.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from ganplay.registry import Registry
 
@@ -20,6 +20,7 @@ class GANLoss:
     g_loss: Callable[[Tensor], Tensor]  # D(G(z)) logits -> scalar to minimise
     probabilistic: bool  # True: sigmoid(logit) is D's probability that a sample is real
     gradient_penalty: bool = False
+    clips_weights: bool = False  # WGAN (Arjovsky et al. 2017): D's weights back into [-c, c] after each D update
 
     def d_report(self, logits: Tensor) -> Tensor:
         """Mean D output as users read it: a probability for BCE losses, the raw score otherwise."""
@@ -85,6 +86,29 @@ _add(
         gradient_penalty=True,
     )
 )
+
+
+# The original WGAN: the same critic objective, kept K-Lipschitz by clipping every weight of D (the paper's
+# c = 0.01, RMSprop 5e-5, 5 critic updates per G update; presets.LOSS_DEFAULTS holds those defaults).
+_add(
+    GANLoss(
+        "wgan-clip",
+        "Wasserstein GAN with weight clipping",
+        lambda real, fake: fake.mean() - real.mean(),
+        lambda fake: -fake.mean(),
+        probabilistic=False,
+        clips_weights=True,
+    )
+)
+
+
+@torch.no_grad()
+def clip_weights_(critic: nn.Module, clip: float) -> None:
+    """Every parameter of the critic clamped into [-clip, clip] in place, as the WGAN paper's code does (all of
+    them, batch-norm scales included)."""
+    params = list(critic.parameters())
+    torch._foreach_clamp_min_(params, -clip)
+    torch._foreach_clamp_max_(params, clip)
 
 
 def gradient_penalty(

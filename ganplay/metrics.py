@@ -130,6 +130,31 @@ def precision_recall(real: Tensor, fake: Tensor, k: int = 3) -> tuple[float, flo
     return inside(fake, real, radii(real)), inside(real, fake, radii(fake))
 
 
+IS_SPLITS = 10  # the standard protocol (Salimans et al. 2016)
+
+
+def inception_score(probs: Tensor, splits: int = IS_SPLITS) -> tuple[float, float]:
+    """(mean, std) over `splits` equal parts of exp(E_x KL(p(y|x) || p(y))), p(y) being each part's mean.
+
+    The score of the original code (and stylegan3's): 1 when every sample gets the same prediction, at most the
+    number of classes when each is classified with certainty and the classes are equally common. The std is
+    over the parts (numpy's, population).
+    """
+    p = probs.double()
+    if p.ndim != 2 or len(p) < splits:
+        raise ValueError(
+            f"the Inception Score needs at least {splits} rows of class probabilities, got {tuple(p.shape)}"
+        )
+    scores = []
+    for i in range(splits):
+        part = p[i * len(p) // splits : (i + 1) * len(p) // splits]  # (n/splits, K)
+        marginal = part.mean(0, keepdim=True)
+        kl = (torch.special.xlogy(part, part) - torch.special.xlogy(part, marginal)).sum(1).mean()
+        scores.append(kl.exp())
+    stacked = torch.stack(scores)
+    return float(stacked.mean()), float(stacked.std(correction=0))
+
+
 @dataclass(frozen=True)
 class ClassStats:
     covered: int  # classes predicted for at least `min_share` of the samples
@@ -174,11 +199,13 @@ def evaluate_image_checkpoint(
     real_images: Tensor,
     num_samples: int = IMAGE_PROTOCOL_SAMPLES,
     seed: int = 12345,
+    held_out: Tensor | None = None,
 ) -> dict:
     """Every image metric for one checkpoint, with its protocol spelled out beside the numbers.
 
     real_images (M, C, H, W) in [-1, 1]: split by a fixed permutation into two disjoint halves; the
     generated samples are compared with half A, and half A with half B gives the real-versus-real floor.
+    held_out: real images the evaluator never trained on, whose IS in its classes is the samples' reference.
     """
     from ganplay.sampling import sample
 
@@ -189,7 +216,7 @@ def evaluate_image_checkpoint(
     _, feats_a = evaluator.predict(real_a)
     _, feats_b = evaluator.predict(real_b)
     precision, recall = precision_recall(feats_a[:2000], feats[:2000])
-    name = f"{evaluator.dataset}-classifier"
+    name = evaluator.label
     result = {
         f"fd ({name} features)": frechet_distance(feats, feats_a),
         f"fd floor, real vs real ({name} features)": frechet_distance(feats_b, feats_a),
@@ -205,6 +232,7 @@ def evaluate_image_checkpoint(
             f"{evaluator.holdout_accuracy:.2%}); not comparable to Inception FID"
         ),
     }
+    result.update(classifier_scores(probs, evaluator, held_out))
     if ckpt.config.conditional:
         result["conditional accuracy (asked for class k, classified as k)"] = conditional_accuracy(
             generator, ckpt, evaluator, per_class=max(1, n // ckpt.data["num_classes"]), seed=seed
@@ -217,6 +245,28 @@ def evaluate_image_checkpoint(
 
 
 FEATURE_NOTE = "128-d penultimate features"
+
+
+def classifier_scores(probs: Tensor, evaluator, held_out: Tensor | None) -> dict:
+    """The Inception Score computed with the evaluator's classes instead of Inception's (named so), beside the
+    same score of real images it never trained on: real data's own IS is the mark to compare with."""
+    name = evaluator.label
+    if len(probs) < IS_SPLITS:
+        return {f"IS ({name})": f"unavailable: {len(probs)} samples cannot fill {IS_SPLITS} splits"}
+    result = dict(zip((f"IS ({name})", f"IS std ({name})"), inception_score(probs)))
+    reference = ""
+    if held_out is not None and len(held_out) >= IS_SPLITS:
+        real_probs, _ = evaluator.predict(held_out)
+        result.update(
+            zip((f"IS real held-out ({name})", f"IS std real held-out ({name})"), inception_score(real_probs))
+        )
+        reference = f"; the reference: {len(held_out)} real images the classifier never trained on, scored alike"
+    result[f"IS protocol ({name})"] = (
+        f"exp(E KL(p(y|x) || p(y))) with the probabilities of ganplay's {evaluator.dataset} classifier over its "
+        f"{probs.shape[1]} classes (at most {probs.shape[1]}), not Inception's: not comparable to published IS; "
+        f"{len(probs)} samples in {IS_SPLITS} splits, mean and std over the splits{reference}"
+    )
+    return result
 
 
 def conditional_accuracy(

@@ -329,3 +329,7 @@ def build_dcgan(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data
         shape, cfg.ndf, num_classes, cfg.pac, cfg.d_norm, cfg.d_dropout, cfg.spectral_norm, cfg.info_codes
     )
     return g, d
+
+
+# The seed documents' recipes register themselves here too; imported last, since they build on SeededDropout.
+from ganplay import seed_models  # noqa: F401

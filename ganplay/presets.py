@@ -31,7 +31,26 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
 LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
     "wgan-gp": dict(d_steps=5, lr_g=1e-4, lr_d=1e-4, betas=(0.0, 0.9), d_norm="layer"),
     "hinge": dict(spectral_norm=True, d_norm="none", lr_g=1e-4, lr_d=4e-4, betas=(0.0, 0.9)),
+    # WGAN paper (Arjovsky et al. 2017, Algorithm 1): RMSprop(5e-5), clip 0.01, 5 critic updates per G update.
+    "wgan-clip": dict(optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5, d_steps=5, weight_clip=0.01),
 }
+
+# What every seed recipe fixes: no EMA, no spectral norm, dropout only where the seed has it, one image per
+# judgement; and a snapshot every 100 steps, since these runs are slow on a CPU.
+SEED_FIXED: dict[str, Any] = dict(ema=False, spectral_norm=False, d_dropout=0.0, pac=1, steps=2000, sample_every=100)
+
+# What the seeds' recipes share: the bundled digits at 28 px, BCE from logits, z of 100, Adam(2e-4, 0.5), batch 64.
+SEED_RECIPE: dict[str, Any] = dict(
+    dataset="mnist-bundled",
+    image_size=28,
+    loss="nsgan",
+    z_dim=100,
+    batch_size=64,
+    lr_g=2e-4,
+    lr_d=2e-4,
+    betas=(0.5, 0.999),
+    **SEED_FIXED,
+)
 
 PRESETS: dict[str, dict[str, Any]] = {
     "quick-cpu-demo": dict(dataset="ring8", arch="mlp", loss="nsgan", steps=2000),
@@ -81,8 +100,33 @@ PRESETS: dict[str, dict[str, Any]] = {
         betas=(0.0, 0.9),
         steps=3000,
     ),
+    # The original WGAN on the digits, the paper's recipe on mnist-quick's narrow nets.
+    "wgan-clip": dict(
+        dataset="mnist-bundled",
+        arch="dcgan",
+        loss="wgan-clip",
+        ngf=32,
+        ndf=32,
+        optimizer="rmsprop",
+        lr_g=5e-5,
+        lr_d=5e-5,
+        d_steps=5,
+        weight_clip=0.01,
+        steps=2000,
+        sample_every=100,
+    ),
     "toy-ring8": dict(dataset="ring8"),
     "toy-grid25": dict(dataset="grid25"),
+    # The seed documents' recipes (ganplay/seed_models.py): their networks, loss, optimizer and batch, no EMA.
+    # Seed 000's code stops at the two networks; the rest is the TensorFlow DCGAN tutorial's, which that code
+    # is taken from: BCE from logits, Adam(1e-4) with Keras' default betas, batch 256, z of 100.
+    "seed000-tf-dcgan": dict(SEED_RECIPE, arch="seed000", batch_size=256, lr_g=1e-4, lr_d=1e-4, betas=(0.9, 0.999)),
+    # Seed 001: Keras binary cross-entropy (G trained towards "real"), Adam(lr=0.0002, beta_1=0.5), batch 128.
+    "seed001-dense-gan": dict(SEED_RECIPE, arch="seed001", batch_size=128),
+    # Seed 004: BCE from logits, Adam(0.0002, 0.5); it names no batch size or z size: ganplay's 64 and 100.
+    "seed004-dcgan64": dict(SEED_RECIPE, arch="seed004", image_size=64),
+    # The same with the usual tanh output instead of the seed's LeakyReLU.
+    "seed004-dcgan64-tanh": dict(SEED_RECIPE, arch="seed004-tanh", image_size=64),
 }
 
 
@@ -95,8 +139,19 @@ PRESET_NOTES: dict[str, str] = {
     "dcgan-classic": "the DCGAN paper's recipe on the digits (3,000 steps, about 3 min on 2 CPU cores)",
     "hinge-sn": "hinge loss and spectral norm, the shipped models' recipe (3,000 steps, about 3 min)",
     "wgan-gp": "Wasserstein loss with gradient penalty, 5 D updates per G update (3,000 steps, about 20 min)",
+    "wgan-clip": "the original Wasserstein GAN: critic weights clipped to 0.01, RMSprop 5e-5, 5 D updates per G "
+    "update; it learns slowly: strokes, not yet digits, after 2,000 steps (about 3.5 min on 2 CPU cores)",
     "toy-ring8": "the tuned ring recipe: sharp clusters (8,000 steps, about 35 s on 2 CPU cores)",
     "toy-grid25": "25 Gaussians on a grid, a harder toy (20,000 steps, about 1.5 min on 2 CPU cores)",
+    "seed000-tf-dcgan": "seed 000's TensorFlow DCGAN layer for layer, with its tutorial's Adam(1e-4) and batch 256 "
+    "(2,000 steps; about 5 s a step on 2 busy CPU cores, so hours: a GPU takes minutes)",
+    "seed001-dense-gan": "seed 001's dense GAN: Dense 256-512-1024 with batch norm, D with dropout 0.3; Adam(2e-4, "
+    "0.5), batch 128 (2,000 steps, about 9 min on 2 busy CPU cores)",
+    "seed004-dcgan64": "seed 004's 64 px DCGAN as written, G ending in LeakyReLU(0.2); the usual choice is tanh "
+    "(seed004-dcgan64-tanh), which keeps pixels in the data's [-1, 1] (2,000 steps; about 6 s a step on 2 busy "
+    "CPU cores)",
+    "seed004-dcgan64-tanh": "seed 004's 64 px DCGAN with the usual tanh output instead of its LeakyReLU, so G's "
+    "pixels stay in the data's [-1, 1] (2,000 steps; about 6 s a step on 2 busy CPU cores)",
 }
 
 

@@ -13,11 +13,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganplay import imaging, run_files
+from ganplay import imaging, layer_norms, run_files
 from ganplay.checkpoints import BEST_CHECKPOINT_NAME, data_meta, save_checkpoint
 from ganplay.config import TrainConfig
+from ganplay.grid_divergence import GridReference
 from ganplay.live_eval import LiveEvaluator, best_row, live_evaluator_for
 from ganplay.metrics import toy_mode_stats
+from ganplay.point_files import keep_run_points
 from ganplay.run_files import EVALS_FILE, METRIC_KEYS
 from ganplay.run_state import MetricHistory
 from ganplay.sources import DataSource, toy_modes_or_none
@@ -76,7 +78,7 @@ class _Look:
     picture: np.ndarray  # their grid, or a scatter of the points
     points: np.ndarray | None  # 2-D toys: (N, 2)
     view: ToyView | None  # 2-D toys: D's heat map and G's map
-    stats: dict[str, float] | None  # mixtures: the PacGAN numbers
+    stats: dict[str, float] | None  # 2-D toys: grid KL/JS (grid_divergence.py), and for mixtures the PacGAN numbers
 
 
 class Recorder:
@@ -91,7 +93,8 @@ class Recorder:
         self.grid_step = 0
         self.points: np.ndarray | None = None
         self.toy_view: ToyView | None = None
-        self.toy_stats: dict[str, float] | None = None
+        self.toy_stats: dict[str, float] | None = None  # 2-D toys: grid KL/JS, and mixtures' PacGAN numbers
+        self._grid: GridReference | None = None  # the real points' grid histogram, made at the first toy snapshot
         self.coverage: list[tuple[int, float]] = []  # modes covered (toys) or sample diversity, per snapshot
         self.images_per_sec = 0.0
         self.live_eval: LiveEvaluator | None = None
@@ -109,15 +112,18 @@ class Recorder:
         """The curves and scores already on disk up to step `upto`; rewrite drops the rows after it (resume)."""
         self.history = run_files.history_of(self.folder / METRICS_FILE, METRIC_KEYS, upto=upto, rewrite=rewrite)
         self.evals = run_files.history_of(self.folder / EVALS_FILE, upto=upto, rewrite=rewrite)
+        if rewrite:  # D's per-layer norms are only drawn from disk: nothing to keep in memory
+            layer_norms.cut_back(self.folder, upto)
 
     def start_fresh(self) -> None:
         """A run from step 0 keeps nothing of an earlier attempt's curves, scores or best model."""
-        for name in (METRICS_FILE, EVALS_FILE, BEST_CHECKPOINT_NAME):
+        for name in (METRICS_FILE, EVALS_FILE, BEST_CHECKPOINT_NAME, layer_norms.LAYERS_FILE):
             (self.folder / name).unlink(missing_ok=True)
 
     def open(self, trainer: GANTrainer, data: DataSource) -> None:
         """Set up the live score and open metrics.jsonl for appending; the speed clock starts now."""
         cfg = self.config
+        keep_run_points(self.folder, data)  # a points file: copied at the start, checked against the copy on resume
         self.trainer, self.data = trainer, data
         self.live_eval, self.eval_note = (
             live_evaluator_for(data, cfg.z_dim, cfg.conditional)
@@ -180,13 +186,16 @@ class Recorder:
 
     def snapshot_samples(self) -> None:
         """The fixed-noise grid (or 2-D points, the lab's view and mode statistics) saved under samples/."""
+        if self.data.kind != "toy":  # D's per-layer norms, first: before anything else runs D (layer_norms.py)
+            layer_norms.append_row(self.folder, layer_norms.layer_row(self.trainer.D, self.trainer.step))
         look = self._look()
         step = self.trainer.step
         imaging.save_png(look.picture, self.folder / "samples" / f"step_{step:08d}.png")
         if look.view is not None:  # the lab's data too, so a finished run can be replayed step by step
             look.view.save(self.folder / "samples" / f"step_{step:08d}.npz", look.points)
         stats = look.stats
-        coverage = stats["modes_covered"] / stats["num_modes"] if stats else sample_diversity(look.samples)
+        modes_known = stats is not None and "num_modes" in stats  # every toy has grid numbers; mixtures have modes
+        coverage = stats["modes_covered"] / stats["num_modes"] if modes_known else sample_diversity(look.samples)
         self._show(look)
         with self.lock:
             self.coverage.append((step, coverage))
@@ -207,11 +216,18 @@ class Recorder:
             modes = found[0] if found else None
             picture = imaging.scatter_image(points, modes=modes)
             view = self._toy_view(modes, samples)
-            if modes is not None:
-                stats = toy_mode_stats(points, modes, self.data.sigma).as_dict()
+            stats = self._toy_stats(points, modes)
         else:
             picture = imaging.image_grid(samples)
         return _Look(samples, picture, points, view, stats)
+
+    def _toy_stats(self, points: np.ndarray, modes: np.ndarray | None) -> dict[str, float]:
+        """The grid KL/JS against real points for every 2-D toy (grid_divergence.py), beside the PacGAN numbers of
+        a mixture; the real reference is drawn once per run."""
+        stats = toy_mode_stats(points, modes, self.data.sigma).as_dict() if modes is not None else {}
+        if self._grid is None:
+            self._grid = GridReference(self.data)
+        return {**stats, **self._grid.score(points).as_dict()}
 
     def _show(self, look: _Look) -> None:
         with self.lock:

@@ -217,7 +217,7 @@ class Run:
         try:
             self._write_status()
             acquired = self._wait_for_slot()
-            if acquired:
+            if acquired and not self._stop_event.is_set():  # a stop while it queued: nothing to load or save
                 self._set_state(RunState.STARTING)
                 self.prepare()
                 self._set_state(RunState.RUNNING)
@@ -414,7 +414,7 @@ class Run:
 
     def _set_state(self, state: RunState) -> None:
         with self._lock:
-            if self._state == RunState.STOPPING and state == RunState.RUNNING:
+            if self._state == RunState.STOPPING and state in (RunState.STARTING, RunState.RUNNING):
                 return  # a stop that arrived first wins
             self._state = state
         self._write_status()

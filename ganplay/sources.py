@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,16 +47,11 @@ class DataSource:
 
 
 @dataclass
-class ToyMixture(DataSource):
-    """A Gaussian mixture in the plane: fresh samples every draw; the label is the mode's index."""
-
-    modes: Tensor = field(default_factory=lambda: torch.zeros(1, 2))  # (K, 2)
-    sigma: float = 0.01
+class DrawnToy(DataSource):
+    """A 2-D toy whose points are drawn fresh each time by `_draw(n, generator)`: an endless seeded stream."""
 
     def _draw(self, n: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
-        labels = torch.randint(len(self.modes), (n,), generator=gen)
-        points = self.modes[labels] + self.sigma * torch.randn(n, 2, generator=gen)  # (n, 2)
-        return points, labels
+        raise NotImplementedError
 
     def batch(self, draw: int, batch_size: int) -> tuple[Tensor, Tensor]:
         points, labels = self._draw(batch_size, seeded_generator(self.seed, draw))
@@ -66,6 +62,19 @@ class ToyMixture(DataSource):
 
     def __len__(self) -> int:
         return 0  # an endless stream
+
+
+@dataclass
+class ToyMixture(DrawnToy):
+    """A Gaussian mixture in the plane: fresh samples every draw; the label is the mode's index."""
+
+    modes: Tensor = field(default_factory=lambda: torch.zeros(1, 2))  # (K, 2)
+    sigma: float = 0.01
+
+    def _draw(self, n: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+        labels = torch.randint(len(self.modes), (n,), generator=gen)
+        points = self.modes[labels] + self.sigma * torch.randn(n, 2, generator=gen)  # (n, 2)
+        return points, labels
 
 
 @dataclass
@@ -83,6 +92,22 @@ class ToyCurve(DataSource):
 
     def __len__(self) -> int:
         return 0
+
+
+@dataclass
+class PointCloud(DrawnToy):
+    """The user's own points (points:FILE.csv), a fixed set in [-1, 1]: each real point drawn is one of them, picked
+    uniformly with replacement, plus Gaussian noise of sigma `jitter`, so that a few dozen drawn points make a
+    distribution rather than a set to memorise; the label is that point's."""
+
+    points: Tensor = field(default_factory=lambda: torch.zeros(1, 2))  # (N, 2) float32
+    labels: Tensor = field(default_factory=lambda: torch.zeros(1, dtype=torch.long))  # (N,)
+    jitter: float = 0.01  # ring8's sigma, in the same units
+    table: Any = None  # the point_files.PointTable read, in the file's units: what a run keeps a copy of
+
+    def _draw(self, n: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+        index = torch.randint(len(self.points), (n,), generator=gen)
+        return self.points[index] + self.jitter * torch.randn(n, 2, generator=gen), self.labels[index]  # (n, 2)
 
 
 def ring_modes(k: int = 8, radius: float = 1.0) -> Tensor:

@@ -198,6 +198,7 @@ FIXED_SCALES = {
 }
 RELATIVE_SCALES = {  # scores that mean something only by differences: loss -> (title, whose score)
     "wgan-gp": ("critic score<br>(WGAN-GP)", "the critic's score (WGAN-GP)"),
+    "wgan-clip": ("critic score<br>(WGAN, clipped)", "the critic's score (WGAN with weight clipping)"),
     None: ("D", "D's output (its loss is not known)"),
 }
 

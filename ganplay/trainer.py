@@ -14,7 +14,7 @@ from ganplay.building import build_models_seeded
 from ganplay.config import TrainConfig
 from ganplay.errors import UsageError
 from ganplay.latent import z_from_seed
-from ganplay.losses import LOSSES, gradient_penalty
+from ganplay.losses import LOSSES, clip_weights_, gradient_penalty
 from ganplay.models import SeededDropout, latent_code
 from ganplay.seeding import label_cdf, labels_from_cdf
 from ganplay.sources import DataSource
@@ -48,6 +48,13 @@ def make_adam(module: nn.Module, lr: float, betas: tuple[float, float], device: 
     return torch.optim.Adam(module.parameters(), lr=lr, betas=betas, fused=fused or None)
 
 
+def make_optimizer(module: nn.Module, cfg: TrainConfig, lr: float, device: torch.device) -> torch.optim.Optimizer:
+    """The config's optimizer for one network: Adam with its betas, or RMSprop (torch's defaults, as WGAN's code)."""
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(module.parameters(), lr=lr)
+    return make_adam(module, lr, cfg.betas, device)
+
+
 class GANTrainer:
     """Holds G, D, EMA-G, both optimizers and the noise stream; `train_step()` advances one G step."""
 
@@ -61,8 +68,8 @@ class GANTrainer:
         g, d = build_models_seeded(cfg, data.shape, data.num_classes, cfg.seed, data.scale)
         self.G, self.D = g.to(device), d.to(device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema else None
-        self.opt_g = make_adam(self.G, cfg.lr_g, cfg.betas, device)
-        self.opt_d = make_adam(self.D, cfg.lr_d, cfg.betas, device)
+        self.opt_g = make_optimizer(self.G, cfg, cfg.lr_g, device)
+        self.opt_d = make_optimizer(self.D, cfg, cfg.lr_d, device)
         # One private stream for z, fake labels, dropout masks and GP mixing: a run never touches
         # the global RNG after init, so concurrent runs stay reproducible and resume is exact.
         self.noise = torch.Generator(device=device)
@@ -150,6 +157,8 @@ class GANTrainer:
         (loss_d if code_loss is None else loss_d + self.cfg.info_weight * code_loss).backward()
         grad_norm_d = _grad_norm(self.D)
         self.opt_d.step()
+        if self.loss.clips_weights:  # WGAN: the clip keeps the critic K-Lipschitz, after every D update
+            clip_weights_(self.D, self.cfg.weight_clip)
         return {
             "loss_d": loss_d.detach(),
             "d_real": self.loss.d_report(d_real.detach()),

@@ -14,6 +14,7 @@ from ganplay.checkpoints import CHECKPOINT_NAME
 from ganplay.run_state import RunSnapshot, RunState
 from ganplay.trainer import resolve_device
 from pages.common import format_seconds, is_active, plain, registry
+from pages.run_views import timelapse_download_ui
 from pages.stepper import stepper_ui
 
 # Seconds between live refreshes. Each refresh costs the browser about 0.4 s of CPU (mostly redrawing the
@@ -242,3 +243,4 @@ def timelapse_ui(snap: RunSnapshot) -> None:
         steps = [_step_of(f) for f in files]
         step = st.select_slider("Step", steps, value=steps[-1], key=f"timelapse:{snap.name}")
         st.image(str(files[steps.index(step)]), caption=f"step {step:,}")
+        timelapse_download_ui(snap.folder, snap.name, key=f"live:{snap.name}")

@@ -1,4 +1,5 @@
-"""Runs: every run in a table that follows them live; compare curves; diff configs; resume, delete, download."""
+"""Runs: every run in a table that follows them live; compare curves; diff configs; resume, delete, download
+(checkpoints and a time-lapse GIF); D's per-layer norms over training."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from ganplay import live_eval, plots
 from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME
 from ganplay.run_state import RunState
 from pages.common import data_kind, is_active, plain, registry, use_the_router
+from pages.run_views import layers_ui, timelapse_download_ui
 
 use_the_router()
 
@@ -175,6 +177,7 @@ def manage_ui(snap) -> None:
                 "application/octet-stream",
                 key="runs_download_best",
             )
+        timelapse_download_ui(snap.folder, snap.name, key=f"runs:{snap.name}")
     with cols[2]:
         confirm = st.checkbox(
             f"Yes, delete {plain(snap.name)} and all its files", key=f"confirm:{snap.name}", disabled=busy
@@ -206,4 +209,6 @@ table_ui(snaps)
 by_name = {s.name: s for s in snaps}
 compare_ui(snaps)
 diff_ui(list(by_name), by_name)
-manage_ui(by_name[st.selectbox("Run to manage", list(by_name), key="runs_manage")])
+selected = by_name[st.selectbox("Run to manage", list(by_name), key="runs_manage")]
+manage_ui(selected)
+layers_ui(selected)

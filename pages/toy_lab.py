@@ -10,11 +10,13 @@ import streamlit as st
 from ganplay import live_eval, toy_plots
 from ganplay.checkpoints import CHECKPOINT_NAME, CheckpointError
 from ganplay.data import load_dataset
+from ganplay.image_files import DatasetError
 from ganplay.metrics import HQ_SIGMAS, PACGAN_PROTOCOL_SAMPLES, toy_mode_stats
 from ganplay.run_state import RunSnapshot
 from ganplay.toylab import ToyView, load_toy_snapshot, saved_toy_view, toy_models_in, toy_snapshots
 from pages.common import SHIPPED_MODELS, data_kind, model_caption, pick_labelled, plain, registry, use_the_router
 from pages.live import controls_ui, poll
+from pages.point_data import file_version, grid_divergence_ui
 
 use_the_router()
 
@@ -29,8 +31,9 @@ Frame = tuple[ToyView, np.ndarray, int]  # the views, the generated points, and 
 
 
 @st.cache_resource(max_entries=8)
-def real_points(dataset: str) -> tuple[np.ndarray, np.ndarray | None, float | None]:
-    """A fixed draw of real points, the mixture's means and sigma (None for curves)."""
+def real_points(dataset: str, version: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None, float | None]:
+    """A fixed draw of real points, the mixture's means and sigma (None for curves); `version` (a points file's
+    size and time) makes an edited file read again."""
     data = load_dataset(dataset, seed=0)
     points, _ = data.real_samples(REAL_POINTS, seed=0)
     modes = getattr(data, "modes", None)
@@ -139,7 +142,11 @@ def shipped_body(path: Path) -> None:
 
 
 def draw_lab(view: ToyView, points: np.ndarray, dataset: str, title: str) -> None:
-    real, modes, sigma = real_points(dataset)
+    try:
+        real, modes, sigma = real_points(dataset, file_version(dataset))
+    except (DatasetError, ValueError) as err:  # a points file deleted or broken since the run began
+        st.warning(plain(f"The real points cannot be shown: {err}"))
+        real, modes, sigma = None, None, None
     has_d = view.d_values is not None
     has_forces = view.forces is not None
     layers = [*(["D heat map"] if has_d else []), *([PUSH] if has_forces else []), "G's noise grid", "real points"]
@@ -167,16 +174,17 @@ def draw_lab(view: ToyView, points: np.ndarray, dataset: str, title: str) -> Non
     plot_col, stats_col = st.columns([3, 1])
     plot_col.plotly_chart(figure, width="stretch", key="lab_plot")
     with stats_col:
-        stats_ui(points, modes, sigma)
+        stats_ui(points, modes, sigma, dataset)
     if not has_d:
         st.info(NO_D_NOTE, icon=":material/info:")
     arrows = f" {toy_plots.forces_legend(len(view.forces))}" if PUSH in show else ""
     st.caption(toy_plots.TOY_LEGEND + arrows + (f" {scale.caption}" if heat is not None else ""))
 
 
-def stats_ui(points: np.ndarray, modes: np.ndarray | None, sigma: float | None) -> None:
+def stats_ui(points: np.ndarray, modes: np.ndarray | None, sigma: float | None, dataset: str) -> None:
+    grid_divergence_ui(points, dataset)  # every 2-D dataset: GAN Lab's grid KL and JS, no modes needed
     if modes is None or sigma is None:
-        st.caption("This toy is a curve with no separate clusters: judge the fit by eye.")
+        st.caption("No separate clusters to count here (a curve, or your own points): the grid numbers say how close.")
         return
     stats = toy_mode_stats(points, modes, sigma)
     k = stats.num_modes

@@ -11,11 +11,13 @@ from ganplay.run_state import RunState
 from ganplay.uploads import unpack_image_zip
 from pages import live
 from pages.common import data_kind, narrow_layout_css, pick_run, plain, registry, use_the_router
+from pages.point_data import points_source_ui
 from pages.train_form import LABELS, FormState, config_form_ui, keep, remember
 
 use_the_router()
 
 FOLDER, UPLOAD = "an image folder on this machine", "a zip of images (upload)"
+POINTS = "your own 2-D points (draw, or a CSV)"
 
 
 def preset_ui() -> str | None:
@@ -38,8 +40,9 @@ def preset_ui() -> str | None:
 
 
 def data_source_ui() -> str | None:
-    """The dataset name (a registry name or folder:PATH); None while an upload is missing or broken."""
-    names = [*DATASETS.names(), FOLDER, UPLOAD]
+    """The dataset name (a registry name, folder:PATH or points:FILE); None while an upload or a drawing is missing
+    or broken."""
+    names = [*DATASETS.names(), FOLDER, UPLOAD, POINTS]
     choice = st.selectbox(
         "Dataset",
         names,
@@ -55,6 +58,8 @@ def data_source_ui() -> str | None:
         return f"folder:{path.strip()}"
     if choice == UPLOAD:
         return uploaded_folder_ui()
+    if choice == POINTS:
+        return points_source_ui()
     return choice
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from ganplay.augment import policy_choices
-from ganplay.config import D_NORMS, DEVICES, LR_DECAYS, ConfigError, field_help
+from ganplay.config import D_NORMS, DEVICES, LR_DECAYS, OPTIMIZERS, ConfigError, field_help
 from ganplay.losses import LOSSES
 from ganplay.models import ARCHS
 from ganplay.presets import make_config
@@ -23,6 +23,7 @@ CHOICES: dict[str, list[Any]] = {
     "device": list(DEVICES),
     "d_norm": list(D_NORMS),
     "lr_decay": list(LR_DECAYS),
+    "optimizer": list(OPTIMIZERS),
     "channels": [0, 1, 3],
     "pac": [1, 2, 4],
     "augment": policy_choices(),
@@ -34,6 +35,7 @@ MAIN_FIELDS = (
     "z_dim",
     "image_size",
     "batch_size",
+    "optimizer",
     "lr_g",
     "lr_d",
     "betas",
@@ -58,6 +60,7 @@ ADVANCED_FIELDS = (
     "info_codes",
     "info_weight",
     "gp_weight",
+    "weight_clip",
     "lr_decay",
     "ema_decay",
     "log_every",
@@ -99,6 +102,8 @@ LABELS = {
     "info_codes": "InfoGAN code values",
     "info_weight": "InfoGAN code loss weight",
     "gp_weight": "Gradient penalty weight",
+    "weight_clip": "Critic weight clip (c)",
+    "optimizer": "Optimizer",
     "lr_decay": "Learning-rate schedule",
     "ema_decay": "EMA decay per step",
     "log_every": "Steps between metric points",
@@ -129,6 +134,10 @@ def applies(name: str, kind: str, values: dict[str, Any]) -> bool:
         return values.get("arch") == "mlp"
     if name == "gp_weight":
         return values.get("loss") == "wgan-gp"
+    if name == "weight_clip":
+        return values.get("loss") == "wgan-clip"
+    if name == "betas":
+        return values.get("optimizer") == "adam"  # RMSprop has no betas
     if name == "info_weight":
         return bool(values.get("info_codes"))
     if name == "ema_decay":

@@ -15,6 +15,7 @@ PAGES = [
     "pages/restore.py",
     "pages/directions.py",
     "pages/runs.py",
+    "pages/learn.py",
 ]  # every page of app.py, in its order
 
 

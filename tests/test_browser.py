@@ -58,12 +58,12 @@ def test_train_watch_sample_interpolate_in_chromium(server, browser, tmp_path):
     other.goto(f"{server}/train")
     other.get_by_text("running ·").wait_for(timeout=60_000)
     # Pausing in one tab enables Resume in the other, with no reload: a state change reruns the page.
-    other.get_by_role("button", name="Pause").click()
-    wait_for(lambda: page.get_by_role("button", name="Resume").is_enabled(), what="Resume in the first tab")
+    other.get_by_role("button", name="Pause", exact=True).click()
+    wait_for(lambda: page.get_by_role("button", name="Resume", exact=True).is_enabled(), what="Resume in the first tab")
     wait_for(lambda: picker_label(page, "Run").endswith("(paused)"), what="the picker saying paused")
     assert "images/s" not in page.get_by_text("paused ·").first.inner_text()  # no speed while paused
-    page.get_by_role("button", name="Resume").click()
-    wait_for(lambda: other.get_by_role("button", name="Pause").is_enabled(), what="Pause in the second tab")
+    page.get_by_role("button", name="Resume", exact=True).click()
+    wait_for(lambda: other.get_by_role("button", name="Pause", exact=True).is_enabled(), what="Pause in the second tab")
     page.close()
     wait_for(lambda: chart_points(other) > 0, what="the chart in the second tab")
     seen = chart_points(other)

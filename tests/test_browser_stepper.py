@@ -44,19 +44,19 @@ def test_step_g_five_times_then_play_in_slow_motion(server, browser):
     for step in range(1, 6):
         g_step.click()
         page.get_by_text(f"1 G update (step {step - 1} → {step})").wait_for(timeout=30_000)
-    assert counter(page) == ("paused", 5)
+    wait_for(lambda: counter(page) == ("paused", 5), what="the counter at step 5, paused")  # its line follows
     wait_for(lambda: generated_points(page) != first, what="the points to move")
     no_exception(page)
     whole_page(page, shots_folder() / "toy-lab-stepped.png")
 
+    started = time.monotonic()
     page.get_by_role("button", name="Play slowly").click()  # the slider starts at 2 steps a second
     page.get_by_text("Slow motion: 2 full steps a second").wait_for(timeout=30_000)
-    started = time.monotonic()
     wait_for(lambda: (counter(page) or ("", 0))[1] >= 8, timeout=60, what="slow motion to take three steps")
     state, step = counter(page)
     # at 2 a second the run cannot be further than the time allows (at full speed it would be at 2,000 by now)
     assert state == "running" and step <= 5 + 2 * (time.monotonic() - started) + 3, step
-    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Pause", exact=True).click()
     g_step.wait_for(timeout=30_000)
-    assert counter(page)[0] == "paused"
+    wait_for(lambda: counter(page)[0] == "paused", what="the counter saying paused")
     no_exception(page)

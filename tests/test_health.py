@@ -137,3 +137,18 @@ def test_the_cli_prints_alarms(tmp_path, capsys):
         == 0
     )
     assert "warning: [d_wins at step" in capsys.readouterr().err
+
+
+def test_a_drop_in_image_diversity_is_said_as_a_share_of_its_best():
+    """For images the coverage is the fixed-noise samples' mean distance (7.39 here), not a share: the alarm
+    says how far it fell relative to its best, never "a best of 739%"."""
+    [alarm] = check_health(rows(lambda i: 2.0 + 0.01 * math.sin(i)), coverage=[(250, 7.39), (500, 2.5)])
+    assert alarm.kind == "mode_collapse"
+    assert "Coverage fell to 34% of its best" in alarm.message and "739" not in alarm.message
+
+
+def test_a_wasserstein_critic_s_negative_loss_is_not_d_winning():
+    """A WGAN critic's loss D(G(z)) - D(x) is below 0 by design: no "D wins" alarm, while a BCE D near 0 gets one."""
+    wobble = lambda i: 2.0 + 0.3 * math.sin(i)  # G's loss moves: nothing is frozen
+    assert "d_wins" not in kinds(check_health(rows(wobble, loss_d=lambda i: -0.02 + 0.01 * math.sin(i))))
+    assert "d_wins" in kinds(check_health(rows(wobble, loss_d=lambda i: 0.01 + 0.005 * math.sin(i))))

@@ -70,9 +70,9 @@ def test_resume_keeps_earlier_scores_and_the_best(tmp_path):
 
 
 def test_no_evaluator_or_eval_off_says_why(tmp_path, monkeypatch):
-    from ganplay import live_eval
+    from ganplay import evaluator_lookup
 
-    monkeypatch.setattr(live_eval, "EVALUATOR_DIR", tmp_path / "none")
+    monkeypatch.setattr(evaluator_lookup, "EVALUATOR_DIR", tmp_path / "none")
     run = _train(tmp_path / "digits", tiny_image_config(steps=2, eval_every=1))
     snap = run.snapshot()
     assert snap.eval_metric is None and snap.evals == [] and "no evaluator for mnist-bundled" in snap.eval_note

@@ -1,15 +1,19 @@
 """The Runs page through AppTest: quality scores drawn unsmoothed, distinct colours, runs of one kind compared
-by default, verdicts in the table, a table that follows active runs, and delete that says what it did."""
+by default, verdicts in the table, a table that follows active runs, delete that says what it did, D's
+per-layer norms of the selected run, and its time-lapse GIF made on demand, once."""
 
 from __future__ import annotations
 
 import json
 import time
+from io import BytesIO
 
 import pytest
 from conftest import tiny_image_config, tiny_toy_config
 from pagetest import open_page, texts
+from PIL import Image
 
+from ganplay import layer_norms, timelapse
 from ganplay.run_registry import get_registry
 from ganplay.run_state import RunState
 
@@ -92,3 +96,37 @@ def test_delete_confirms_what_it_removed(app_registry):
     assert any(s.value.startswith("Deleted toy and its folder") for s in at.success)
     assert not (app_registry.root / "toy").exists()
     assert list(at.dataframe[0].value["name"]) == ["keep"]
+
+
+def test_the_selected_image_run_shows_d_per_layer_one_line_per_layer(three_runs):
+    at = open_page("pages/runs.py")
+    at.selectbox(key="runs_manage").set_value("digits-a").run()
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if "D per layer" in c.proto.spec]
+    rows = layer_norms.read_rows(three_runs.root / "digits-a")
+    assert len(charts) == 2 and [row["step"] for row in rows] == [0, 3, 6]
+    sigma, grad = (chart["data"] for chart in charts)
+    assert [t["name"] for t in sigma] == [t["name"] for t in grad] == ["features.0", "features.2", "head"]
+    assert sigma[2]["y"] == pytest.approx([row["sigma/head"] for row in rows])
+    assert grad[0]["x"] == [3, 6]  # no gradient before the first update
+    assert "sigma keeps climbing" in texts(at)
+    at.selectbox(key="runs_manage").set_value("toy").run()
+    assert "recorded for image runs" in texts(at) and not any(
+        "D per layer" in c.proto.spec for c in at.get("plotly_chart")
+    )
+
+
+def test_the_time_lapse_gif_is_made_on_demand_and_once(three_runs, downloads, monkeypatch):
+    made = []
+    build = timelapse.build
+    monkeypatch.setattr(timelapse, "build", lambda folder, *a, **k: made.append(folder) or build(folder, *a, **k))
+    at = open_page("pages/runs.py")
+    assert made == [] and not any(name.endswith(".gif") for name in downloads)
+    next(b for b in at.button if b.label == "Make a time-lapse GIF").click().run()
+    assert not at.exception
+    gif = Image.open(BytesIO(downloads["digits-b-timelapse.gif"]))
+    assert gif.n_frames == 3  # snapshots at steps 0, 3 and 6
+    at.run()
+    at.run()
+    assert len(made) == 1  # reruns reuse it
+    assert next(b for b in at.button if b.label.startswith("Make it again")).disabled  # no newer snapshots
+    assert "3 frames, steps 0 to 6" in texts(at)

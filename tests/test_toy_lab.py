@@ -199,7 +199,8 @@ def test_lab_opens_the_shipped_2d_model_before_any_run(app_registry):
     assert len(xy(trace(figure, "generated"))) == 1000
     assert "keeps only the generator" in notes(at)
     assert "D heat map" not in at.multiselect(key="lab_layers:False").options
-    assert [m.label for m in at.metric] == ["Modes covered", "High quality", "KL to uniform"]
+    labels = ["Grid KL (bits)", "Grid JS (bits)", "Modes covered", "High quality", "KL to uniform"]
+    assert [m.label for m in at.metric] == labels  # GAN Lab's grid numbers beside the PacGAN ones
     assert any(m.value == "**all 8 clusters, 94% of points on them: solved**" for m in at.markdown)
 
 

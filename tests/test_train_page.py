@@ -56,8 +56,13 @@ def test_fields_follow_the_kind_of_data_and_every_field_is_offered_somewhere(app
     at.selectbox(key=DIGITS + "loss").set_value("wgan-gp").run()
     at.number_input(key=DIGITS + "info_codes").set_value(4).run()
     assert {"gp_weight", "info_weight"} <= offered(DIGITS)
+    gp = offered(DIGITS)
+    at.selectbox(key=DIGITS + "loss").set_value("wgan-clip").run()
+    at.selectbox(key=DIGITS + "optimizer").set_value("rmsprop").run()
+    clip = offered(DIGITS)
+    assert "weight_clip" in clip and not {"gp_weight", "betas"} & clip  # RMSprop has no betas
     every = {f.name for f in fields(TrainConfig)} - {"dataset"}  # the dataset has its own picker
-    assert toy | offered(DIGITS) == every
+    assert toy | gp | clip == every
 
 
 def test_labels_are_words_and_help_names_the_field(app_registry):
