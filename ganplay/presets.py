@@ -144,14 +144,14 @@ PRESET_NOTES: dict[str, str] = {
     "toy-ring8": "the tuned ring recipe: sharp clusters (8,000 steps, about 35 s on 2 CPU cores)",
     "toy-grid25": "25 Gaussians on a grid, a harder toy (20,000 steps, about 1.5 min on 2 CPU cores)",
     "seed000-tf-dcgan": "seed 000's TensorFlow DCGAN layer for layer, with its tutorial's Adam(1e-4) and batch 256 "
-    "(2,000 steps; about 5 s a step on 2 busy CPU cores, so hours: a GPU takes minutes)",
+    "(2,000 steps, about 55 min on 2 CPU cores shared with other work)",
     "seed001-dense-gan": "seed 001's dense GAN: Dense 256-512-1024 with batch norm, D with dropout 0.3; Adam(2e-4, "
-    "0.5), batch 128 (2,000 steps, about 9 min on 2 busy CPU cores)",
+    "0.5), batch 128 (2,000 steps, about 2 min on 2 CPU cores)",
     "seed004-dcgan64": "seed 004's 64 px DCGAN as written, G ending in LeakyReLU(0.2); the usual choice is tanh "
-    "(seed004-dcgan64-tanh), which keeps pixels in the data's [-1, 1] (2,000 steps; about 6 s a step on 2 busy "
-    "CPU cores)",
+    "(seed004-dcgan64-tanh), which keeps pixels in the data's [-1, 1] (2,000 steps, about 90 min on 2 CPU cores "
+    "shared with other work)",
     "seed004-dcgan64-tanh": "seed 004's 64 px DCGAN with the usual tanh output instead of its LeakyReLU, so G's "
-    "pixels stay in the data's [-1, 1] (2,000 steps; about 6 s a step on 2 busy CPU cores)",
+    "pixels stay in the data's [-1, 1] (2,000 steps; the same time as seed004-dcgan64)",
 }
 
 
