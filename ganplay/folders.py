@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganplay.image_files import IMAGE_SUFFIXES, DatasetError
+from ganplay.image_files import IMAGE_SUFFIXES, DatasetError, dataset_path
 
 FOLDER_PREFIX = "folder:"
 MAX_FOLDER_IMAGES = 200_000
@@ -19,14 +19,7 @@ def folder_of(name: str) -> Path:
 
     Checked here only, so the form, the config's validation and the loader refuse a folder with the same words.
     """
-    raw = name[len(FOLDER_PREFIX) :].strip()
-    if not raw:
-        raise DatasetError("folder: needs a path, as in folder:/home/me/faces")
-    try:
-        path = Path(raw).expanduser()
-    except RuntimeError:  # Python's way to say ~nosuchuser
-        user = raw.split("/", 1)[0]
-        raise DatasetError(f"folder:{raw}: cannot expand {user}: there is no such user on this machine") from None
+    path = dataset_path(name, FOLDER_PREFIX, "a path, as in folder:/home/me/faces")
     if not path.is_dir():
         raise DatasetError(f"image folder {path} does not exist or is not a folder")
     return path

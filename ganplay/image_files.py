@@ -25,6 +25,21 @@ class DatasetError(ValueError):
     """A dataset that cannot be loaded; the message says which files and what to do."""
 
 
+def dataset_path(name: str, prefix: str, example: str) -> Path:
+    """The path PREFIX:PATH names (folder:, points:), ~ expanded; a DatasetError for an empty one or an unknown user.
+
+    Whether the path is there, and of the right kind, is the caller's to say: each kind says it in its own words.
+    """
+    raw = name[len(prefix) :].strip()
+    if not raw:
+        raise DatasetError(f"{prefix} needs {example}")
+    try:
+        return Path(raw).expanduser()
+    except RuntimeError:  # Python's way to say ~nosuchuser
+        user = raw.split("/", 1)[0]
+        raise DatasetError(f"{prefix}{raw}: cannot expand {user}: there is no such user on this machine") from None
+
+
 def default_data_dir() -> Path:
     """Where downloaded and uploaded image sets live: $GANPLAY_DATA, else ./data."""
     return Path(os.environ.get("GANPLAY_DATA") or "data")

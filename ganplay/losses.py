@@ -76,12 +76,23 @@ _add(
         probabilistic=False,
     )
 )
+
+
+def _critic_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """The Wasserstein critic's objective, shared by the two ways of keeping the critic Lipschitz."""
+    return fake.mean() - real.mean()
+
+
+def _critic_g_loss(fake: Tensor) -> Tensor:
+    return -fake.mean()
+
+
 _add(
     GANLoss(
         "wgan-gp",
         "Wasserstein GAN with gradient penalty",
-        lambda real, fake: fake.mean() - real.mean(),
-        lambda fake: -fake.mean(),
+        _critic_loss,
+        _critic_g_loss,
         probabilistic=False,
         gradient_penalty=True,
     )
@@ -94,8 +105,8 @@ _add(
     GANLoss(
         "wgan-clip",
         "Wasserstein GAN with weight clipping",
-        lambda real, fake: fake.mean() - real.mean(),
-        lambda fake: -fake.mean(),
+        _critic_loss,
+        _critic_g_loss,
         probabilistic=False,
         clips_weights=True,
     )

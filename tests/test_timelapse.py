@@ -138,11 +138,13 @@ def test_the_cli_finds_runs_by_name_and_replaces_an_earlier_gif(trained, tmp_pat
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        (["nowhere", "--out", "x.gif"], "no run folder nowhere and no run named 'nowhere' in "),
+        (["nowhere", "--out", "x.gif"], "no run named 'nowhere' in "),
+        (["plain", "--out", "x.gif"], "no run named 'plain' in "),  # a bare name never means ./plain
+        (["./nowhere", "--out", "x.gif"], "no run folder ./nowhere (python -m ganplay runs lists"),
         (["digits", "--out", "x.png"], "--out must end in .gif, got x.png"),
         (["digits", "--out", "x.gif", "--fps", "0"], "fps must be between"),
         (["empty", "--out", "x.gif"], "has no snapshots yet"),
-        (["plain", "--out", "x.gif"], "is not a run folder: it has no config.json or status.json"),
+        (["./plain", "--out", "x.gif"], "is not a run folder: it has no config.json or status.json"),
         (["digits", "--out", "folder.gif"], "folder.gif is a folder, not a regular file"),
     ],
 )
