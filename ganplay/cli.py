@@ -20,7 +20,7 @@ from ganplay.cli_generate import add_interpolate_parser, add_sample_parser, devi
 from ganplay.cli_progress import follow
 from ganplay.cli_restore import add_invert_parser
 from ganplay.cli_timelapse import add_timelapse_parser
-from ganplay.config import TrainConfig, field_help, read_config_file
+from ganplay.config import PRECISIONS, TrainConfig, field_help, read_config_file
 from ganplay.errors import is_users_mistake
 from ganplay.presets import PRESET_NOTES, PRESETS, make_config
 
@@ -65,7 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--runs-dir", help="folder of runs (default: $GANPLAY_RUNS or checkpoints/runs)")
     runs.add_argument("--json", action="store_true", help="print JSON instead of a table")
     runs.set_defaults(handler=cmd_runs)
-    bench = sub.add_parser("bench", help="images/s of the engine against a bare PyTorch loop (DCGAN, 28 px)")
+    bench = sub.add_parser("bench", help="images/s of the engine against a bare PyTorch loop, for each precision asked")
+    bench.add_argument("--arch", default="dcgan", help="an image architecture (see list; default: dcgan)")
+    bench.add_argument("--image-size", type=int, default=28, help="image side in pixels (default: 28)")
+    bench.add_argument("--channels", type=int, choices=(1, 3), default=1, help="1: grey, 3: RGB (default: 1)")
+    bench.add_argument(
+        "--precision",
+        nargs="+",
+        choices=PRECISIONS,
+        default=["fp32", "bf16"],
+        help="the precisions to time side by side (default: fp32 bf16; bf16 is skipped where it is not native)",
+    )
     bench.add_argument("--batch-size", type=int, default=64)
     bench.add_argument("--window", type=int, default=40, help="steps per timed window")
     bench.add_argument("--windows", type=int, default=5, help="timed windows per method (median reported)")
@@ -226,13 +236,8 @@ COMMANDS_FILE = "commands.txt"
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ganplay.checkpoints import (
-        BEST_CHECKPOINT_NAME,
-        CHECKPOINT_NAME,
-        EXPORT_SUFFIXES,
-        check_output_path,
-        export_generator,
-    )
+    from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, EXPORT_SUFFIXES, export_generator
+    from ganplay.safe_files import check_output_path
 
     check_output_path(args.out, (".onnx",) if args.onnx else EXPORT_SUFFIXES, what="--out")
     source = Path(args.source)
@@ -347,10 +352,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_train_evaluator(args: argparse.Namespace) -> int:
-    from ganplay.checkpoints import check_output_path
     from ganplay.data import offline_dataset
     from ganplay.evaluators import save_evaluator, train_evaluator
     from ganplay.live_eval import evaluator_path_for
+    from ganplay.safe_files import check_output_path
 
     dataset = offline_dataset(args.dataset)  # mnist: the bundled 10k, so the evaluator needs no download
     out = check_output_path(args.out or evaluator_path_for(args.dataset), (".pt",), what="--out")  # before training
@@ -381,5 +386,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.eval:
         run_eval_bench(windows=args.windows, device=args.device)
         return 0
-    run_bench(batch_size=args.batch_size, window=args.window, windows=args.windows, device=args.device)
+    run_bench(
+        batch_size=args.batch_size,
+        window=args.window,
+        windows=args.windows,
+        device=args.device,
+        arch=args.arch,
+        image_size=args.image_size,
+        channels=args.channels,
+        precisions=args.precision,
+    )
     return 0

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from ganplay.synthetic import DEFAULT_BATCH, DEFAULT_MIN_CONFIDENCE, MAX_DRAWS_PER_IMAGE
+from ganplay.limits import DEFAULT_BATCH, DEFAULT_MIN_CONFIDENCE, MAX_DRAWS_PER_IMAGE
 
 
 def add_export_dataset_parser(sub: Any) -> None:

@@ -11,8 +11,7 @@ from ganplay.errors import UsageError
 
 
 def add_directions_parser(sub: Any) -> None:
-    from ganplay.direction_stats import STATS_SEEDS, STATS_TOP
-    from ganplay.directions import DEFAULT_STRENGTH, MAX_K, METHODS, PCA_SAMPLES
+    from ganplay.limits import DEFAULT_STRENGTH, MAX_K, METHODS, PCA_SAMPLES, STATS_SEEDS, STATS_TOP
 
     p = sub.add_parser("directions", help="latent directions found without labels (SeFa, PCA), as a grid")
     p.add_argument("--checkpoint", required=True, help="an image model's checkpoint file, or a run folder")
@@ -57,8 +56,9 @@ def add_directions_parser(sub: Any) -> None:
 
 def cmd_directions(args: argparse.Namespace) -> int:
     from ganplay import directions
-    from ganplay.checkpoints import check_output_path, load_generator
+    from ganplay.checkpoints import load_generator
     from ganplay.cli_generate import device_from_flag
+    from ganplay.safe_files import check_output_path
 
     if args.out is None and not args.stats:
         raise UsageError("say what to make: --out grid.png, --stats, or both")

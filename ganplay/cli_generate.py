@@ -117,8 +117,8 @@ def device_from_flag(name: str) -> Any:
 
 
 def _check_out(out: str, command: str) -> Path:
-    from ganplay.checkpoints import check_output_path
     from ganplay.pictures import OUTPUT_SUFFIXES
+    from ganplay.safe_files import check_output_path
 
     return check_output_path(out, OUTPUT_SUFFIXES[command], what="--out")
 

@@ -8,17 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ganplay.errors import UsageError
-from ganplay.latent_files import LATENT_SUFFIXES
 
 OUT_SUFFIXES = (".png", ".npy")
 
 
 def add_invert_parser(sub: Any) -> None:
-    from ganplay.inversion import DEFAULT_RESTARTS, DEFAULT_STEPS
-    from ganplay.restoration import MASK_PRESETS
+    from ganplay.limits import DEFAULT_RESTARTS, DEFAULT_STEPS, MASK_PRESETS
 
     p = sub.add_parser("invert", help="find z for a real image, and restore its missing or noisy pixels")
     p.add_argument("--checkpoint", required=True, help="an image model's checkpoint file, or a run folder")
@@ -79,9 +75,10 @@ def add_invert_parser(sub: Any) -> None:
 
 
 def cmd_invert(args: argparse.Namespace) -> int:
-    from ganplay.checkpoints import check_output_path, load_generator
+    from ganplay.checkpoints import load_generator
     from ganplay.cli_generate import device_from_flag
     from ganplay.inversion import compose, invert
+    from ganplay.safe_files import check_output_path
 
     outputs = _check_outputs(args, check_output_path)
     generator, ckpt = load_generator(args.checkpoint, device=device_from_flag(args.device), use_ema=not args.raw)
@@ -122,6 +119,8 @@ def _features(ckpt: Any, generator: Any) -> Any:
 
 def _check_outputs(args: argparse.Namespace, check: Any) -> dict[str, Path]:
     """Every output path checked before any work: its suffix, and that it is nothing or a regular file."""
+    from ganplay.latent_files import LATENT_SUFFIXES
+
     outputs = {"out": check(args.out, OUT_SUFFIXES, what="--out")}
     if args.side_by_side:
         outputs["side"] = check(args.side_by_side, (".png",), what="--side-by-side")
@@ -170,9 +169,11 @@ class _ProgressBar:
 
 
 def _write(outputs: dict[str, Path], ckpt: Any, damaged: Any, state: Any, restored: Any) -> None:
+    import torch
+
     from ganplay import imaging
-    from ganplay.checkpoints import atomic_write_bytes
     from ganplay.pictures import npy_bytes
+    from ganplay.safe_files import atomic_write_bytes
 
     out = outputs["out"]
     if out.suffix == ".npy":

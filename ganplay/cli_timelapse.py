@@ -46,8 +46,8 @@ def add_timelapse_parser(sub: Any) -> None:
 
 def cmd_timelapse(args: argparse.Namespace) -> int:
     from ganplay import timelapse
-    from ganplay.checkpoints import check_output_path
     from ganplay.run_registry import default_runs_root
+    from ganplay.safe_files import check_output_path
 
     out = check_output_path(args.out, (".gif",), what="--out")  # every mistake is said before any file is read
     timelapse.check_options(args.fps, args.max_frames, args.size)

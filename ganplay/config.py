@@ -11,6 +11,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 D_NORMS = ("batch", "layer", "none")
 LR_DECAYS = ("none", "linear")
 OPTIMIZERS = ("adam", "rmsprop")
+PRECISIONS = ("auto", "fp32", "bf16")  # what each means: precision.py
 
 
 def _f(default: Any, help: str) -> Any:
@@ -105,6 +106,12 @@ class TrainConfig:
     steps: int = _f(5000, "generator steps to train")
     seed: int = _f(0, "random seed: same config and seed give the same run on CPU")
     device: str = _f("auto", "auto, cpu, cuda or mps")
+    precision: str = _f(
+        "auto",
+        "auto, fp32 or bf16: bf16 runs the networks' matrix work in 16-bit (weights, losses and optimizer stay "
+        "32-bit), up to about twice as fast where the chip has native bf16 (CUDA, CPUs with AVX-512 BF16 or "
+        "AMX); auto picks it there for image runs, fp32 elsewhere and for 2-D runs",
+    )
     log_every: int = _f(10, "steps between metric read-backs from the device")
     sample_every: int = _f(250, "steps between fixed-noise snapshots")
     checkpoint_every: int = _f(1000, "steps between checkpoints")

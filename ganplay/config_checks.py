@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ganplay.config import D_NORMS, DEVICES, LR_DECAYS, OPTIMIZERS, TrainConfig, type_errors
+from ganplay.config import D_NORMS, DEVICES, LR_DECAYS, OPTIMIZERS, PRECISIONS, TrainConfig, type_errors
 
 
 def _range(errors: dict, name: str, value: Any, low: float, high: float, kind: type = int) -> None:
@@ -35,6 +35,8 @@ def validate(cfg: TrainConfig) -> dict[str, str]:
         errors["loss"] = f"unknown loss {cfg.loss!r}; choose one of: {', '.join(LOSSES.names())}"
     if cfg.device not in DEVICES:
         errors["device"] = f"device must be one of {', '.join(DEVICES)}, got {cfg.device!r}"
+    if cfg.precision not in PRECISIONS:
+        errors["precision"] = f"precision must be one of {', '.join(PRECISIONS)}, got {cfg.precision!r}"
     if cfg.lr_decay not in LR_DECAYS:
         errors["lr_decay"] = f"lr_decay must be one of {', '.join(LR_DECAYS)}, got {cfg.lr_decay!r}"
     if cfg.d_norm not in D_NORMS:

@@ -13,10 +13,9 @@ from torch import Tensor, nn
 from ganplay.checkpoints import Checkpoint
 from ganplay.directions import DEFAULT_STRENGTH, Directions
 from ganplay.errors import UsageError
+from ganplay.limits import STATS_SEEDS, STATS_TOP
 from ganplay.sampling import generate, seed_labels, seed_latents
 
-STATS_SEEDS = 200  # samples per description: a share of 200 is known to about +-3.5 points
-STATS_TOP = 5
 # name: (unit, words for a rise, words for a fall), in the order the table shows them
 STROKES = {
     "ink": ("share of the pixel range", "more ink", "less ink"),

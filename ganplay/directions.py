@@ -16,16 +16,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ganplay.checkpoints import Checkpoint, atomic_write_bytes, load_generator
+from ganplay.checkpoints import Checkpoint, load_generator
 from ganplay.errors import UsageError
+from ganplay.limits import DEFAULT_STRENGTH, MAX_K, METHODS, PCA_SAMPLES
 from ganplay.models import DCGANGenerator, MLPGenerator, generator_input
+from ganplay.safe_files import atomic_write_bytes
 from ganplay.sampling import generate, seed_labels, seed_latents
 
-METHODS = ("sefa", "pca")
-MAX_K = 32  # directions kept per method: more than anyone reads in a grid, and PCA's cost grows with it
-PCA_SAMPLES = 5000  # latents whose first-layer activations PCA sees (GANSpace: many more, on far larger nets)
 PCA_SEED = 0
-DEFAULT_STRENGTH = 3.0  # along a unit direction z's own spread is 1, so 3 is three standard deviations
 CACHE_FORMAT = "ganplay-directions"
 CACHE_VERSION = 1
 FirstLayer = tuple[nn.Linear, Callable[[Tensor], Tensor]]

@@ -21,9 +21,10 @@ from torch import Tensor, nn
 
 from ganplay import __version__
 from ganplay.building import seeded_global_rng
-from ganplay.checkpoints import CheckpointError, atomic_write_bytes
+from ganplay.checkpoints import CheckpointError
 from ganplay.data import dataset_info, load_dataset
 from ganplay.errors import UsageError
+from ganplay.safe_files import atomic_write_bytes
 from ganplay.seeding import seeded_generator
 from ganplay.sources import to_float
 

@@ -11,7 +11,7 @@ import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
 
-from ganplay.checkpoints import atomic_write_bytes
+from ganplay.safe_files import atomic_write_bytes
 
 # The 2-D lab's colours (toy_plots.TOY_COLORS), so a picture and the lab's plot read the same way.
 POINT_COLOR = (213, 94, 0)  # generated points, orange, drawn last

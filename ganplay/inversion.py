@@ -12,9 +12,8 @@ from torch import Tensor, nn
 
 from ganplay.checkpoints import Checkpoint
 from ganplay.errors import UsageError
+from ganplay.limits import DEFAULT_RESTARTS, DEFAULT_STEPS
 
-DEFAULT_STEPS = 200
-DEFAULT_RESTARTS = 4
 DEFAULT_LR = 0.1
 PRIOR_WEIGHT = 0.05  # pulls |z| towards its typical sqrt(z_dim): far-out latents make implausible images
 SCREEN_SHARE = 0.2  # of the steps spent on every (label, restart) candidate before only the best `restarts` go on

@@ -23,8 +23,9 @@ from torch import Tensor, nn
 
 import ganplay
 from ganplay.checkpoint_format import Checkpoint
-from ganplay.checkpoints import atomic_write_bytes, atomic_write_text, check_output_path, load_generator
+from ganplay.checkpoints import load_generator
 from ganplay.errors import UsageError
+from ganplay.safe_files import atomic_write_bytes, atomic_write_text, check_output_path
 
 PINS = {"onnx": "1.23.2", "onnxscript": "0.7.2", "onnxruntime": "1.32.0"}  # as in requirements-dev.txt
 INSTALL = "pip install " + " ".join(f"{name}=={version}" for name, version in PINS.items())

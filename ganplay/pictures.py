@@ -14,8 +14,9 @@ import torch
 from torch import Tensor
 
 from ganplay import imaging
-from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, Checkpoint, atomic_write_bytes
+from ganplay.checkpoints import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, Checkpoint
 from ganplay.errors import UsageError
+from ganplay.safe_files import atomic_write_bytes
 from ganplay.sampling import Code
 
 OUTPUT_SUFFIXES = {"sample": (".png", ".npy"), "interpolate": (".png", ".gif")}

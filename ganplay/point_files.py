@@ -355,7 +355,8 @@ def keep_run_points(folder: str | Path, data: object) -> None:
     """A run trains on the points it started with. A new run (no checkpoint yet) writes them to its folder as
     RUN_COPY; a resumed one is refused when its points file now holds other points, saying how to get them back.
     Any other dataset is left alone."""
-    from ganplay.checkpoints import CHECKPOINT_NAME, atomic_write_text
+    from ganplay.checkpoints import CHECKPOINT_NAME
+    from ganplay.safe_files import atomic_write_text
 
     table = getattr(data, "table", None)
     if not isinstance(table, PointTable):

@@ -13,9 +13,9 @@ from torch import Tensor
 from ganplay.checkpoints import Checkpoint
 from ganplay.errors import UsageError
 from ganplay.inversion import require_image_model
+from ganplay.limits import MASK_PRESETS
 from ganplay.sources import to_float
 
-MASK_PRESETS = ("centre", "left", "random50")
 MAX_IMAGE_PIXELS = 50_000_000  # a larger upload is refused before it is decoded (a PNG bomb)
 PAINTED_SHARE = 0.25  # a pixel a quarter painted counts as painted
 POOR_FIT_MSE = 0.12  # masked MSE (in [-1, 1] units) above which a reconstruction is called poor; see the README

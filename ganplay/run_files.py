@@ -13,12 +13,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ganplay.checkpoints import BEST_CHECKPOINT_NAME, atomic_write_text
+from ganplay.checkpoints import BEST_CHECKPOINT_NAME
 from ganplay.config import TrainConfig, field_types, fits_type, shown
 from ganplay.health import ROWS_NEEDED, check_health
 from ganplay.live_eval import best_row, metric_of
 from ganplay.run_lock import process_alive
 from ganplay.run_state import ACTIVE_STATES, MetricHistory, RunSnapshot, RunState
+from ganplay.safe_files import atomic_write_text
 
 EVALS_FILE = "eval.jsonl"  # live quality scores, one JSON row each
 METRIC_KEYS = ("step", "loss_d", "loss_g")  # what every metrics.jsonl row holds; readers rely on them

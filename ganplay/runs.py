@@ -14,14 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ganplay import run_files, run_lock
-from ganplay.checkpoints import (
-    CHECKPOINT_NAME,
-    atomic_write_text,
-    data_meta,
-    load_checkpoint,
-    remove_stale_temporaries,
-    save_checkpoint,
-)
+from ganplay.checkpoints import CHECKPOINT_NAME, data_meta, load_checkpoint, save_checkpoint
 from ganplay.config import TrainConfig
 from ganplay.data import load_training_data
 from ganplay.errors import UsageError
@@ -29,6 +22,7 @@ from ganplay.game_steps import Move, Probe, check_move, make_moves
 from ganplay.health import ROWS_NEEDED, check_health
 from ganplay.run_recorder import Diverged, Recorder
 from ganplay.run_state import ACTIVE_STATES, RunSnapshot, RunState
+from ganplay.safe_files import atomic_write_text, remove_stale_temporaries
 from ganplay.trainer import GANTrainer, describe_device, resolve_device
 
 if TYPE_CHECKING:
@@ -339,7 +333,7 @@ class Run:
             atomic_write_text(self.folder / "config.json", cfg.to_json())
         with self._lock:
             self.trainer = trainer
-            self._device_text = describe_device(device)
+            self._device_text = f"{describe_device(device)} · {trainer.precision_text}"
         rec.open(trainer, self.data)
         if not self._resume:
             rec.snapshot_samples()

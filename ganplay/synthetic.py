@@ -21,14 +21,12 @@ from torch import Tensor, nn
 from ganplay.checkpoints import Checkpoint
 from ganplay.errors import UsageError
 from ganplay.evaluators import Evaluator
+from ganplay.limits import DEFAULT_BATCH, DEFAULT_MIN_CONFIDENCE, MAX_DRAWS_PER_IMAGE
 from ganplay.live_eval import model_evaluator
 from ganplay.sampling import generate
 from ganplay.seeding import seeded_generator
 from ganplay.sources import to_float
 
-DEFAULT_MIN_CONFIDENCE = 0.9  # the evaluator's probability for its label; below it a sample is dropped
-MAX_DRAWS_PER_IMAGE = 20  # default cap: draws per image asked for, so a collapsed class ends the search
-DEFAULT_BATCH = 500
 CONDITIONAL, CLUSTERS, EVALUATOR = "conditional", "clusters", "evaluator"  # how the labels are found
 LABELLED_BY = {
     CONDITIONAL: "the class the conditional generator was asked for",

@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image
 
 import ganplay
-from ganplay.checkpoints import atomic_write_bytes, check_output_path
 from ganplay.errors import UsageError
+from ganplay.safe_files import atomic_write_bytes, check_output_path
 from ganplay.synthetic import LABELLED_BY, SyntheticSet
 
 MANIFEST = "synthetic.json"  # beside the class folders: folder datasets read only images, so it is not a class

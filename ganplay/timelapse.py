@@ -11,8 +11,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from ganplay.checkpoints import atomic_write_bytes, check_output_path
 from ganplay.errors import UsageError
+from ganplay.safe_files import atomic_write_bytes, check_output_path
 
 SNAPSHOT_NAME = re.compile(r"^step_(\d+)\.png$")  # what Recorder.snapshot_samples writes
 DEFAULT_FPS = 6.0

@@ -12,8 +12,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ganplay.checkpoints import Checkpoint, CheckpointError, atomic_write_bytes, load_checkpoint, load_models
+from ganplay.checkpoints import Checkpoint, CheckpointError, load_checkpoint, load_models
 from ganplay.losses import LOSSES
+from ganplay.safe_files import atomic_write_bytes
 from ganplay.sampling import sample
 
 HEATMAP_RESOLUTION = 64  # cells per side of the discriminator's heat map

@@ -16,6 +16,7 @@ from ganplay.errors import UsageError
 from ganplay.latent import z_from_seed
 from ganplay.losses import LOSSES, clip_weights_, gradient_penalty
 from ganplay.models import SeededDropout, latent_code
+from ganplay.precision import autocast, describe_precision, resolve_precision
 from ganplay.seeding import label_cdf, labels_from_cdf
 from ganplay.sources import DataSource
 
@@ -60,6 +61,8 @@ class GANTrainer:
 
     def __init__(self, cfg: TrainConfig, data: DataSource, device: torch.device):
         self.cfg, self.data, self.device = cfg, data, device
+        self.amp_dtype = resolve_precision(cfg.precision, device, images=len(data.shape) == 3)
+        self.precision_text = describe_precision(cfg.precision, self.amp_dtype, device)
         self.loss = LOSSES.get(cfg.loss)
         if cfg.clusters and len(data.label_prior) != cfg.clusters:
             raise ValueError(f"clusters {cfg.clusters}: label the data with data.load_training_data first")
@@ -128,19 +131,22 @@ class GANTrainer:
         """(G(z), its labels, InfoGAN's codes (B,) or None) for fresh latents from the run's noise stream."""
         z, fake_y = self.sample_latents(self.cfg.batch_size)
         codes = latent_code(z, self.cfg.info_codes) if self.cfg.info_codes else None
-        with torch.set_grad_enabled(keep_graph and torch.is_grad_enabled()):
-            return self.G(z, fake_y), fake_y, codes
+        with torch.set_grad_enabled(keep_graph and torch.is_grad_enabled()), autocast(self.device, self.amp_dtype):
+            return self.G(z, fake_y), fake_y, codes  # bf16 images under autocast: D reads them as they are
 
     def judge(self, x: Tensor, y: Tensor | None) -> Tensor:
-        """D's logits for images as D sees them in training: through the run's augmentation, if any."""
-        return self.D(self.augment(x), y)
+        """D's fp32 logits for images as D sees them in training: through the run's augmentation, if any."""
+        with autocast(self.device, self.amp_dtype):
+            logits = self.D(self.augment(x), y)
+        return logits.float()  # the losses are computed in fp32
 
     def judge_fake(self, fake: Tensor, fake_y: Tensor | None, codes: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """D's logits for generated images, and with InfoGAN the cross-entropy of D's guess of their codes."""
         if codes is None:
             return self.judge(fake, fake_y), None
-        logits, code_logits = self.D(self.augment(fake), fake_y, with_code=True)
-        return logits, F.cross_entropy(code_logits, codes)
+        with autocast(self.device, self.amp_dtype):
+            logits, code_logits = self.D(self.augment(fake), fake_y, with_code=True)
+        return logits.float(), F.cross_entropy(code_logits.float(), codes)
 
     def _update_d(
         self, real: Tensor, real_y: Tensor | None, fake: Tensor, fake_y: Tensor | None, codes: Tensor | None
@@ -151,7 +157,8 @@ class GANTrainer:
         d_fake, code_loss = self.judge_fake(fake, fake_y, codes)
         loss_d = self.loss.d_loss(d_real, d_fake)
         if self.loss.gradient_penalty:
-            penalty = gradient_penalty(lambda x: self.judge(x, real_y), real, fake, self.noise)
+            # in fp32 whatever the precision: a gradient of a gradient, where bf16's rounding would be squared
+            penalty = gradient_penalty(lambda x: self.D(self.augment(x), real_y), real, fake.float(), self.noise)
             loss_d = loss_d + self.cfg.gp_weight * penalty
         # InfoGAN: D's code head learns to read the code from fakes (reported apart from the game's loss)
         (loss_d if code_loss is None else loss_d + self.cfg.info_weight * code_loss).backward()

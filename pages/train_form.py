@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from ganplay.augment import policy_choices
-from ganplay.config import D_NORMS, DEVICES, LR_DECAYS, OPTIMIZERS, ConfigError, field_help
+from ganplay.config import D_NORMS, DEVICES, LR_DECAYS, OPTIMIZERS, PRECISIONS, ConfigError, field_help
 from ganplay.losses import LOSSES
 from ganplay.models import ARCHS
 from ganplay.presets import make_config
@@ -21,6 +21,7 @@ CHOICES: dict[str, list[Any]] = {
     "arch": ARCHS.names(),
     "loss": LOSSES.names(),
     "device": list(DEVICES),
+    "precision": list(PRECISIONS),
     "d_norm": list(D_NORMS),
     "lr_decay": list(LR_DECAYS),
     "optimizer": list(OPTIMIZERS),
@@ -43,6 +44,7 @@ MAIN_FIELDS = (
     "steps",
     "seed",
     "device",
+    "precision",
     "ema",
 )
 ADVANCED_FIELDS = (
@@ -87,6 +89,7 @@ LABELS = {
     "steps": "Training steps",
     "seed": "Random seed",
     "device": "Device",
+    "precision": "Precision",
     "ema": "Averaged G (EMA)",
     "channels": "Colour channels",
     "ngf": "Generator width",

@@ -8,7 +8,8 @@ import pytest
 import torch
 from conftest import tiny_image_config
 
-from ganplay.checkpoints import CheckpointError, atomic_write_bytes, load_checkpoint, load_generator
+from ganplay.checkpoints import CheckpointError, load_checkpoint, load_generator
+from ganplay.safe_files import atomic_write_bytes
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
 
 def test_written_files_get_the_usual_permissions(tmp_path):
     """mkstemp makes 0600 files: checkpoints and exports must stay readable by others, as any file would."""
-    from ganplay import checkpoints
+    from ganplay import safe_files
 
     path = atomic_write_bytes(tmp_path / "model.pt", b"x")
-    assert path.stat().st_mode & 0o777 == 0o666 & ~checkpoints._UMASK
+    assert path.stat().st_mode & 0o777 == 0o666 & ~safe_files._UMASK

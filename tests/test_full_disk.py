@@ -11,7 +11,7 @@ import time
 import pytest
 from conftest import tiny_toy_config
 
-from ganplay import checkpoints
+from ganplay import checkpoints, safe_files
 from ganplay.checkpoints import load_checkpoint
 from ganplay.cli import follow, main
 from ganplay.run_state import RunState
@@ -53,7 +53,8 @@ def disk(monkeypatch):
         return real_write_text(self, *args, **kwargs)
 
     monkeypatch.setattr("ganplay.run_recorder.open", opening, raising=False)
-    monkeypatch.setattr(checkpoints, "atomic_write_bytes", atomic)
+    monkeypatch.setattr(checkpoints, "atomic_write_bytes", atomic)  # checkpoint files
+    monkeypatch.setattr(safe_files, "atomic_write_bytes", atomic)  # atomic_write_text: config and status files
     monkeypatch.setattr(pathlib.Path, "write_text", write_text)
     return disk
 

@@ -157,7 +157,7 @@ def test_an_output_that_is_not_a_regular_file_is_refused_and_left_as_it_was(tmp_
 
 @pytest.mark.parametrize("command", list(OUTPUTS))
 def test_dev_null_is_refused_and_stays_a_device(capsys, command):
-    from ganplay.checkpoints import check_output_path
+    from ganplay.safe_files import check_output_path
 
     # First the helper itself: were it to let /dev/null through, the CLI below would replace the device (as root).
     with pytest.raises(ValueError, match="/dev/null is a device"):

@@ -20,6 +20,22 @@ def test_core_imports_without_streamlit():
     assert out.stdout.strip() == "False"
 
 
+def test_every_help_starts_without_importing_torch():
+    """torch takes about 1.5 s to import: `--help` of every command must not wait for it."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from ganplay.cli import build_parser, main\n"
+        "commands = [[]] + [[name] for name in build_parser()._subparsers._group_actions[0].choices]\n"
+        "for command in commands:\n"
+        "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "        main([*command, '--help'])\n"
+        "print(len(commands), sorted(m for m in sys.modules if m.split('.')[0] == 'torch')[:3])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    count, imported = out.stdout.strip().split(" ", 1)
+    assert int(count) >= 14 and imported == "[]", out.stdout  # the top level and every command
+
+
 def test_core_source_never_mentions_streamlit_imports():
     for path in (ROOT / "ganplay").rglob("*.py"):
         assert not re.search(r"^\s*(import|from)\s+streamlit", path.read_text(), re.MULTILINE), path

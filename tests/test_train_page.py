@@ -114,6 +114,8 @@ def test_a_taken_name_is_refused_beside_start(app_registry):
 def test_starting_a_toy_run_from_the_form(app_registry):
     at = open_page("pages/train.py")
     at.number_input(key=TOY + "steps").set_value(100_000).run()
+    assert at.selectbox(key=TOY + "precision").options == ["auto", "fp32", "bf16"]
+    at.selectbox(key=TOY + "precision").set_value("bf16").run()
     at.text_input(key="run_name").set_value("fromform").run()
     start_button(at).click().run()
     assert not at.exception
@@ -130,7 +132,7 @@ def test_starting_a_toy_run_from_the_form(app_registry):
     assert run.wait(30)
     assert run.snapshot().state == RunState.STOPPED
     config = json.loads((app_registry.root / "fromform" / "config.json").read_text())
-    assert config["dataset"] == "ring8" and config["steps"] == 100_000
+    assert config["dataset"] == "ring8" and config["steps"] == 100_000 and config["precision"] == "bf16"
 
 
 def test_the_run_picker_shows_the_state_it_has_now(app_registry):
