@@ -317,9 +317,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from ganplay.data import DATASETS
-    from ganplay.losses import LOSSES
-    from ganplay.models import ARCHS
+    from ganplay.catalog import ARCHS, DATASETS, LOSSES  # names and facts only: no torch to import
 
     for title, registry in (("datasets", DATASETS), ("architectures", ARCHS), ("losses", LOSSES)):
         print(f"{title}:")

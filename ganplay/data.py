@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +10,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ganplay.catalog import DATASETS
 from ganplay.folders import FOLDER_PREFIX, folder_of, has_class_folders, read_folder
 from ganplay.image_files import DatasetError, default_data_dir, fit_images, read_cifar10, read_idx_set, read_idx_splits
 from ganplay.point_files import POINTS_PREFIX, points_file_of, read_points
-from ganplay.registry import Registry
 from ganplay.sources import (
     DataSource,
     ImageTensorData,
@@ -45,21 +44,11 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 
 # -- loaders ---------------------------------------------------------------------------------------
 
-DATASETS: Registry[Callable[..., DataSource]] = Registry("dataset")
 LoadArgs = dict[str, Any]  # image_size, channels, data_dir, seed, device, download
 
 
-# Decorators apply bottom-up: ring8 is registered (and listed) first.
-# grid25's 25 modes need a gentler rate, larger batches and more steps than ring8 (PacGAN protocol,
-# 2,500 samples): 25/25 modes and 95.6% high quality here, against 20/25 and 76% with ring8's settings.
-@DATASETS.register(
-    "grid25",
-    title="Grid of 25 Gaussians (2-D)",
-    kind="toy",
-    labelled=True,
-    defaults={"mlp_hidden": 128, "batch_size": 512, "lr_g": 1e-3, "lr_d": 1e-3, "steps": 20000},
-)
-@DATASETS.register("ring8", title="Ring of 8 Gaussians (2-D)", kind="toy", labelled=True)
+@DATASETS.register("grid25")
+@DATASETS.register("ring8")
 def load_mixture(name: str, a: LoadArgs) -> DataSource:
     modes, sigma = toy_modes(name)
     return ToyMixture(
@@ -78,7 +67,7 @@ def load_mixture(name: str, a: LoadArgs) -> DataSource:
     )
 
 
-@DATASETS.register("spiral", title="Two-arm spiral (2-D)", kind="toy", labelled=False)
+@DATASETS.register("spiral")
 def load_spiral(name: str, a: LoadArgs) -> DataSource:
     return ToyCurve(
         name,
@@ -127,15 +116,7 @@ def _image_source(
 
 
 # family: sets of the same images share evaluators and notes; offline: the member that never downloads.
-@DATASETS.register(
-    "mnist-bundled",
-    title="MNIST (10k, bundled)",
-    kind="image",
-    native_size=28,
-    native_channels=1,
-    labelled=True,
-    family="mnist",
-)
+@DATASETS.register("mnist-bundled")
 def load_bundled_mnist(name: str, a: LoadArgs) -> DataSource:
     images, labels, _ = read_idx_splits(BUNDLED_MNIST)
     if not len(images):
@@ -173,28 +154,17 @@ def _offline_instead(
     return data
 
 
-@DATASETS.register(
-    "mnist",
-    title="MNIST (70k; downloads, else bundled 10k)",
-    kind="image",
-    native_size=28,
-    native_channels=1,
-    labelled=True,
-    family="mnist",
-    offline="mnist-bundled",
-)
+@DATASETS.register("mnist")
 def load_mnist(name: str, a: LoadArgs) -> DataSource:
     return _load_idx_dataset(name, a, "MNIST", "MNIST", DIGITS)
 
 
-@DATASETS.register(
-    "fashion-mnist", title="Fashion-MNIST", kind="image", native_size=28, native_channels=1, labelled=True
-)
+@DATASETS.register("fashion-mnist")
 def load_fashion_mnist(name: str, a: LoadArgs) -> DataSource:
     return _load_idx_dataset(name, a, "FashionMNIST", "FashionMNIST", FASHION_CLASSES)
 
 
-@DATASETS.register("cifar10", title="CIFAR-10", kind="image", native_size=32, native_channels=3, labelled=True)
+@DATASETS.register("cifar10")
 def load_cifar10(name: str, a: LoadArgs) -> DataSource:
     root = Path(a["data_dir"])
     images, labels = read_cifar10(root, a["download"])

@@ -9,13 +9,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganplay.registry import Registry
+from ganplay.catalog import LOSSES
 
 
 @dataclass(frozen=True)
 class GANLoss:
-    name: str
-    title: str
+    name: str  # its title and facts: catalog.py
     d_loss: Callable[[Tensor, Tensor], Tensor]  # (D(x) logits, D(G(z)) logits) -> scalar to minimise
     g_loss: Callable[[Tensor], Tensor]  # D(G(z)) logits -> scalar to minimise
     probabilistic: bool  # True: sigmoid(logit) is D's probability that a sample is real
@@ -27,11 +26,8 @@ class GANLoss:
         return torch.sigmoid(logits).mean() if self.probabilistic else logits.mean()
 
 
-LOSSES: Registry[GANLoss] = Registry("loss")
-
-
 def _add(loss: GANLoss) -> None:
-    LOSSES.register(loss.name, title=loss.title)(loss)
+    LOSSES.register(loss.name)(loss)
 
 
 def bce_d(real: Tensor, fake: Tensor) -> Tensor:
@@ -39,29 +35,12 @@ def bce_d(real: Tensor, fake: Tensor) -> Tensor:
     return F.softplus(-real).mean() + F.softplus(fake).mean()
 
 
-_add(
-    GANLoss(
-        "nsgan",
-        "Non-saturating GAN (BCE, -log D(G(z)))",
-        bce_d,
-        lambda fake: F.softplus(-fake).mean(),
-        probabilistic=True,
-    )
-)
+_add(GANLoss("nsgan", bce_d, lambda fake: F.softplus(-fake).mean(), probabilistic=True))
 # Goodfellow's original objective: G minimises log(1 - D(G(z))), which saturates when D wins.
-_add(
-    GANLoss(
-        "minimax",
-        "Minimax GAN (saturating log(1 - D(G(z))))",
-        bce_d,
-        lambda fake: -F.softplus(fake).mean(),
-        probabilistic=True,
-    )
-)
+_add(GANLoss("minimax", bce_d, lambda fake: -F.softplus(fake).mean(), probabilistic=True))
 _add(
     GANLoss(
         "lsgan",
-        "Least squares GAN (a=0, b=c=1)",
         lambda real, fake: 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean(),
         lambda fake: 0.5 * ((fake - 1) ** 2).mean(),
         probabilistic=False,
@@ -70,7 +49,6 @@ _add(
 _add(
     GANLoss(
         "hinge",
-        "Hinge loss",
         lambda real, fake: F.relu(1 - real).mean() + F.relu(1 + fake).mean(),
         lambda fake: -fake.mean(),
         probabilistic=False,
@@ -87,30 +65,12 @@ def _critic_g_loss(fake: Tensor) -> Tensor:
     return -fake.mean()
 
 
-_add(
-    GANLoss(
-        "wgan-gp",
-        "Wasserstein GAN with gradient penalty",
-        _critic_loss,
-        _critic_g_loss,
-        probabilistic=False,
-        gradient_penalty=True,
-    )
-)
+_add(GANLoss("wgan-gp", _critic_loss, _critic_g_loss, probabilistic=False, gradient_penalty=True))
 
 
 # The original WGAN: the same critic objective, kept K-Lipschitz by clipping every weight of D (the paper's
 # c = 0.01, RMSprop 5e-5, 5 critic updates per G update; presets.LOSS_DEFAULTS holds those defaults).
-_add(
-    GANLoss(
-        "wgan-clip",
-        "Wasserstein GAN with weight clipping",
-        _critic_loss,
-        _critic_g_loss,
-        probabilistic=False,
-        clips_weights=True,
-    )
-)
+_add(GANLoss("wgan-clip", _critic_loss, _critic_g_loss, probabilistic=False, clips_weights=True))
 
 
 @torch.no_grad()

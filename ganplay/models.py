@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
@@ -11,13 +10,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganplay.registry import Registry
+from ganplay.catalog import ARCHS
 
 if TYPE_CHECKING:
     from ganplay.config import TrainConfig
 
 ModelPair = tuple[nn.Module, nn.Module]
-ARCHS: Registry[Callable[[TrainConfig, tuple[int, ...], int, float], ModelPair]] = Registry("architecture")
 
 
 def build_models(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data_scale: float = 1.0) -> ModelPair:
@@ -180,7 +178,7 @@ class MLPDiscriminator(nn.Module):
         return judged(features, self.net[-1], self.code_head, with_code)  # (B / pac,) logits
 
 
-@ARCHS.register("mlp", title="MLP (fully connected)")
+@ARCHS.register("mlp")
 def build_mlp(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
     g = MLPGenerator(cfg.z_dim, shape, cfg.mlp_hidden, cfg.mlp_layers, num_classes, data_scale, cfg.info_codes)
     d = MLPDiscriminator(
@@ -320,7 +318,7 @@ class DCGANDiscriminator(nn.Module):
         return out + torch.einsum("bjk,jkchw->bchw", slots, maps)
 
 
-@ARCHS.register("dcgan", title="DCGAN (strided convolutions)")
+@ARCHS.register("dcgan")
 def build_dcgan(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
     if len(shape) != 3:
         raise ValueError(f"dcgan needs image data (C, H, W), got shape {shape}: use arch mlp")

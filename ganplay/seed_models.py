@@ -147,14 +147,7 @@ def seed000_discriminator(channels: int) -> tuple[nn.Sequential, nn.Linear]:
     return features, nn.Linear(128 * 7 * 7, 1)
 
 
-@ARCHS.register(
-    "seed000",
-    title="Seed 000: TensorFlow DCGAN, 28 px (5x5 convs, LeakyReLU 0.3, dropout 0.3)",
-    help="seed 000's networks layer for layer: G Dense 7x7x256 (no bias), BN, LeakyReLU; transposed 5x5 convs "
-    "to 128 (stride 1), 64 and the image (stride 2), no biases, tanh. D: 5x5 stride-2 convs to 64 and 128, each "
-    "with LeakyReLU and dropout 0.3, then Dense 1. 28 px images only; ngf, ndf and d_norm do not apply.",
-    sizes=(28,),
-)
+@ARCHS.register("seed000")
 def build_seed000(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
     channels = _image_channels("seed000", shape, num_classes)
     g = SeedGenerator(cfg.z_dim, shape, seed000_generator(cfg.z_dim, channels))
@@ -188,14 +181,7 @@ def seed001_discriminator(pixels: int) -> tuple[nn.Sequential, nn.Linear]:
     return features, nn.Linear(256, 1)
 
 
-@ARCHS.register(
-    "seed001",
-    title="Seed 001: dense GAN (G Dense 256-512-1024 with BN, D Dense 512-256 with dropout 0.3)",
-    help="seed 001's dense networks: G Dense 256, 512 and 1024, each ReLU then BN, then Dense to the image and "
-    "tanh; D Flatten, Dense 512 and 256, each ReLU then dropout 0.3, then Dense 1. Any image size; "
-    "ngf, ndf and d_norm do not apply.",
-    sizes=None,
-)
+@ARCHS.register("seed001")
 def build_seed001(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
     _image_channels("seed001", shape, num_classes)
     pixels = math.prod(shape)
@@ -241,24 +227,12 @@ SEED004_HELP = (
 )
 
 
-@ARCHS.register(
-    "seed004",
-    title="Seed 004: DCGAN 64 px, LeakyReLU 0.2 throughout, G ends in LeakyReLU (as the seed)",
-    help=SEED004_HELP + "As in the seed, G's last layer is a LeakyReLU, so its pixels are unbounded while the "
-    "data lies in [-1, 1]; the usual choice is tanh (arch seed004-tanh), which maps exactly onto that range.",
-    sizes=(64,),
-)
+@ARCHS.register("seed004")
 def build_seed004(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
     return _seed004(cfg, shape, num_classes, tanh_output=False)
 
 
-@ARCHS.register(
-    "seed004-tanh",
-    title="Seed 004 with the usual tanh output: DCGAN 64 px, LeakyReLU 0.2 throughout",
-    help=SEED004_HELP + "G ends in tanh instead of the seed's LeakyReLU: the usual choice, since tanh maps onto "
-    "[-1, 1], where the data lies, and cannot make pixels darker or brighter than any real one.",
-    sizes=(64,),
-)
+@ARCHS.register("seed004-tanh")
 def build_seed004_tanh(cfg: TrainConfig, shape: tuple[int, ...], num_classes: int, data_scale: float) -> ModelPair:
     return _seed004(cfg, shape, num_classes, tanh_output=True)
 
