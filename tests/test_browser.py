@@ -132,9 +132,15 @@ def test_a_narrow_window_stacks_the_train_page(server, browser):
         timeout=20,
         what=f"no cut labels (cut: {cut_texts(page, '[data-testid=stWidgetLabel] p, input')})",
     )
-    boxes = page.locator('[data-testid="stNumberInput"]').count()
-    plus = page.locator('[data-testid="stNumberInputStepUp"]').count()
-    assert boxes >= 8 and plus == boxes  # the old layout lost them beside the Adam betas
+    # the old layout lost the +/- buttons beside the Adam betas; Streamlit drops them from a box it measures
+    # under 7.5rem, and a box inside the closed "Advanced" expander may measure 0, so open it before counting
+    page.get_by_text("Advanced", exact=True).click()
+    boxes, plus = '[data-testid="stNumberInput"]', '[data-testid="stNumberInputStepUp"]'
+    wait_for(
+        lambda: page.locator(boxes).count() >= 8 and page.locator(plus).count() == page.locator(boxes).count(),
+        timeout=20,
+        what="+/- buttons on every number box, the Advanced ones too",
+    )
     whole_page(page, shots_folder() / "train_narrow.png")
     no_exception(page)
     page.goto(f"{server}/samples")  # five controls in a row wrap onto two rather than cut their labels
