@@ -211,6 +211,17 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from ganplay.distributed import SINGLE, launched
+
+    if launched():  # one of several processes started by torchrun
+        from ganplay.cli_distributed import train_across_processes
+
+        return train_across_processes(args, start_run, watch_run)
+    return watch_run(start_run(args, SINGLE), args)
+
+
+def start_run(args: argparse.Namespace, world: Any) -> Any:
+    """The run the flags ask for, started (a new one, or --resume); `world`: rank 0's place when distributed."""
     from ganplay.run_registry import get_registry
 
     resume = Path(args.resume) if args.resume else None
@@ -219,12 +230,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     root = args.runs_dir or (resume.parent if resume is not None and len(resume.parts) > 1 else None)
     registry = get_registry(root)
     if resume is not None:
-        run = registry.resume(resume if args.runs_dir else resume.name, steps=getattr(args, "steps", None))
+        run = registry.resume(resume if args.runs_dir else resume.name, steps=getattr(args, "steps", None), world=world)
         if run.restarted:
             print(f"{run.name} saved no checkpoint before it stopped: training it again from step 0")
-    else:
-        config = config_from_args(args)
-        run = registry.start(config, name=args.name)
+        return run
+    return registry.start(config_from_args(args), name=args.name, world=world)
+
+
+def watch_run(run: Any, args: argparse.Namespace) -> int:
     print(f"run {run.name} in {run.folder}")
     run.folder.mkdir(parents=True, exist_ok=True)
     with open(run.folder / COMMANDS_FILE, "a", encoding="utf-8") as handle:

@@ -16,6 +16,7 @@ from pathlib import Path
 from ganplay import run_lock
 from ganplay.checkpoints import CHECKPOINT_NAME, load_checkpoint
 from ganplay.config import ConfigError, TrainConfig
+from ganplay.distributed import SINGLE, World
 from ganplay.errors import UsageError
 from ganplay.memory import fits_in_memory
 from ganplay.run_files import config_edits, snapshot_from_disk
@@ -76,17 +77,18 @@ class RunRegistry:
         self._lock = threading.Lock()
         self._slots = TrainingSlots(max_active)  # more runs than this wait as "queued"
 
-    def start(self, config: TrainConfig, name: str | None = None, paused: bool = False) -> Run:
-        """A new run in its own thread; `paused`: it prepares, shows step 0 and waits for moves by hand."""
+    def start(self, config: TrainConfig, name: str | None = None, paused: bool = False, world: World = SINGLE) -> Run:
+        """A new run in its own thread; `paused`: it prepares, shows step 0 and waits for moves by hand;
+        `world`: rank 0's place in a distributed run, which then leads the other processes."""
         fits_in_memory(config.validated())
         with self._lock:
             name = self._new_name(config, name)
-            run = Run(self.root / name, config, slots=self._slots, paused=paused)
+            run = Run(self.root / name, config, slots=self._slots, paused=paused, world=world)
             run_lock.acquire(run.folder)
             self._runs[name] = run
         return run.start()
 
-    def resume(self, name_or_folder: str | Path, steps: int | None = None) -> Run:
+    def resume(self, name_or_folder: str | Path, steps: int | None = None, world: World = SINGLE) -> Run:
         folder = self._folder(name_or_folder)
         with self._lock:
             live = self._runs.get(folder.name)
@@ -95,7 +97,7 @@ class RunRegistry:
             run_lock.acquire(folder)  # refused, naming the owner, while another process trains this run
             try:
                 if not (folder / CHECKPOINT_NAME).exists() and (folder / "config.json").exists():
-                    return self._start_again(folder, steps)  # stopped before its first checkpoint
+                    return self._start_again(folder, steps, world)  # stopped before its first checkpoint
                 ckpt = load_checkpoint(folder / CHECKPOINT_NAME)
                 _refuse_edited_config(folder, ckpt.config)
                 config = ckpt.config if steps is None else replace(ckpt.config, steps=steps)
@@ -103,11 +105,11 @@ class RunRegistry:
             except Exception:
                 run_lock.release(folder)  # nothing will train it: the next taker must not find it held
                 raise
-            run = Run(folder, config, resume=True, slots=self._slots, start_step=ckpt.step)
+            run = Run(folder, config, resume=True, slots=self._slots, start_step=ckpt.step, world=world)
             self._runs[folder.name] = run
         return run.start()
 
-    def _start_again(self, folder: Path, steps: int | None) -> Run:
+    def _start_again(self, folder: Path, steps: int | None, world: World) -> Run:
         """A run that saved no checkpoint (killed within seconds of its start) trains again from step 0 from its
         config.json; `run.restarted` says so. Called with the lock held."""
         try:
@@ -115,7 +117,7 @@ class RunRegistry:
         except (ConfigError, TypeError) as err:
             raise UsageError(f"{folder} has no checkpoint, and its config.json cannot start it again: {err}") from None
         config = fits_in_memory((config if steps is None else replace(config, steps=steps)).validated())
-        run = Run(folder, config, slots=self._slots)
+        run = Run(folder, config, slots=self._slots, world=world)
         run.restarted = True
         self._runs[folder.name] = run
         return run.start()

@@ -13,10 +13,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import torch
+
 from ganplay import run_files, run_lock
 from ganplay.checkpoints import CHECKPOINT_NAME, data_meta, load_checkpoint, save_checkpoint
 from ganplay.config import TrainConfig
 from ganplay.data import load_training_data
+from ganplay.distributed import SINGLE, Lead, World
 from ganplay.errors import UsageError
 from ganplay.game_steps import Move, Probe, check_move, make_moves
 from ganplay.health import ROWS_NEEDED, check_health
@@ -54,7 +57,14 @@ class Run:
         slots: TrainingSlots | None = None,
         start_step: int = 0,
         paused: bool = False,
+        world: World = SINGLE,
     ):
+        """`world`: rank 0's place in a distributed run (torchrun); this Run leads the other processes."""
+        world.check_batch(
+            config.batch_size, config.pac
+        )  # before any file: a batch that does not split is refused at once
+        if paused and world.distributed:
+            raise UsageError("a distributed run cannot start paused: moves by hand are for runs in one process")
         self.folder = Path(folder)
         self.name = self.folder.name
         self.config = config
@@ -66,6 +76,8 @@ class Run:
         self._stop_event = threading.Event()
         if paused:  # created paused: it prepares, shows step 0, and waits for moves by hand or unpause()
             self._pause_event.set()
+        self.world = world
+        self._lead = Lead(world)  # says to the other processes what to do; silent for a run of one process
         self._moves: queue.Queue[_MoveRequest] = queue.Queue()
         self._probe: Probe | None = None
         self._last_move: Move | None = None
@@ -98,7 +110,14 @@ class Run:
         return self
 
     def pause(self) -> None:
+        self._refuse_if_distributed("pause")
         self._pause_event.set()
+
+    def _refuse_if_distributed(self, what: str) -> None:
+        if self.world.distributed:  # the other processes wait on rank 0's every step and would time out
+            raise UsageError(
+                f"{self.name} trains across {self.world.size} processes: it cannot {what}; stop it instead"
+            )
 
     def unpause(self) -> None:
         """Go on training at full speed after pause() (continuing an ended run from its checkpoint is
@@ -113,6 +132,7 @@ class Run:
             raise UsageError(
                 f"slow motion runs at {MIN_PLAY_RATE:g} to {MAX_PLAY_RATE:g} updates per second, got {steps_per_second:g}"
             )
+        self._refuse_if_distributed("play in slow motion")
         with self._lock:
             self._play_rate = float(steps_per_second)
         self._pause_event.clear()
@@ -122,6 +142,7 @@ class Run:
         thread; the Move once done, or None when `timeout` seconds pass first (it still happens, and
         snapshot().last_move shows it)."""
         check_move(kind, count)
+        self._refuse_if_distributed("make moves by hand")
         state = self.state
         if state != RunState.PAUSED:
             raise UsageError(
@@ -231,6 +252,7 @@ class Run:
         finally:
             if acquired and self._slots is not None:
                 self._slots.release()
+            self._end_world()
             self.recorder.close()
             self._drop_moves()
             run_lock.release(self.folder)
@@ -238,6 +260,13 @@ class Run:
                 if self._state in ACTIVE_STATES:
                     self._state = RunState.STOPPED
             self._write_status()
+
+    def _end_world(self) -> None:
+        """Tell the other processes of a distributed run that it is over (or why it never started)."""
+        try:
+            self._lead.end(self._error)
+        except torch.distributed.DistError:
+            return  # another process has gone already: the run's own state says why
 
     def _failure_message(self, err: Exception) -> str:
         kept = (
@@ -247,6 +276,8 @@ class Run:
         )
         if isinstance(err, OSError) and err.errno == errno.ENOSPC:
             return f"disk full while writing {err.filename or 'a file of the run'}{kept}"
+        if self.world.distributed and isinstance(err, torch.distributed.DistError):
+            return f"another process of this distributed run has gone (its own output says why): {err}{kept}"
         return f"{type(err).__name__}: {err}" + (kept if isinstance(err, OSError) else "")
 
     def _wait_for_slot(self) -> bool:
@@ -321,7 +352,7 @@ class Run:
         remove_stale_temporaries(self.folder)  # left by a kill during an atomic write; only this run writes here
         device = resolve_device(cfg.device)
         self.data = load_training_data(cfg, device)
-        trainer = GANTrainer(cfg, self.data, device)
+        trainer = GANTrainer(cfg, self.data, device, self.world)
         if self._resume:
             trainer.load_state_dict(load_checkpoint(self.folder / CHECKPOINT_NAME).state)
             self._checkpoint_position = (trainer.step, trainer.extra_d_updates)
@@ -329,16 +360,19 @@ class Run:
             self._created_at = run_files.created_at(self.folder, self._created_at)
         else:
             rec.start_fresh()
+        self._lead.start(cfg.to_json(), trainer.state_dict())  # the others start from exactly this state
         if self._resume or not (self.folder / "config.json").exists():  # start() wrote a new run's already
             atomic_write_text(self.folder / "config.json", cfg.to_json())
         with self._lock:
             self.trainer = trainer
-            self._device_text = f"{describe_device(device)} · {trainer.precision_text}"
+            shared = f" · {self.world.describe(device)}" if self.world.distributed else ""
+            self._device_text = f"{describe_device(device)}{shared} · {trainer.precision_text}"
         rec.open(trainer, self.data)
         if not self._resume:
             rec.snapshot_samples()
 
     def advance(self) -> None:
+        self._lead.step()  # the other processes of a distributed run take the same step with their shares
         self.recorder.add(self.trainer.train_step())
         self._keep_up()
 

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from ganplay.augment import make_augmenter
 from ganplay.building import build_models_seeded
 from ganplay.config import TrainConfig
+from ganplay.distributed import SINGLE, World, sync_batch_norm
 from ganplay.errors import UsageError
 from ganplay.latent import z_from_seed
 from ganplay.losses import LOSSES, clip_weights_, gradient_penalty
@@ -40,7 +41,8 @@ def describe_device(device: torch.device) -> str:
         return f"CUDA: {torch.cuda.get_device_name(device)}"
     if device.type == "mps":
         return "Apple MPS"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU ({threads} thread{'' if threads == 1 else 's'})"
 
 
 def make_adam(module: nn.Module, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
@@ -59,8 +61,11 @@ def make_optimizer(module: nn.Module, cfg: TrainConfig, lr: float, device: torch
 class GANTrainer:
     """Holds G, D, EMA-G, both optimizers and the noise stream; `train_step()` advances one G step."""
 
-    def __init__(self, cfg: TrainConfig, data: DataSource, device: torch.device):
-        self.cfg, self.data, self.device = cfg, data, device
+    def __init__(self, cfg: TrainConfig, data: DataSource, device: torch.device, world: World = SINGLE):
+        """`world`: this process's place among the processes of a distributed run (see distributed.py)."""
+        self.cfg, self.data, self.device, self.world = cfg, data, device, world
+        world.check_batch(cfg.batch_size, cfg.pac)
+        world.check_device(device)
         self.amp_dtype = resolve_precision(cfg.precision, device, images=len(data.shape) == 3)
         self.precision_text = describe_precision(cfg.precision, self.amp_dtype, device)
         self.loss = LOSSES.get(cfg.loss)
@@ -69,7 +74,7 @@ class GANTrainer:
         self.num_classes = data.num_classes if cfg.takes_labels else 0
         self.fake_label_cdf = label_cdf(data.label_prior, device) if data.label_prior else None
         g, d = build_models_seeded(cfg, data.shape, data.num_classes, cfg.seed, data.scale)
-        self.G, self.D = g.to(device), d.to(device)
+        self.G, self.D = sync_batch_norm(g, world, device).to(device), sync_batch_norm(d, world, device).to(device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema else None
         self.opt_g = make_optimizer(self.G, cfg, cfg.lr_g, device)
         self.opt_d = make_optimizer(self.D, cfg, cfg.lr_d, device)
@@ -77,10 +82,13 @@ class GANTrainer:
         # the global RNG after init, so concurrent runs stay reproducible and resume is exact.
         self.noise = torch.Generator(device=device)
         self.noise.manual_seed(cfg.seed + 1)
+        # Across processes, draws that differ by rank (dropout, augmentation, GP mixing) have their own stream,
+        # seeded afresh for each update; the shared stream above then stays the same on every rank.
+        self.rank_noise = torch.Generator(device=device) if world.distributed else self.noise
         for module in self.D.modules():
             if isinstance(module, SeededDropout):
-                module.generator = self.noise
-        self.augment = make_augmenter(cfg.augment, self.noise)  # identity for "none"
+                module.generator = self.rank_noise
+        self.augment = make_augmenter(cfg.augment, self.rank_noise)  # identity for "none"
         self.fixed_z = z_from_seed(cfg.seed, cfg.num_samples, cfg.z_dim).to(device)  # (S, z_dim)
         self.fixed_y = (torch.arange(cfg.num_samples) % self.num_classes).to(device) if self.num_classes else None
         self.step = 0  # generator updates done
@@ -123,13 +131,14 @@ class GANTrainer:
         return stats
 
     def _real_batch(self) -> tuple[Tensor, Tensor | None]:
-        real, real_y = self.data.batch(self.draws, self.cfg.batch_size)
+        real, real_y = self.data.batch(self.draws, self.cfg.batch_size)  # the whole batch: this rank's rows
         self.draws += 1
-        return real, (real_y if self.num_classes else None)
+        return self.world.share(real), (self.world.share(real_y) if self.num_classes else None)
 
     def _fake_batch(self, keep_graph: bool) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """(G(z), its labels, InfoGAN's codes (B,) or None) for fresh latents from the run's noise stream."""
         z, fake_y = self.sample_latents(self.cfg.batch_size)
+        z, fake_y = self.world.share(z), self.world.share(fake_y)
         codes = latent_code(z, self.cfg.info_codes) if self.cfg.info_codes else None
         with torch.set_grad_enabled(keep_graph and torch.is_grad_enabled()), autocast(self.device, self.amp_dtype):
             return self.G(z, fake_y), fake_y, codes  # bf16 images under autocast: D reads them as they are
@@ -152,29 +161,32 @@ class GANTrainer:
         self, real: Tensor, real_y: Tensor | None, fake: Tensor, fake_y: Tensor | None, codes: Tensor | None
     ) -> dict[str, Tensor]:
         # (1) Update D: maximize log D(x) + log(1 - D(G(z))) (or the chosen loss's equivalent)
+        self._seed_rank_noise(0)
         self.opt_d.zero_grad(set_to_none=True)
         d_real = self.judge(real, real_y)
         d_fake, code_loss = self.judge_fake(fake, fake_y, codes)
         loss_d = self.loss.d_loss(d_real, d_fake)
         if self.loss.gradient_penalty:
             # in fp32 whatever the precision: a gradient of a gradient, where bf16's rounding would be squared
-            penalty = gradient_penalty(lambda x: self.D(self.augment(x), real_y), real, fake.float(), self.noise)
+            penalty = gradient_penalty(lambda x: self.D(self.augment(x), real_y), real, fake.float(), self.rank_noise)
             loss_d = loss_d + self.cfg.gp_weight * penalty
         # InfoGAN: D's code head learns to read the code from fakes (reported apart from the game's loss)
         (loss_d if code_loss is None else loss_d + self.cfg.info_weight * code_loss).backward()
-        grad_norm_d = _grad_norm(self.D)
-        self.opt_d.step()
-        if self.loss.clips_weights:  # WGAN: the clip keeps the critic K-Lipschitz, after every D update
-            clip_weights_(self.D, self.cfg.weight_clip)
-        return {
+        stats = {
             "loss_d": loss_d.detach(),
             "d_real": self.loss.d_report(d_real.detach()),
             "d_fake": self.loss.d_report(d_fake.detach()),
-            "grad_norm_d": grad_norm_d,
         }
+        stats = self.world.average(self.D, stats)  # across processes: the whole batch's gradient and values
+        stats["grad_norm_d"] = _grad_norm(self.D)
+        self.opt_d.step()
+        if self.loss.clips_weights:  # WGAN: the clip keeps the critic K-Lipschitz, after every D update
+            clip_weights_(self.D, self.cfg.weight_clip)
+        return stats
 
     def _update_g(self, fake: Tensor, fake_y: Tensor | None, codes: Tensor | None) -> dict[str, Tensor]:
         # (2) Update G: make D call G(z) real; D's own weights need no gradient here
+        self._seed_rank_noise(1)
         self.D.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
         d_fake, code_loss = self.judge_fake(fake, fake_y, codes)
@@ -182,12 +194,19 @@ class GANTrainer:
         # InfoGAN: G also makes its code easy to read, which is what ties each code to one kind of sample
         (loss_g if code_loss is None else loss_g + self.cfg.info_weight * code_loss).backward()
         self.D.requires_grad_(True)
-        grad_norm_g = _grad_norm(self.G)
-        self.opt_g.step()
-        stats = {"loss_g": loss_g.detach(), "grad_norm_g": grad_norm_g}
+        stats = {"loss_g": loss_g.detach()}
         if code_loss is not None:
             stats["loss_info"] = code_loss.detach()
+        stats = self.world.average(self.G, stats)
+        stats["grad_norm_g"] = _grad_norm(self.G)
+        self.opt_g.step()
         return stats
+
+    def _seed_rank_noise(self, update: int) -> None:
+        """Across processes: this rank's own draws for this update (0: D's, 1: G's) from its place in the run."""
+        if self.world.distributed:
+            position = (self.draws, self.step, self.extra_d_updates, update)
+            self.rank_noise.manual_seed(self.world.rank_seed(self.cfg.seed, *position))
 
     def lr_factor(self) -> float:
         """Multiplier of both base learning rates at this step; a function of the step, so resume is exact."""
@@ -259,6 +278,7 @@ class GANTrainer:
             "step": self.step,
             "draws": self.draws,
             "extra_d_updates": self.extra_d_updates,
+            "world_size": self.world.size,  # resume replays the same game only under as many processes
             "noise_state": self.noise.get_state(),
             "fixed_z": self.fixed_z.cpu(),
             "fixed_y": self.fixed_y.cpu() if self.fixed_y is not None else None,
