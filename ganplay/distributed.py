@@ -13,8 +13,8 @@ checkpoint holds it for all, and with gradients averaged over equal shares the u
 Draws that differ by rank (dropout masks, augmentation, the gradient penalty's mixing) come from a rank's own
 generator, seeded afresh for each update from (seed, rank, position), so resume needs no per-rank state.
 
-Batch norm: synchronised (SyncBatchNorm) with NCCL on GPUs; on CPUs (gloo) torch has no synchronised batch
-norm, so each rank normalises over its own share: the one difference from a single process's run.
+Batch norm is synchronised: each share is normalised with the whole batch's statistics (torch's SyncBatchNorm
+on GPUs; on CPUs, where torch has none, shared_batch_norm.py), so the run takes the steps one process would.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from ganplay.errors import UsageError
+from ganplay.shared_batch_norm import share_batch_norm
 
 STEP, STOP = 1, 0  # rank 0's word before each step: train one more, or the run is over
 _CPU = torch.device("cpu")  # rank 0's messages travel by gloo, whatever the run trains on
@@ -141,10 +142,12 @@ def leave() -> None:
 
 
 def sync_batch_norm(module: nn.Module, world: World, device: torch.device) -> nn.Module:
-    """Batch norm over the whole batch where torch can (GPUs); on CPUs each rank keeps its own (see above)."""
-    if world.distributed and device.type == "cuda":
+    """Batch norm over the whole batch of all processes: torch's SyncBatchNorm on GPUs, ours on CPUs."""
+    if not world.distributed:
+        return module
+    if device.type == "cuda":
         return nn.SyncBatchNorm.convert_sync_batchnorm(module)
-    return module
+    return share_batch_norm(module)
 
 
 # -- rank 0 leads, the others follow ---------------------------------------------------------------

@@ -112,8 +112,10 @@ def test_rank_0_alone_writes_the_run_and_says_it_is_distributed(toy_runs):
     assert (folder / "commands.txt").read_text().count("\n") == 1  # written once, by rank 0
 
 
-def test_an_image_run_with_batch_norm_stays_close_to_one_process(tmp_path):
-    """On CPUs each process normalises its own 16 rows (torch has no CPU SyncBatchNorm): the only difference."""
+def test_an_image_run_with_batch_norm_takes_the_steps_of_one_process(tmp_path):
+    """Batch norm is shared over the processes (shared_batch_norm.py): the first step matches one process to float
+    rounding (with each process normalising its own 16 rows it was 3e-4 off). Later steps drift apart as any
+    change of summation order makes them drift (1 thread against 2 in one process: 1e-3 by step 30)."""
     fields = dict(batch_size=32, steps=10, log_every=1, sample_every=10, checkpoint_every=10, ngf=8, ndf=8)
     cfg = tiny_image_config(**fields)
     (tmp_path / "config.json").write_text(cfg.to_json())
@@ -122,9 +124,8 @@ def test_an_image_run_with_batch_norm_stays_close_to_one_process(tmp_path):
     single = RunRegistry(tmp_path / "one").start(cfg, name="digits")
     assert single.wait(120) and single.state == RunState.FINISHED
     two, one = rows(tmp_path / "runs" / "digits"), rows(single.folder)
-    assert all(torch.isfinite(torch.tensor([r[k] for r in two for k in LOSSES])))
-    # measured: 0.0015 at most over these 10 steps; a bug (a share drawn twice, gradients summed) gives > 0.1
-    assert largest_difference(two, one) < 0.03
+    assert largest_difference(two[:1], one[:1]) < 1e-5  # measured 1e-6
+    assert largest_difference(two, one) < 0.01  # measured 4e-4 by step 10
 
 
 def test_ctrl_c_saves_a_checkpoint_and_the_app_shows_the_run_live(tmp_path, monkeypatch):
