@@ -47,14 +47,28 @@ def smooth(values: Sequence[float], weight: float) -> list[float]:
     return out
 
 
+MAX_DRAWN_POINTS = 400  # per line: a chart 400 px wide shows no more, and the live view redraws it each second
+
+
+def drawn_points(count: int, limit: int = MAX_DRAWN_POINTS) -> list[int]:
+    """Indices of the points drawn of `count`: evenly spaced, always the first and the last."""
+    if count <= limit:
+        return list(range(count))
+    stride = -(-count // limit)  # ceiling
+    return [*range(0, count - 1, stride), count - 1]
+
+
 def curves_figure(
     history: list[dict[str, float]], keys: Sequence[str], title: str, smoothing: float = 0.0, y_title: str = ""
 ) -> go.Figure:
-    """One line per metric key against step; raw values stay faint behind the smoothed ones."""
+    """One line per metric key against step; raw values stay faint behind the smoothed ones. Smoothed over
+    every point, drawn at most MAX_DRAWN_POINTS of them (the cost of a live redraw grows with the points)."""
     fig = go.Figure()
-    steps = [row["step"] for row in history]
+    drawn = drawn_points(len(history))
+    steps = [history[i]["step"] for i in drawn]
     for key in keys:
-        values = [row.get(key, float("nan")) for row in history]
+        every = [row.get(key, float("nan")) for row in history]
+        values = [every[i] for i in drawn]
         color = LOSS_COLORS.get(key)
         if smoothing > 0:
             fig.add_scatter(
@@ -67,7 +81,8 @@ def curves_figure(
                 showlegend=False,
                 hoverinfo="skip",
             )
-            values = smooth(values, smoothing)
+            smoothed = smooth(every, smoothing)
+            values = [smoothed[i] for i in drawn]
         fig.add_scatter(x=steps, y=values, mode="lines", name=LABELS.get(key, key), line=dict(color=color))
     fig.update_layout(
         title=title,

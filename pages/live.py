@@ -70,6 +70,9 @@ def live_view(snap: RunSnapshot) -> None:
     """The live body of the run the picker shows; `snap` is the picker's own, so that a state change between
     the two is caught by poll() (a fresh snapshot here would hide it, and the picker's label would lag)."""
     poll(snap, _live_body)
+    # Outside the refreshed fragment: they change rarely, and each redraw costs the CPU that trains
+    guide_ui(snap)
+    timelapse_ui(snap)
 
 
 def poll(snap: RunSnapshot, body: Callable[[RunSnapshot], None]) -> None:
@@ -147,8 +150,6 @@ def _live_body(snap: RunSnapshot) -> None:
         quality_ui(snap)
     if history:
         low_right.plotly_chart(plots.d_output_figure(history, smoothing), width="stretch", key="d_chart")
-    guide_ui(snap)
-    timelapse_ui(snap)
 
 
 def guide_ui(snap: RunSnapshot) -> None:
@@ -233,6 +234,8 @@ def timelapse_ui(snap: RunSnapshot) -> None:
         if len(found) < 2:
             st.caption("Snapshots are saved every sample_every steps; come back when there are two.")
             return
+        if is_active(snap):  # drawn outside the live refresh, which would redraw it every second
+            st.caption("Snapshots up to when this view was opened; newer ones show when the run ends or on reload.")
         steps = [s.step for s in found]
         step = st.select_slider("Step", steps, value=steps[-1], key=f"timelapse:{snap.name}")
         st.image(str(found[steps.index(step)].path), caption=f"step {step:,}")

@@ -33,6 +33,19 @@ def test_curve_figures_hold_every_point():
     assert [(t.name, len(t.x)) for t in overlay.data] == [("a", 10), ("b", 5)]
 
 
+def test_a_long_history_is_smoothed_over_every_point_and_drawn_at_most_400():
+    """The live view redraws these each second: 2,000 rows draw 400 points a line, the last one always."""
+    history = [{"step": s, "loss_d": float(s % 2), "loss_g": 1.0} for s in range(1, 2001)]
+    fig = plots.loss_figure(history, smoothing=0.9)
+    raw, smoothed = fig.data[0], fig.data[1]
+    assert len(raw.x) == len(smoothed.x) <= plots.MAX_DRAWN_POINTS + 1 and raw.x[0] == 1 and raw.x[-1] == 2000
+    # smoothed before thinning: every kept point is the average of its neighbours (0.5), not of the kept ones
+    every = plots.smooth([r["loss_d"] for r in history], 0.9)
+    assert smoothed.y[-1] == pytest.approx(every[-1]) and abs(smoothed.y[-1] - 0.5) < 0.1
+    assert plots.drawn_points(5) == [0, 1, 2, 3, 4]
+    assert plots.drawn_points(10, limit=4) == [0, 3, 6, 9]
+
+
 def test_animation_has_one_frame_per_picture_and_controls():
     pictures = [np.full((8, 8, 1), i, dtype=np.uint8) for i in range(5)]
     fig = plots.animation_figure(pictures, "walk", fps=10)
