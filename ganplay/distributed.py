@@ -41,7 +41,6 @@ class World:
 
     rank: int = 0
     size: int = 1
-    local_rank: int = 0
     nodes: int = 1
     backend: str = ""
 
@@ -127,7 +126,7 @@ def join() -> World:
     backend = "cpu:gloo,cuda:nccl" if gpus else "gloo"
     if not torch.distributed.is_initialized():
         torch.distributed.init_process_group(backend, timeout=TIMEOUT)
-    return World(rank, size, local_rank, max(1, size // max(1, local_size)), backend)
+    return World(rank, size, max(1, size // max(1, local_size)), backend)
 
 
 def leave() -> None:

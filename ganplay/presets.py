@@ -52,6 +52,18 @@ SEED_RECIPE: dict[str, Any] = dict(
     **SEED_FIXED,
 )
 
+# The shipped models' recipe on the digits: hinge loss, spectral norm, two time-scale rates (hinge-sn, mnist-fast)
+HINGE_SN: dict[str, Any] = dict(
+    dataset="mnist-bundled",
+    arch="dcgan",
+    loss="hinge",
+    spectral_norm=True,
+    d_norm="none",
+    lr_g=1e-4,
+    lr_d=4e-4,
+    betas=(0.0, 0.9),
+)
+
 PRESETS: dict[str, dict[str, Any]] = {
     "quick-cpu-demo": dict(dataset="ring8", arch="mlp", loss="nsgan", steps=2000),
     # Narrow nets (a quarter of the classic's compute): digits take shape within two minutes on 2 CPU cores.
@@ -72,17 +84,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # two time-scale rates, self-conditioning on 50 clusters from the start, narrow nets for many steps, bf16
     # where native, the rates decayed to 0 over the run. 18,000 steps: 15 minutes at 20 steps/s on 2 cores.
     "mnist-fast": dict(
-        dataset="mnist-bundled",
-        arch="dcgan",
-        loss="hinge",
-        spectral_norm=True,
-        d_norm="none",
+        **HINGE_SN,
         ngf=32,
         ndf=32,
         clusters=50,
-        lr_g=1e-4,
-        lr_d=4e-4,
-        betas=(0.0, 0.9),
         lr_decay="linear",
         steps=18000,
         sample_every=500,
@@ -99,17 +104,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         betas=(0.5, 0.999),
         steps=3000,
     ),
-    "hinge-sn": dict(
-        dataset="mnist-bundled",
-        arch="dcgan",
-        loss="hinge",
-        spectral_norm=True,
-        d_norm="none",
-        lr_g=1e-4,
-        lr_d=4e-4,
-        betas=(0.0, 0.9),
-        steps=3000,
-    ),
+    "hinge-sn": dict(**HINGE_SN, steps=3000),
     "wgan-gp": dict(
         dataset="mnist-bundled",
         arch="dcgan",

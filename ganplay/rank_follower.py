@@ -15,8 +15,8 @@ from ganplay.distributed import STEP, World, next_command, receive_run
 from ganplay.trainer import GANTrainer, resolve_device
 
 
-def follow_lead(world: World) -> int:
-    """Train as rank 0 leads; the number of steps this process took."""
+def follow_lead(world: World) -> None:
+    """Train as rank 0 leads, until it says the run is over."""
     # Ctrl-C reaches every process of the terminal: rank 0 saves a checkpoint and then says stop; this one
     # must still be there to hear it (a rank 0 that is gone ends the wait with an error instead)
     for name in ("SIGINT", "SIGTERM"):
@@ -26,8 +26,5 @@ def follow_lead(world: World) -> int:
     device = resolve_device(cfg.device)
     trainer = GANTrainer(cfg, load_training_data(cfg, device), device, world)
     trainer.load_state_dict(state)
-    taken = 0
     while next_command() == STEP:
         trainer.train_step()
-        taken += 1
-    return taken

@@ -57,7 +57,7 @@ def test_two_processes_normalise_over_the_whole_batch(tmp_path, monkeypatch):
     whole = x.clone().requires_grad_(True)
     y = layer(whole)
     _loss(y, target).backward()
-    ranks = [torch.load(tmp_path / f"share.{r}") for r in range(2)]
+    ranks = [torch.load(tmp_path / f"share.{r}", weights_only=True) for r in range(2)]
     assert torch.allclose(torch.cat([r["y"] for r in ranks]), y, atol=1e-6)
     # each process's loss is the mean over its 8 rows, half the whole batch's: its rows' gradient is twice theirs
     assert torch.allclose(torch.cat([r["dx"] for r in ranks]), whole.grad * 2, atol=1e-6)
