@@ -59,7 +59,7 @@ def toy_figure(
         x=fake[:, 0], y=fake[:, 1], mode="markers", name="generated", marker=dict(size=4, color=TOY_COLORS["generated"])
     )
     if forces is not None and len(forces):
-        arrow_x, arrow_y, tips = force_arrows(fake[: len(forces)], forces, _span(fake, real))
+        arrow_x, arrow_y, tips = force_arrows(fake[: len(forces)], forces, plot_span(fake, real))
         fig.add_scatter(
             x=arrow_x,
             y=arrow_y,
@@ -94,27 +94,32 @@ ARROW_SHARE = 0.06  # a typical arrow (the median push) is this share of the pla
 ARROW_CAP = 3.0  # no arrow is longer than this many typical ones, so a few strong pushes do not hide the rest
 
 
-def force_arrows(
-    points: np.ndarray, forces: np.ndarray, span: float
-) -> tuple[list[float | None], list[float | None], list[int]]:
-    """Arrows from each point along its force, as polylines with None gaps and a tip size per vertex (0 at the
-    tail and the gap). Lengths keep their ratios up to ARROW_CAP times the median, which is drawn at
-    ARROW_SHARE of `span`: the forces' own size changes by orders of magnitude over a run."""
+def arrow_heads(points: np.ndarray, forces: np.ndarray, span: float) -> np.ndarray:
+    """(K, 2) arrow tips from each point along its force. Lengths keep their ratios up to ARROW_CAP times the
+    median, which is drawn at ARROW_SHARE of `span`: the forces' own size changes by orders of magnitude over a
+    run."""
     lengths = np.linalg.norm(forces, axis=1)
     typical = float(np.median(lengths[lengths > 0])) if (lengths > 0).any() else 1.0
     drawn = np.minimum(lengths, ARROW_CAP * typical) * (ARROW_SHARE * span / typical)
-    heads = points + forces / np.maximum(lengths, 1e-12)[:, None] * drawn[:, None]
+    return points + forces / np.maximum(lengths, 1e-12)[:, None] * drawn[:, None]
+
+
+def force_arrows(
+    points: np.ndarray, forces: np.ndarray, span: float
+) -> tuple[list[float | None], list[float | None], list[int]]:
+    """arrow_heads as plotly polylines with None gaps and a tip size per vertex (0 at the tail and the gap)."""
     xs: list[float | None] = []
     ys: list[float | None] = []
     tips: list[int] = []
-    for (x0, y0), (x1, y1) in zip(points.tolist(), heads.tolist()):
+    for (x0, y0), (x1, y1) in zip(points.tolist(), arrow_heads(points, forces, span).tolist()):
         xs += [x0, x1, None]
         ys += [y0, y1, None]
         tips += [0, 7, 0]
     return xs, ys, tips
 
 
-def _span(fake: np.ndarray, real: np.ndarray | None) -> float:
+def plot_span(fake: np.ndarray, real: np.ndarray | None) -> float:
+    """The points' widest extent on either axis: the arrows' yardstick."""
     both = fake if real is None else np.concatenate([fake, real])
     return float(max(np.ptp(both[:, 0]), np.ptp(both[:, 1]), 1e-6))
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from ganplay import live_eval, toy_plots
+from ganplay import live_eval, toy_picture, toy_plots
 from ganplay.checkpoints import CHECKPOINT_NAME, CheckpointError
 from ganplay.data import load_dataset
 from ganplay.image_files import DatasetError
@@ -26,6 +28,11 @@ LATEST = "latest"  # the step slider's last option: it follows the run's newest 
 NO_D_NOTE = (
     "No D heat map: this file keeps only the generator (a generator-only export); D's view of the plane "
     "needs a run's own checkpoint."
+)
+INTERACTIVE_HELP = (
+    "Hover for D's value at any spot, zoom and pan. The browser takes a couple of seconds to start this chart "
+    "and works harder at every refresh, which a small machine takes from training; the picture shows the same "
+    "layers."
 )
 Frame = tuple[ToyView, np.ndarray, int]  # the views, the generated points, and their step
 
@@ -161,24 +168,65 @@ def draw_lab(view: ToyView, points: np.ndarray, dataset: str, title: str) -> Non
     )
     scale = toy_plots.d_scale(view.loss, view.d_values) if has_d else None
     heat = (view.xs, view.ys, view.d_values) if "D heat map" in show else None
-    figure = toy_plots.toy_figure(
-        points,
-        real if "real points" in show else None,
-        modes,
-        heat,
-        view.manifold if "G's noise grid" in show else None,
+    drawn = dict(
+        real=real if "real points" in show else None,
+        modes=modes,
+        heatmap=heat,
+        manifold=view.manifold if "G's noise grid" in show else None,
         title=title,
         scale=scale,
         forces=view.forces if PUSH in show else None,
     )
     plot_col, stats_col = st.columns([3, 1])
-    plot_col.plotly_chart(figure, width="stretch", key="lab_plot")
+    with plot_col:
+        if st.toggle("Interactive chart", key="lab_interactive", help=INTERACTIVE_HELP):
+            st.plotly_chart(toy_plots.toy_figure(points, **drawn), width="stretch", key="lab_plot")
+        else:
+            picture_ui(points, drawn, view.extent)
     with stats_col:
         stats_ui(points, modes, sigma, dataset)
     if not has_d:
         st.info(NO_D_NOTE, icon=":material/info:")
     arrows = f" {toy_plots.forces_legend(len(view.forces))}" if PUSH in show else ""
     st.caption(toy_plots.TOY_LEGEND + arrows + (f" {scale.caption}" if heat is not None else ""))
+
+
+def picture_ui(points: np.ndarray, layers: dict, extent: float) -> None:
+    """The lab as a picture drawn on the server: it shows with the page and costs the browser little per refresh."""
+    png, outside = lab_picture(frame_digest(points, layers), points, layers, extent)
+    st.image(png, width="stretch", output_format="PNG", alt=layers["title"])
+    if outside:
+        st.caption(f"{outside:,} generated points lie beyond the picture's edge and are drawn on it.")
+
+
+def frame_digest(points: np.ndarray, layers: dict) -> str:
+    """What the picture shows, as a short key: a D-only move changes the view without changing the step."""
+    digest = hashlib.blake2b(digest_size=16)
+
+    def add(value) -> None:
+        if isinstance(value, np.ndarray):
+            digest.update(f"{value.dtype}{value.shape}".encode())
+            digest.update(np.ascontiguousarray(value).tobytes())
+        elif isinstance(value, tuple):
+            for item in value:
+                add(item)
+        else:  # None, strings and the heat scale (a frozen dataclass of plain values)
+            digest.update(repr(value).encode())
+
+    add(points)
+    for name, value in sorted(layers.items()):
+        digest.update(name.encode())
+        add(value)
+    return digest.hexdigest()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def lab_picture(key: str, _points: np.ndarray, _layers: dict, extent: float) -> tuple[bytes, int]:
+    """PNG bytes and the count of points beyond the edge, drawn once per distinct `key` (frame_digest)."""
+    picture = toy_picture.toy_picture(_points, **_layers, extent=extent)
+    buffer = io.BytesIO()
+    picture.image.save(buffer, format="PNG", compress_level=1)  # fast: the picture travels to a local browser
+    return buffer.getvalue(), picture.outside
 
 
 def stats_ui(points: np.ndarray, modes: np.ndarray | None, sigma: float | None, dataset: str) -> None:

@@ -1,4 +1,5 @@
-"""How long until a page shows its first chart in Chromium: from navigation to a drawn plotly plot.
+"""How long until a page shows its first chart in Chromium: from navigation to a drawn plotly plot or a loaded
+chart picture (the Toy lab's default, an image whose alt text names the step).
 
     .venv/bin/python scripts/first_paint.py [--page toy_lab] [--repeat 5]
 
@@ -25,7 +26,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from browser_kit import CHROMIUM, CHROMIUM_ARGS, free_port, wait_healthy
 
-DRAWN = "() => [...document.querySelectorAll('.js-plotly-plot')].some(p => p._fullData && p._fullData.length)"
+DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')].some(p => p._fullData && p._fullData.length)
+    || [...document.querySelectorAll('[data-testid="stMain"] img')].some(
+        i => (i.alt || '').includes('step') && i.complete && i.naturalWidth > 0)"""
 
 
 def main() -> None:

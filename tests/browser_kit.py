@@ -154,6 +154,15 @@ def chart_points(page, index: int = 0) -> int:
     )
 
 
+def lab_picture(page) -> str:
+    """The address of the Toy lab's picture once the browser has drawn it ("" before)."""
+    return page.evaluate(
+        """() => { const i = [...document.querySelectorAll('[data-testid="stMain"] img')]
+                     .find(i => (i.alt || '').includes('step') && i.complete && i.naturalWidth > 0);
+                   return i ? i.src : ''; }"""
+    )
+
+
 def wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -13,6 +13,7 @@ import pytest
 from browser_kit import (
     chart_points,
     cut_texts,
+    lab_picture,
     no_exception,
     open_nav,
     picker_label,
@@ -72,7 +73,7 @@ def test_train_watch_sample_interpolate_in_chromium(server, browser, tmp_path):
 
     open_nav(page, server, "Toy 2-D lab")
     page.get_by_text("Modes covered").wait_for(timeout=60_000)
-    wait_for(lambda: page.evaluate("document.querySelectorAll('.js-plotly-plot').length") > 0, what="the 2-D lab plot")
+    wait_for(lambda: lab_picture(page), what="the 2-D lab's picture")
     page.wait_for_timeout(1000)
     page.screenshot(path=str(shots / "toy_lab.png"))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 from conftest import tiny_toy_config
 from pagetest import picker
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from ganplay import imaging, toy_plots
@@ -31,11 +33,40 @@ def trained(app_registry):
     return app_registry
 
 
-def open_lab() -> AppTest:
+def open_lab(interactive: bool = True) -> AppTest:
+    """The lab page; `interactive`: switched to the plotly chart, whose figure the tests can read trace by trace
+    (the default picture's drawing is tested in test_toy_picture.py)."""
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page("pages/toy_lab.py").run()
     assert not at.exception, [e.message for e in at.exception]
+    if interactive:
+        at.toggle(key="lab_interactive").set_value(True).run()
+        assert not at.exception, [e.message for e in at.exception]
     return at
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """{URL: bytes} of every media file the pages hand to the browser."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    files: dict[str, bytes] = {}
+    add = MediaFileManager.add
+
+    def recording(self, data, mimetype, coordinates, file_name=None, is_for_static_download=False):
+        url = add(self, data, mimetype, coordinates, file_name, is_for_static_download)
+        files[url] = data
+        return url
+
+    monkeypatch.setattr(MediaFileManager, "add", recording)
+    return files
+
+
+def lab_png(at: AppTest, served: dict[str, bytes]) -> bytes:
+    """The default picture's PNG, as the browser would fetch it."""
+    (image,) = at.get("image")
+    (url,) = image.value
+    return served[url]
 
 
 def lab_figure(at: AppTest) -> dict:
@@ -202,6 +233,20 @@ def test_lab_opens_the_shipped_2d_model_before_any_run(app_registry):
     labels = ["Grid KL (bits)", "Grid JS (bits)", "Modes covered", "High quality", "KL to uniform"]
     assert [m.label for m in at.metric] == labels  # GAN Lab's grid numbers beside the PacGAN ones
     assert any(m.value == "**all 8 clusters, 94% of points on them: solved**" for m in at.markdown)
+
+
+def test_the_lab_is_a_picture_until_asked_for_the_interactive_chart(trained, served):
+    at = open_lab(interactive=False)
+    assert not at.get("plotly_chart") and at.get("image")[0].proto.imgs[0].alt == "step 6"
+    latest = lab_png(at, served)
+    assert latest.startswith(b"\x89PNG") and Image.open(io.BytesIO(latest)).size[0] > 1000  # sharp: 2 px per CSS px
+    at.select_slider(key="lab_step:toy").set_value(3).run()
+    assert at.get("image")[0].proto.imgs[0].alt == "step 3" and lab_png(at, served) != latest
+    layers = at.multiselect(key="lab_layers:True:push")
+    layers.set_value([]).run()  # every layer off: only the generated points are left
+    assert not at.exception and "Pink arrows" not in notes(at)
+    at.toggle(key="lab_interactive").set_value(True).run()
+    assert not at.get("image") and [t.get("name") for t in lab_figure(at)["data"]] == ["generated", "modes"]
 
 
 def test_step_slider_replays_an_older_snapshot(trained):
