@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 WINDOW = 20  # recent metric rows an alarm looks at
 D_WINS_LOSS = 0.05  # D's loss below this (BCE, LS, hinge) means it separates real from fake almost perfectly
 VANISHED_GRADIENT = 0.1  # G's gradient norm below this share of its peak counts as vanished
 FROZEN_RANGE = 1e-6  # relative spread of both losses below this: nothing is learning
 ROWS_NEEDED = 3 * WINDOW  # the most recent rows any check reads (oscillation looks furthest back)
+# Losses whose G loss is D's raw score: no floor, centred near 0, and a D loss that never saturates G's gradient.
+SCORE_LOSSES = ("hinge", "wgan-gp", "wgan-clip")
+HINGE_MARGIN = 1.0  # hinge's margins are +-1: G's loss (-D(G(z))) moving by less is not a swing
+
+Config = Mapping[str, Any]
+Advice = tuple[str, Callable[[Config], bool]]  # (what to try, whether the run already does it)
+
+
+def advise(config: Config | None, advice: Sequence[Advice]) -> str:
+    """The remedies the run does not use already, joined in words ("a, b, or c"); all of them when the
+    config is not known."""
+    config = config or {}
+    tried = [text for text, already in advice if not (config and already(config))] or [advice[0][0]]
+    return tried[0] if len(tried) == 1 else ", ".join(tried[:-1]) + ", or " + tried[-1]
+
+
+def _uses_hinge_sn(c: Config) -> bool:
+    return c.get("loss") == "hinge" and bool(c.get("spectral_norm"))
 
 
 @dataclass(frozen=True)
@@ -28,23 +47,26 @@ def check_health(
     error: str = "",
     coverage: Sequence[tuple[int, float]] = (),
     toy_stats: dict[str, float] | None = None,
+    config: Config | None = None,
 ) -> list[Alarm]:
     """Alarms for a run from its metric rows, its error text, its coverage series [(step, value)] (modes
-    covered, or the diversity of its fixed-noise samples) and the latest PacGAN numbers of a 2-D mixture."""
+    covered, or the diversity of its fixed-noise samples) and the latest PacGAN numbers of a 2-D mixture.
+    `config` (the run's config as a dict): what the loss makes of the numbers, and which remedies the run
+    already uses, so none is advised twice."""
     alarms = []
     for check in (
-        _diverged(error, history),
-        _d_wins(history),
+        _diverged(error, history, config),
+        _d_wins(history, config),
         _frozen(history),
-        _oscillating(history),
-        _collapsed(coverage) or _collapsed_onto_few_modes(toy_stats, coverage),
+        _oscillating(history, config),
+        _collapsed(coverage, config) or _collapsed_onto_few_modes(toy_stats, coverage, config),
     ):
         if check is not None:
             alarms.append(check)
     return alarms
 
 
-def _diverged(error: str, history: Sequence[dict[str, float]]) -> Alarm | None:
+def _diverged(error: str, history: Sequence[dict[str, float]], config: Config | None = None) -> Alarm | None:
     if not error.startswith("diverged at step"):
         return None
     step = int(error.split("step", 1)[1].split(":")[0])
@@ -52,12 +74,24 @@ def _diverged(error: str, history: Sequence[dict[str, float]]) -> Alarm | None:
         "diverged",
         step,
         f"The losses became NaN or infinite ({error}); the last good checkpoint is kept.",
-        "halve both learning rates, or switch to hinge loss with spectral norm (preset hinge-sn), "
-        "or to wgan-gp, whose gradient penalty keeps D's gradients bounded.",
+        advise(
+            config,
+            [
+                ("halve both learning rates", lambda c: False),
+                ("switch to hinge loss with spectral norm (preset hinge-sn)", _uses_hinge_sn),
+                (
+                    "switch to wgan-gp, whose gradient penalty keeps D's gradients bounded",
+                    lambda c: c.get("loss") == "wgan-gp",
+                ),
+            ],
+        )
+        + ".",
     )
 
 
-def _d_wins(history: Sequence[dict[str, float]]) -> Alarm | None:
+def _d_wins(history: Sequence[dict[str, float]], config: Config | None = None) -> Alarm | None:
+    """D's loss near its floor. Under BCE or LS that saturates G's gradient; under hinge it does not (G's loss
+    is D's raw score), so there it is an alarm only once G's gradients have in fact vanished."""
     recent = history[-WINDOW:]
     if len(recent) < WINDOW // 2 or _mean(r["loss_d"] for r in recent) > D_WINS_LOSS:
         return None
@@ -66,6 +100,8 @@ def _d_wins(history: Sequence[dict[str, float]]) -> Alarm | None:
     peak = max(r.get("grad_norm_g", 0.0) for r in history)
     now = _mean(r.get("grad_norm_g", 0.0) for r in recent)
     vanished = peak > 0 and now < VANISHED_GRADIENT * peak
+    if (config or {}).get("loss") in SCORE_LOSSES and not vanished:
+        return None
     detail = (
         f" and G's gradients have shrunk to {now / peak:.1%} of their peak, so G has stopped learning"
         if vanished
@@ -75,8 +111,17 @@ def _d_wins(history: Sequence[dict[str, float]]) -> Alarm | None:
         "d_wins",
         recent[-1]["step"],
         f"The discriminator wins outright: its loss is {_mean(r['loss_d'] for r in recent):.4f}{detail}.",
-        "lower D's learning rate or use two time-scale rates (lr_d smaller than lr_g), add D dropout "
-        "or spectral norm, use the non-saturating loss (nsgan) instead of minimax, or add packing (pac 2).",
+        advise(
+            config,
+            [
+                ("lower D's learning rate", lambda c: False),
+                ("add D dropout", lambda c: c.get("d_dropout", 0) > 0),
+                ("add spectral norm", lambda c: bool(c.get("spectral_norm"))),
+                ("use the non-saturating loss (nsgan) instead of minimax", lambda c: c.get("loss") != "minimax"),
+                ("add packing (pac 2)", lambda c: c.get("pac", 1) > 1),
+            ],
+        )
+        + ".",
     )
 
 
@@ -96,8 +141,11 @@ def _frozen(history: Sequence[dict[str, float]]) -> Alarm | None:
     )
 
 
-def _oscillating(history: Sequence[dict[str, float]], window: int = ROWS_NEEDED) -> Alarm | None:
-    """Large swings of G's smoothed loss that keep reversing: the two networks chase each other."""
+def _oscillating(
+    history: Sequence[dict[str, float]], config: Config | None = None, window: int = ROWS_NEEDED
+) -> Alarm | None:
+    """Large swings of G's smoothed loss that keep reversing: the two networks chase each other. A swing is
+    large against the loss's own size; under hinge, whose G loss is centred near 0, against its margin."""
     recent = [r["loss_g"] for r in history[-window:]]
     if len(recent) < window:
         return None
@@ -107,7 +155,10 @@ def _oscillating(history: Sequence[dict[str, float]], window: int = ROWS_NEEDED)
         smoothed.append(average)
     swing = max(smoothed) - min(smoothed)
     turns = sum(1 for a, b, c in zip(smoothed, smoothed[1:], smoothed[2:]) if (b - a) * (c - b) < 0)
-    scale = max(abs(_mean(smoothed)), 0.1)
+    loss = (config or {}).get("loss")
+    if loss in ("wgan-gp", "wgan-clip"):
+        return None  # a critic's score drifts and swings by design: its size says nothing of chasing
+    scale = max(abs(_mean(smoothed)), HINGE_MARGIN if loss == "hinge" else 0.1)
     if swing < 1.0 * scale or turns < 6:
         return None
     return Alarm(
@@ -115,12 +166,27 @@ def _oscillating(history: Sequence[dict[str, float]], window: int = ROWS_NEEDED)
         history[-1]["step"],
         f"G's loss swings by {swing:.2f} around {_mean(smoothed):.2f} and keeps reversing: "
         "G and D chase each other instead of converging.",
-        "lower both learning rates, set beta1 to 0.5 or 0, use an EMA generator for samples, "
-        "or switch to hinge loss with spectral norm.",
+        advise(
+            config,
+            [
+                ("lower both learning rates", lambda c: False),
+                ("set beta1 to 0.5 or 0", lambda c: (c.get("betas") or (0.9,))[0] <= 0.5),
+                ("use an EMA generator for samples", lambda c: bool(c.get("ema"))),
+                ("switch to hinge loss with spectral norm", _uses_hinge_sn),
+            ],
+        )
+        + ".",
     )
 
 
-def _collapsed(coverage: Sequence[tuple[int, float]]) -> Alarm | None:
+COLLAPSE_ADVICE: list[Advice] = [
+    ("add packing (pac 2 or 4)", lambda c: c.get("pac", 1) > 1),
+    ("lower G's learning rate", lambda c: False),
+    ("switch to wgan-gp", lambda c: c.get("loss") == "wgan-gp"),
+]
+
+
+def _collapsed(coverage: Sequence[tuple[int, float]], config: Config | None = None) -> Alarm | None:
     """Coverage (modes, classes or sample diversity, as a share of the best) fell far below its best."""
     if len(coverage) < 2:
         return None
@@ -133,11 +199,13 @@ def _collapsed(coverage: Sequence[tuple[int, float]]) -> Alarm | None:
         step,
         # a share of the best: for images the coverage is the samples' mean distance, not itself a share
         f"Coverage fell to {now / best:.0%} of its best: G makes a few kinds of sample only.",
-        "add packing (pac 2 or 4), lower G's learning rate, switch to wgan-gp, or resume from an earlier checkpoint.",
+        advise(config, [*COLLAPSE_ADVICE, ("resume from an earlier checkpoint", lambda c: False)]) + ".",
     )
 
 
-def _collapsed_onto_few_modes(stats: dict[str, float] | None, coverage: Sequence[tuple[int, float]]) -> Alarm | None:
+def _collapsed_onto_few_modes(
+    stats: dict[str, float] | None, coverage: Sequence[tuple[int, float]], config: Config | None = None
+) -> Alarm | None:
     """Sharp samples on a quarter of the modes or fewer: collapsed from the start, not only dropping."""
     if not stats or "num_modes" not in stats:  # a toy without modes (spiral, a points file) has grid numbers only
         return None
@@ -149,7 +217,7 @@ def _collapsed_onto_few_modes(stats: dict[str, float] | None, coverage: Sequence
         step,
         f"{stats['high_quality']:.0%} of the samples are sharp but they cover only "
         f"{stats['modes_covered']} of {stats['num_modes']} modes: G has collapsed onto a few.",
-        "add packing (pac 2 or 4), lower G's learning rate, or switch to wgan-gp.",
+        advise(config, COLLAPSE_ADVICE) + ".",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,32 +59,53 @@ def drawn_points(count: int, limit: int = MAX_DRAWN_POINTS) -> list[int]:
     return [*range(0, count - 1, stride), count - 1]
 
 
+@dataclass(frozen=True)
+class CurveLine:
+    """One drawn line of a curves chart: `raw` lines are the faint unsmoothed values behind a smoothed one."""
+
+    key: str
+    name: str
+    colour: str | None
+    steps: list[int]
+    values: list[float]
+    raw: bool = False
+
+
+def curve_lines(history: list[dict[str, float]], keys: Sequence[str], smoothing: float = 0.0) -> list[CurveLine]:
+    """The lines of a curves chart, raw ones first: smoothed over every point, at most MAX_DRAWN_POINTS of them
+    drawn (the cost of a live redraw grows with the points)."""
+    drawn = drawn_points(len(history))
+    steps = [history[i]["step"] for i in drawn]
+    lines = []
+    for key in keys:
+        every = [row.get(key, float("nan")) for row in history]
+        name, colour = LABELS.get(key, key), LOSS_COLORS.get(key)
+        if smoothing > 0:
+            lines.append(CurveLine(key, f"{name} (raw)", colour, steps, [every[i] for i in drawn], raw=True))
+            every = smooth(every, smoothing)
+        lines.append(CurveLine(key, name, colour, steps, [every[i] for i in drawn]))
+    return lines
+
+
 def curves_figure(
     history: list[dict[str, float]], keys: Sequence[str], title: str, smoothing: float = 0.0, y_title: str = ""
 ) -> go.Figure:
-    """One line per metric key against step; raw values stay faint behind the smoothed ones. Smoothed over
-    every point, drawn at most MAX_DRAWN_POINTS of them (the cost of a live redraw grows with the points)."""
+    """One line per metric key against step; raw values stay faint behind the smoothed ones (curve_lines)."""
     fig = go.Figure()
-    drawn = drawn_points(len(history))
-    steps = [history[i]["step"] for i in drawn]
-    for key in keys:
-        every = [row.get(key, float("nan")) for row in history]
-        values = [every[i] for i in drawn]
-        color = LOSS_COLORS.get(key)
-        if smoothing > 0:
+    for line in curve_lines(history, keys, smoothing):
+        if line.raw:
             fig.add_scatter(
-                x=steps,
-                y=values,
+                x=line.steps,
+                y=line.values,
                 mode="lines",
-                line=dict(color=color, width=1),
+                line=dict(color=line.colour, width=1),
                 opacity=0.25,
-                name=f"{LABELS.get(key, key)} (raw)",
+                name=line.name,
                 showlegend=False,
                 hoverinfo="skip",
             )
-            smoothed = smooth(every, smoothing)
-            values = [smoothed[i] for i in drawn]
-        fig.add_scatter(x=steps, y=values, mode="lines", name=LABELS.get(key, key), line=dict(color=color))
+        else:
+            fig.add_scatter(x=line.steps, y=line.values, mode="lines", name=line.name, line=dict(color=line.colour))
     fig.update_layout(
         title=title,
         xaxis_title="step",
@@ -96,15 +118,20 @@ def curves_figure(
     return fig
 
 
-def loss_figure(history: list[dict[str, float]], smoothing: float = 0.0) -> go.Figure:
+def loss_keys(history: list[dict[str, float]]) -> tuple[str, ...]:
     """Both players' losses, and InfoGAN's code loss for runs that have one (near 0: every code is readable)."""
-    info = ("loss_info",) if history and "loss_info" in history[-1] else ()
-    return curves_figure(history, ("loss_d", "loss_g", *info), "Losses", smoothing)
+    return ("loss_d", "loss_g", *(("loss_info",) if history and "loss_info" in history[-1] else ()))
+
+
+D_OUTPUT_KEYS = ("d_real", "d_fake")
+
+
+def loss_figure(history: list[dict[str, float]], smoothing: float = 0.0) -> go.Figure:
+    return curves_figure(history, loss_keys(history), "Losses", smoothing)
 
 
 def d_output_figure(history: list[dict[str, float]], smoothing: float = 0.0) -> go.Figure:
-    fig = curves_figure(history, ("d_real", "d_fake"), "D(x) and D(G(z))", smoothing)
-    return fig
+    return curves_figure(history, D_OUTPUT_KEYS, "D(x) and D(G(z))", smoothing)
 
 
 def quality_figure(evals: list[dict[str, float]], key: str, label: str, best_step: int | None = None) -> go.Figure:

@@ -199,7 +199,7 @@ def snapshot_from_disk(folder: Path) -> RunSnapshot:
         latest=rows[-1] if rows else {},
         error=error,
         device=device,
-        alarms=check_health(rows[-ROWS_NEEDED:], error),
+        alarms=check_health(rows[-ROWS_NEEDED:], error, config=config),
         data_title=title,
         created_at=created,
         evals=evals,

@@ -192,14 +192,14 @@ class Run:
             images_per_sec = rec.images_per_sec if running else 0.0
             rate = images_per_sec / max(1, self.config.batch_size * self.config.d_steps)  # steps/s
             eta = max(0, self.config.steps - step) / rate if rate > 0 else None
-            rows = rec.history.rows()
+            rows, config = rec.history.rows(), self.config.to_dict()
             return RunSnapshot(
                 name=self.name,
                 folder=str(self.folder),
                 state=self._state,
                 step=step,
                 total_steps=self.config.steps,
-                config=self.config.to_dict(),
+                config=config,
                 history=rows,
                 latest=dict(rec.latest),
                 grid=rec.grid,
@@ -207,7 +207,7 @@ class Run:
                 points=rec.points,
                 toy_view=rec.toy_view,
                 toy_stats=rec.toy_stats,
-                alarms=check_health(rows[-ROWS_NEEDED:], self._error, rec.coverage, rec.toy_stats),
+                alarms=check_health(rows[-ROWS_NEEDED:], self._error, rec.coverage, rec.toy_stats, config),
                 images_per_sec=images_per_sec,
                 eta_seconds=eta,
                 error=self._error,

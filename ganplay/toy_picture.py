@@ -8,22 +8,19 @@ PNG appears with the page and costs the browser next to nothing per refresh; dra
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from ganplay.drawing import FRAME, INK, SCALE, font, nice_ticks, rgba
 from ganplay.toy_plots import HEAT_COLORS, TOY_COLORS, HeatScale, arrow_heads, d_scale, plot_span
 
-SCALE = 2  # pixels per CSS pixel: sharp on high-density screens, smoothed by the browser elsewhere
 PLOT_SIDE = 520  # the square plot's side, in CSS pixels
 MARGIN_LEFT, MARGIN_TOP, MARGIN_BOTTOM = 48, 34, 62
 BAR_WIDTH, BAR_GAP, BAR_LABELS = 14, 14, 128  # the colour bar and the room its tick labels need
 VIEW_LIMIT = 2.0  # the picture grows past the plane to fit points out to this many times its extent, no further
-INK = (40, 40, 40, 255)
-FRAME = (150, 150, 150, 255)
 
 
 @dataclass(frozen=True)
@@ -201,34 +198,18 @@ def _draw_rings(draw: ImageDraw.ImageDraw, box: PlotBox, modes: np.ndarray) -> N
         draw.ellipse((x - r, y - r, x + r, y + r), outline=colour, width=max(1, round(1.5 * SCALE)))
 
 
-@functools.lru_cache(maxsize=8)
-def _font(size: float) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size * SCALE)
-
-
-def nice_ticks(low: float, high: float, target: int = 6) -> list[float]:
-    """Round values (1, 2 or 5 times a power of ten apart) inside [low, high], about `target` of them."""
-    if not high > low:
-        return [low]
-    raw = (high - low) / target
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.ceil(low / step - 1e-9)
-    return [round(k * step, 10) for k in range(first, math.floor(high / step + 1e-9) + 1)]
-
-
 def _draw_axes(draw: ImageDraw.ImageDraw, box: PlotBox) -> None:
     left, top, side = box.left, box.top, box.side
     draw.rectangle((left, top, left + side, top + side), outline=FRAME, width=SCALE)
-    font, tick = _font(13), 4 * SCALE
+    small, tick = font(13), 4 * SCALE
     for value in nice_ticks(box.x0, box.x1):
         x = box.pixels(np.array([[value, box.y0]]))[0, 0]
         draw.line((x, top + side, x, top + side + tick), fill=FRAME, width=SCALE)
-        draw.text((x, top + side + tick + SCALE), f"{value:g}", fill=INK, font=font, anchor="mt")
+        draw.text((x, top + side + tick + SCALE), f"{value:g}", fill=INK, font=small, anchor="mt")
     for value in nice_ticks(box.y0, box.y1):
         y = box.pixels(np.array([[box.x0, value]]))[0, 1]
         draw.line((left - tick, y, left, y), fill=FRAME, width=SCALE)
-        draw.text((left - tick - 2 * SCALE, y), f"{value:g}", fill=INK, font=font, anchor="rm")
+        draw.text((left - tick - 2 * SCALE, y), f"{value:g}", fill=INK, font=small, anchor="rm")
 
 
 def _draw_colour_bar(draw: ImageDraw.ImageDraw, box: PlotBox, scale: HeatScale) -> None:
@@ -242,25 +223,25 @@ def _draw_colour_bar(draw: ImageDraw.ImageDraw, box: PlotBox, scale: HeatScale) 
     for i, colour in enumerate(colours):
         draw.line((left, top + i, left + BAR_WIDTH * s, top + i), fill=tuple(int(c) for c in colour))
     draw.rectangle((left, top, left + BAR_WIDTH * s, bottom), outline=FRAME, width=s)
-    font = _font(12.5)
+    labels = font(12.5)
     for value, label in scale.ticks:
         if not scale.low <= value <= scale.high:
             continue
         y = bottom - (value - scale.low) / max(scale.high - scale.low, 1e-12) * (bottom - top)
         draw.line((left + BAR_WIDTH * s, y, left + (BAR_WIDTH + 4) * s, y), fill=FRAME, width=s)
-        draw.text((left + (BAR_WIDTH + 6) * s, y), label, fill=INK, font=font, anchor="lm")
+        draw.text((left + (BAR_WIDTH + 6) * s, y), label, fill=INK, font=labels, anchor="lm")
     title = scale.title.replace("<br>", "\n")
-    draw.multiline_text((left, top - 6 * s), title, fill=INK, font=_font(12.5), anchor="ld", spacing=2 * s)
+    draw.multiline_text((left, top - 6 * s), title, fill=INK, font=font(12.5), anchor="ld", spacing=2 * s)
 
 
 def _draw_title(draw: ImageDraw.ImageDraw, title: str) -> None:
     if title:
-        draw.text((MARGIN_LEFT * SCALE, 10 * SCALE), title, fill=INK, font=_font(16))
+        draw.text((MARGIN_LEFT * SCALE, 10 * SCALE), title, fill=INK, font=font(16))
 
 
 def _draw_legend(draw: ImageDraw.ImageDraw, real: bool, modes: bool, grid: bool, push: bool) -> None:
     """One row under the plot: a mark and a name for each layer drawn."""
-    s, font = SCALE, _font(13)
+    s, names = SCALE, font(13)
     x, y = MARGIN_LEFT * s, (MARGIN_TOP + PLOT_SIDE + 40) * s
     entries = [("generated", "dot"), *([("real", "dot")] if real else []), *([("modes", "ring")] if modes else [])]
     entries += [*([("G(noise grid)", "line")] if grid else []), *([("G's push", "arrow")] if push else [])]
@@ -276,13 +257,5 @@ def _draw_legend(draw: ImageDraw.ImageDraw, real: bool, modes: bool, grid: bool,
             if mark == "arrow":
                 draw.polygon([(x + 14 * s, y), (x + 9 * s, y - 3 * s), (x + 9 * s, y + 3 * s)], fill=colour)
         x += 20 * s
-        draw.text((x, y), name, fill=INK, font=font, anchor="lm")
-        x += draw.textlength(name, font=font) + 18 * s
-
-
-def rgba(colour: str) -> tuple[int, int, int, int]:
-    """'#rrggbb' or 'rgba(r,g,b,a)' (a from 0 to 1, as plotly writes it) -> an RGBA tuple of 0-255 ints."""
-    if colour.startswith("#"):
-        return (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16), 255)
-    r, g, b, a = (float(v) for v in colour[colour.index("(") + 1 : colour.index(")")].split(","))
-    return (int(r), int(g), int(b), round(a * 255))
+        draw.text((x, y), name, fill=INK, font=names, anchor="lm")
+        x += draw.textlength(name, font=names) + 18 * s

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from ganplay import guides, live_eval, plots
+from ganplay import chart_picture, guides, live_eval, plots
 from ganplay.checkpoints import CHECKPOINT_NAME
 from ganplay.run_state import RunSnapshot, RunState
 from ganplay.timelapse import snapshots
@@ -18,10 +18,11 @@ from pages.common import format_seconds, is_active, plain, registry
 from pages.run_views import timelapse_download_ui
 from pages.stepper import stepper_ui
 
-# Seconds between live refreshes. Each refresh costs the browser about 0.4 s of CPU (mostly redrawing the
-# plotly charts). When training also runs on the CPU, the browser takes that from training: on a 2-core box
-# a 1 s refresh kept 59-70% of the unwatched images/s, 2 s kept 94-96% (scripts/live_overhead.py). So CPU runs
-# refresh every 2 s unless asked otherwise; GPU runs, whose training barely uses the CPU, every second.
+# Seconds between live refreshes. When training runs on the CPU, the page's CPU is taken from training. On a
+# 2-core box (scripts/live_overhead.py, mnist-quick) a 1 s refresh took 0.46 cores (the browser 0.40) while the
+# charts were plotly's, and 0.24 (browser 0.19) since they are pictures drawn here; 2 s takes 0.15. The
+# goal for a 1 s default is at most 10% of the machine (0.2 cores here): not yet, so CPU runs refresh every
+# 2 s unless asked otherwise; GPU runs, whose training barely uses the CPU, every second.
 REFRESH_CHOICES = (1, 2, 5, 10)
 CPU_DEFAULT_REFRESH, GPU_DEFAULT_REFRESH = 2, 1
 
@@ -115,8 +116,8 @@ def refresh_ui(snap: RunSnapshot) -> int:
         default=current,
         format_func=lambda s: f"{s} s",
         key="refresh_choice",
-        help="Each refresh costs the browser about 0.4 s of CPU. When training runs on this machine's CPU too, "
-        "a 1 s refresh slowed a 2-core box's training by about a third; 2 s by about 4%.",
+        help="Each refresh costs the browser and the server CPU. When training runs on this machine's CPU too, "
+        "a 1 s refresh took about 12% of a 2-core machine from training; 2 s about 7%.",
     )
     chosen = chosen or current  # clicking the selected option again unselects it: keep the period
     if chosen != default:
@@ -141,15 +142,39 @@ def _live_body(snap: RunSnapshot) -> None:
         top_left.image(picture, caption=f"fixed-noise samples at step {step:,}", width="stretch")
     else:
         top_left.caption("The first samples appear once the run has built its networks.")
-    if history:
-        top_right.plotly_chart(plots.loss_figure(history, smoothing), width="stretch", key="loss_chart")
-    else:
-        top_right.caption("The first metrics arrive after a few steps.")
+    interactive = bool(st.session_state.get(INTERACTIVE_KEY, False))
+    with top_right:
+        if history:
+            chart_ui(CURVES["loss"], (history, smoothing), interactive, f"losses up to step {history[-1]['step']:,}")
+        else:
+            st.caption("The first metrics arrive after a few steps.")
     low_left, low_right = st.columns(2)
     with low_left:
-        quality_ui(snap)
+        quality_ui(snap, interactive)
     if history:
-        low_right.plotly_chart(plots.d_output_figure(history, smoothing), width="stretch", key="d_chart")
+        with low_right:
+            chart_ui(
+                CURVES["d"], (history, smoothing), interactive, f"D(x) and D(G(z)) up to step {history[-1]['step']:,}"
+            )
+
+
+# Each live chart both ways: (plotly figure, server picture, the plotly element's key), from the same arguments.
+CURVES = {
+    "loss": (plots.loss_figure, chart_picture.loss_picture, "loss_chart"),
+    "d": (plots.d_output_figure, chart_picture.d_output_picture, "d_chart"),
+    "quality": (plots.quality_figure, chart_picture.quality_picture, "quality_chart"),
+}
+INTERACTIVE_KEY = "live_interactive"
+
+
+def chart_ui(kind: tuple[Callable, Callable, str], args: tuple, interactive: bool, alt: str) -> None:
+    """Plotly's figure (hover, zoom) when asked for, else the server's picture, which costs the browser next to
+    nothing at each refresh; its alt text says what it shows, up to which step."""
+    figure, picture, key = kind
+    if interactive:
+        st.plotly_chart(figure(*args), width="stretch", key=key)
+    else:
+        st.image(chart_picture.encode(picture(*args)), width="stretch", output_format="PNG", alt=alt)
 
 
 def guide_ui(snap: RunSnapshot) -> None:
@@ -166,9 +191,15 @@ def guide_ui(snap: RunSnapshot) -> None:
         key="smoothing",
         help="exponential smoothing, as in TensorBoard; the raw values stay faint behind",
     )
+    st.toggle(
+        "Interactive charts",
+        key=INTERACTIVE_KEY,
+        help="Hover for values, zoom and pan. The browser redraws interactive charts at every refresh, which "
+        "on a small machine takes CPU from training; the pictures show the same lines.",
+    )
 
 
-def quality_ui(snap: RunSnapshot) -> None:
+def quality_ui(snap: RunSnapshot, interactive: bool) -> None:
     """The live quality score in words, its cost, and which step best.pt holds."""
     metric = snap.eval_metric
     if metric is None:
@@ -178,9 +209,8 @@ def quality_ui(snap: RunSnapshot) -> None:
         st.caption(f"The first quality score comes at step {snap.config.get('eval_every', 0):,}.")
         return
     best_step = snap.best["step"] if snap.best else None
-    st.plotly_chart(
-        plots.quality_figure(snap.evals, metric.key, metric.label, best_step), width="stretch", key="quality_chart"
-    )
+    alt = f"{metric.label} up to step {snap.evals[-1]['step']:,}"
+    chart_ui(CURVES["quality"], (snap.evals, metric.key, metric.label, best_step), interactive, alt)
     latest = snap.evals[-1]
     kept = (
         f" · best.pt holds step {best_step:,}"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from ganplay import live_eval, toy_picture, toy_plots
+from ganplay import drawing, live_eval, toy_picture, toy_plots
 from ganplay.checkpoints import CHECKPOINT_NAME, CheckpointError
 from ganplay.data import load_dataset
 from ganplay.image_files import DatasetError
@@ -224,9 +223,7 @@ def frame_digest(points: np.ndarray, layers: dict) -> str:
 def lab_picture(key: str, _points: np.ndarray, _layers: dict, extent: float) -> tuple[bytes, int]:
     """PNG bytes and the count of points beyond the edge, drawn once per distinct `key` (frame_digest)."""
     picture = toy_picture.toy_picture(_points, **_layers, extent=extent)
-    buffer = io.BytesIO()
-    picture.image.save(buffer, format="PNG", compress_level=1)  # fast: the picture travels to a local browser
-    return buffer.getvalue(), picture.outside
+    return drawing.png_bytes(picture.image), picture.outside
 
 
 def stats_ui(points: np.ndarray, modes: np.ndarray | None, sigma: float | None, dataset: str) -> None:

@@ -47,6 +47,34 @@ def cpu_seconds(pattern: str) -> float:
     return total
 
 
+def thread_seconds(pid: int) -> tuple[float, dict[int, float]]:
+    """The process's CPU seconds (its exited threads included) and each living thread's."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def seconds(stat: Path) -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    threads = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            threads[int(task.name)] = seconds(task / "stat")
+        except OSError:
+            continue  # a thread that just ended
+    return seconds(Path(f"/proc/{pid}/stat")), threads
+
+
+def page_server_cores(
+    samples: list[tuple[float, float, dict[int, float], dict[int, float], float]], trainers: set[int]
+) -> float:
+    """Median cores the server spent on anything but training: its CPU over a window less its training threads'."""
+    spent = []
+    for before, after, threads_before, threads_after, elapsed in samples:
+        training = sum(threads_after.get(t, 0.0) - threads_before.get(t, 0.0) for t in trainers)
+        spent.append((after - before - training) / elapsed)
+    return statistics.median(spent)
+
+
 def main() -> None:
     import signal
     import subprocess
@@ -94,6 +122,7 @@ def main() -> None:
             results.update({f"{args.page} page, {r} s": [] for r in args.refresh})
             periods = dict(zip(list(results)[1:], args.refresh))
             cpu: dict[str, list[tuple[float, float]]] = {label: [] for label in results}
+            server: dict[str, list] = {label: [] for label in results}
             for _ in range(args.rounds):
                 for label, rates in results.items():
                     if label == closed_label:
@@ -102,8 +131,11 @@ def main() -> None:
                         page.goto(f"{url}/{args.page}?refresh={periods[label]}")
                         page.wait_for_load_state("networkidle")
                     start, browser_cpu, server_cpu = time.time(), cpu_seconds("chromium"), cpu_seconds(str(port))
+                    process_before, threads_before = thread_seconds(proc.pid)
                     time.sleep(args.window)
                     elapsed = time.time() - start
+                    process_after, threads_after = thread_seconds(proc.pid)
+                    server[label].append((process_before, process_after, threads_before, threads_after, elapsed))
                     rates.append(window_rate(metrics, start, time.time()))
                     cpu[label].append(
                         (
@@ -114,6 +146,13 @@ def main() -> None:
             page.goto(f"{url}/train")
             page.get_by_role("button", name="Stop").click()
             browser.close()
+        # Training's threads: those busy (over a tenth of a core) while no page was open.
+        trainers = {
+            tid
+            for _, _, before, after, elapsed in server[closed_label]
+            for tid in after
+            if (after[tid] - before.get(tid, 0.0)) / elapsed > 0.1
+        }
         closed = statistics.median(results[closed_label])
         print(f"preset {args.preset}, {args.rounds} rounds of {args.window:.0f} s windows, median images/s")
         for label, values in results.items():
@@ -122,8 +161,13 @@ def main() -> None:
                 f"  {label:18} {statistics.median(values):9.1f}{ratio}   "
                 f"windows: {', '.join(f'{v:.1f}' for v in values)}   "
                 f"CPU cores used: browser {statistics.median(c[0] for c in cpu[label]):.2f}, "
-                f"server+training {statistics.median(c[1] for c in cpu[label]):.2f}"
+                f"server+training {statistics.median(c[1] for c in cpu[label]):.2f}, "
+                f"server apart from training {page_server_cores(server[label], trainers):.2f}"
             )
+        print(
+            "  The CPU a page takes from training on this machine: the browser's cores plus the server's apart from "
+            f"training, out of {os.cpu_count()} cores. The images/s ratios are noisier than that."
+        )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)

@@ -145,12 +145,14 @@ def shots_folder() -> Path:
     return folder
 
 
-def chart_points(page, index: int = 0) -> int:
-    """Points in the first trace of the index-th plotly chart on the page (0 when not drawn yet)."""
+def chart_step(page, title: str = "losses") -> int:
+    """The last step a live chart picture shows, from its alt text ("losses up to step 1,234"); 0 before one
+    has loaded."""
     return page.evaluate(
-        """i => { const c = document.querySelectorAll('.js-plotly-plot')[i];
-                  return c && c.data && c.data.length ? c.data[c.data.length - 1].x.length : 0; }""",
-        index,
+        """t => { const i = [...document.querySelectorAll('[data-testid="stMain"] img')]
+                   .find(i => (i.alt || '').startsWith(t + ' up to step') && i.complete && i.naturalWidth > 0);
+                 return i ? parseInt(i.alt.split(' up to step ')[1].replace(/,/g, '')) : 0; }""",
+        title,
     )
 
 

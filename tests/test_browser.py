@@ -11,7 +11,7 @@ import socket
 
 import pytest
 from browser_kit import (
-    chart_points,
+    chart_step,
     cut_texts,
     lab_picture,
     no_exception,
@@ -44,11 +44,11 @@ def test_train_watch_sample_interpolate_in_chromium(server, browser, tmp_path):
     page.get_by_role("button", name="Stop").wait_for(timeout=60_000)
     page.get_by_text("running ·").wait_for(timeout=60_000)
     wait_for(lambda: picker_label(page, "Run").endswith("(running)"), what="the picker saying running")
-    wait_for(lambda: chart_points(page) > 0, what="the first loss points")
-    first = chart_points(page)
-    wait_for(lambda: chart_points(page) > first, what="a second refresh with more points")
-    second = chart_points(page)
-    wait_for(lambda: chart_points(page) > second, what="a third refresh with more points")
+    wait_for(lambda: chart_step(page) > 0, what="the first loss chart")
+    first = chart_step(page)
+    wait_for(lambda: chart_step(page) > first, what="a second refresh, later steps")
+    second = chart_step(page)
+    wait_for(lambda: chart_step(page) > second, what="a third refresh, later steps")
     page.evaluate("document.querySelector('[data-testid=stMain]').scrollTo(0, 0)")
     picture = page.get_by_test_id("stImage").first.bounding_box()
     assert picture and picture["y"] + picture["height"] < 1000  # what G makes is in view, not below it
@@ -66,9 +66,9 @@ def test_train_watch_sample_interpolate_in_chromium(server, browser, tmp_path):
     page.get_by_role("button", name="Resume", exact=True).click()
     wait_for(lambda: other.get_by_role("button", name="Pause", exact=True).is_enabled(), what="Pause in the second tab")
     page.close()
-    wait_for(lambda: chart_points(other) > 0, what="the chart in the second tab")
-    seen = chart_points(other)
-    wait_for(lambda: chart_points(other) > seen, what="the run still learning after the first tab closed")
+    wait_for(lambda: chart_step(other) > 0, what="the chart in the second tab")
+    seen = chart_step(other)
+    wait_for(lambda: chart_step(other) > seen, what="the run still learning after the first tab closed")
     page = other
 
     open_nav(page, server, "Toy 2-D lab")

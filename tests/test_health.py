@@ -152,3 +152,36 @@ def test_a_wasserstein_critic_s_negative_loss_is_not_d_winning():
     wobble = lambda i: 2.0 + 0.3 * math.sin(i)  # G's loss moves: nothing is frozen
     assert "d_wins" not in kinds(check_health(rows(wobble, loss_d=lambda i: -0.02 + 0.01 * math.sin(i))))
     assert "d_wins" in kinds(check_health(rows(wobble, loss_d=lambda i: 0.01 + 0.005 * math.sin(i))))
+
+
+MNIST_FAST = {"loss": "hinge", "spectral_norm": True, "ema": True, "betas": [0.0, 0.9], "pac": 1, "d_dropout": 0.0}
+
+
+def test_remedies_the_run_already_uses_are_not_advised():
+    swinging = rows(lambda i: 2.0 + 1.5 * math.sin(i / 2))
+    [plain] = check_health(swinging)
+    assert "hinge loss with spectral norm" in plain.remedy and "EMA" in plain.remedy
+    nsgan = {**MNIST_FAST, "loss": "nsgan", "spectral_norm": False, "ema": False}
+    [alarm] = check_health(swinging, config=nsgan)
+    assert alarm.remedy == (
+        "lower both learning rates, use an EMA generator for samples, or switch to hinge loss with spectral norm."
+    )  # beta1 is 0 already
+    collapsing = rows(lambda i: 2.0 + 0.01 * math.sin(i))
+    [collapse] = check_health(collapsing, coverage=[(100, 1.0), (200, 0.3)], config={**nsgan, "pac": 4})
+    assert "packing" not in collapse.remedy and collapse.remedy.startswith("lower G's learning rate")
+
+
+def test_hinge_s_score_scale_raises_no_false_alarms():
+    """mnist-fast (hinge + SN) once raised both: D's hinge loss near 0 with G still learning, and G's loss
+    (-D(G(z)), centred near 0) swinging by less than hinge's margin."""
+    lively_d = rows(lambda i: 0.1 + 0.4 * math.sin(i / 2), loss_d=lambda i: 0.02 + 0.01 * math.sin(i))
+    assert kinds(check_health(lively_d)) == {"d_wins", "oscillating"}  # judged as a BCE run would be
+    assert kinds(check_health(lively_d, config=MNIST_FAST)) == set()
+    stalled = rows(lambda i: 0.1 + 0.4 * math.sin(i / 2), loss_d=0.01, grad_g=0.0)
+    stalled[0]["grad_norm_g"] = 5.0  # G's gradient had a peak, and has vanished since
+    [alarm] = check_health(stalled, config=MNIST_FAST)
+    assert alarm.kind == "d_wins" and "G has stopped learning" in alarm.message
+    assert "spectral norm" not in alarm.remedy and "minimax" not in alarm.remedy
+    big_swings = rows(lambda i: 2.5 * math.sin(i / 2))
+    assert kinds(check_health(big_swings, config=MNIST_FAST)) == {"oscillating"}
+    assert kinds(check_health(big_swings, config={**MNIST_FAST, "loss": "wgan-gp"})) == set()

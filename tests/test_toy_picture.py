@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ganplay import toy_plots
-from ganplay.toy_picture import PlotBox, heat_colours, nice_ticks, rgba, toy_picture
+from ganplay.drawing import nice_ticks, rgba
+from ganplay.toy_picture import PlotBox, heat_colours, toy_picture
 
 EXTENT = 1.5
 
@@ -18,9 +19,10 @@ def pixel(picture, box: PlotBox, xy) -> tuple[int, ...]:
 
 def box_of(picture) -> PlotBox:
     """The plot square of a picture with the lab's plane [-EXTENT, EXTENT]^2 and nothing beyond it."""
+    from ganplay import drawing
     from ganplay import toy_picture as tp
 
-    s = tp.SCALE
+    s = drawing.SCALE
     return PlotBox(tp.MARGIN_LEFT * s, tp.MARGIN_TOP * s, tp.PLOT_SIDE * s, -EXTENT, EXTENT, -EXTENT, EXTENT)
 
 

@@ -162,6 +162,13 @@ def test_a_finished_run_shows_no_speed_and_a_verdict_beside_its_score(app_regist
     assert "**finished** · step 4 / 4" in shown and "images/s" not in shown
     assert "x the floor: " in shown and "best.pt holds step" in shown
     assert "How to read these curves (nsgan)" in [e.label for e in at.expander]
+    alts = [image.proto.imgs[0].alt for image in at.get("image")]
+    charts = ["losses up to step 4", "Live FD (lower is better) up to step 4", "D(x) and D(G(z)) up to step 4"]
+    assert alts[1:4] == charts  # after the samples; the time-lapse's picture comes last
+    assert not at.get("plotly_chart")  # pictures, until asked for the interactive charts
+    at.toggle(key="live_interactive").set_value(True).run()
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert not at.exception and len(at.get("image")) == 2 and titles[0] == "Losses" and titles[2] == "D(x) and D(G(z))"
 
 
 def test_a_toy_run_whose_score_is_the_worst_keeps_no_best(app_registry):
