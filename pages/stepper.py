@@ -6,8 +6,9 @@ import streamlit as st
 
 from ganplay.errors import UsageError
 from ganplay.game_steps import MAX_MOVES
+from ganplay.run_controls import MAX_PLAY_RATE, MIN_PLAY_RATE
 from ganplay.run_state import RunSnapshot, RunState
-from ganplay.runs import MAX_PLAY_RATE, MIN_PLAY_RATE, Run
+from ganplay.runs import Run
 from pages.common import plain
 
 WAIT_SECONDS = 20.0  # a page waits this long for its moves; longer ones finish in the run's thread, shown live
