@@ -145,7 +145,8 @@ def _oscillating(
     history: Sequence[dict[str, float]], config: Config | None = None, window: int = ROWS_NEEDED
 ) -> Alarm | None:
     """Large swings of G's smoothed loss that keep reversing: the two networks chase each other. A swing is
-    large against the loss's own size; under hinge, whose G loss is centred near 0, against its margin."""
+    large against the loss's own size; under hinge, whose G loss is centred near 0, against its margin. Only
+    reversals of a good part of the swing count, so a loss that falls steadily with some noise is no swing."""
     recent = [r["loss_g"] for r in history[-window:]]
     if len(recent) < window:
         return None
@@ -154,12 +155,12 @@ def _oscillating(
         average = 0.7 * average + 0.3 * value
         smoothed.append(average)
     swing = max(smoothed) - min(smoothed)
-    turns = sum(1 for a, b, c in zip(smoothed, smoothed[1:], smoothed[2:]) if (b - a) * (c - b) < 0)
+    turns = large_turns(smoothed, REVERSAL_SHARE * swing)
     loss = (config or {}).get("loss")
     if loss in ("wgan-gp", "wgan-clip"):
         return None  # a critic's score drifts and swings by design: its size says nothing of chasing
     scale = max(abs(_mean(smoothed)), HINGE_MARGIN if loss == "hinge" else 0.1)
-    if swing < 1.0 * scale or turns < 6:
+    if swing < 1.0 * scale or turns < MIN_TURNS:
         return None
     return Alarm(
         "oscillating",
@@ -184,6 +185,27 @@ COLLAPSE_ADVICE: list[Advice] = [
     ("lower G's learning rate", lambda c: False),
     ("switch to wgan-gp", lambda c: c.get("loss") == "wgan-gp"),
 ]
+
+
+REVERSAL_SHARE = 0.3  # a reversal counts once the loss has come back by this share of its whole swing
+MIN_TURNS = 3  # peaks and troughs: up, down, up, down
+
+
+def large_turns(values: Sequence[float], threshold: float) -> int:
+    """How often the series reverses by more than `threshold` from its last peak or trough (hysteresis, so
+    wiggles smaller than that are not turns)."""
+    if not values or threshold <= 0:
+        return 0
+    direction, high, low, turns = 0, values[0], values[0], 0
+    for value in values[1:]:
+        high, low = max(high, value), min(low, value)
+        if direction >= 0 and value < high - threshold:  # came down from a peak
+            turns += direction > 0
+            direction, low = -1, value
+        elif direction <= 0 and value > low + threshold:  # came up from a trough
+            turns += direction < 0
+            direction, high = 1, value
+    return turns
 
 
 def _collapsed(coverage: Sequence[tuple[int, float]], config: Config | None = None) -> Alarm | None:
