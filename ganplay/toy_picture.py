@@ -69,7 +69,7 @@ def toy_picture(
     clusters' centres. `extent`: the plane the lab evaluates, [-extent, extent]^2; the picture grows to fit the
     points up to VIEW_LIMIT times it, and counts the generated points beyond."""
     has_heat = heatmap is not None
-    box = _plot_box(fake, real, heatmap, extent, has_heat)
+    box = _plot_box(fake, real, heatmap, extent)
     width = MARGIN_LEFT + PLOT_SIDE + (BAR_GAP + BAR_WIDTH + BAR_LABELS if has_heat else 24)
     height = MARGIN_TOP + PLOT_SIDE + MARGIN_BOTTOM
     canvas = Image.new("RGB", (width * SCALE, height * SCALE), "white")
@@ -96,13 +96,11 @@ def toy_picture(
     return ToyPicture(canvas, int((finite & ~box.inside(fake)).sum()))
 
 
-def _plot_box(
-    fake: np.ndarray, real: np.ndarray | None, heatmap: tuple | None, extent: float | None, has_heat: bool
-) -> PlotBox:
+def _plot_box(fake: np.ndarray, real: np.ndarray | None, heatmap: tuple | None, extent: float | None) -> PlotBox:
     """A square view: the lab's plane, grown to the points (up to VIEW_LIMIT times the plane), with a margin."""
     both = fake if real is None else np.concatenate([fake, real])
     both = np.asarray(both, np.float64)[np.isfinite(both).all(axis=1)]
-    if extent is None and has_heat:
+    if extent is None and heatmap is not None:
         extent = float(max(np.abs(heatmap[0]).max(), np.abs(heatmap[1]).max()))
     if extent is not None:
         limit = VIEW_LIMIT * extent
