@@ -9,22 +9,22 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from ganplay import chart_picture, guides, live_eval, plots
+from ganplay import guides, live_eval, plots
 from ganplay.checkpoints import CHECKPOINT_NAME
 from ganplay.run_state import RunSnapshot, RunState
 from ganplay.timelapse import snapshots
-from ganplay.trainer import resolve_device
 from pages.common import format_seconds, is_active, plain, registry
+from pages.live_panel import live_panel
 from pages.run_views import timelapse_download_ui
 from pages.stepper import stepper_ui
 
 # Seconds between live refreshes. When training runs on the CPU, the page's CPU is taken from training. On a
-# 2-core box (scripts/live_overhead.py, mnist-quick) a 1 s refresh took 0.46 cores (the browser 0.40) while the
-# charts were plotly's, and 0.24 (browser 0.19) since they are pictures drawn here; 2 s takes 0.15. The
-# goal for a 1 s default is at most 10% of the machine (0.2 cores here): not yet, so CPU runs refresh every
-# 2 s unless asked otherwise; GPU runs, whose training barely uses the CPU, every second.
+# 2-core box (scripts/live_overhead.py, mnist-quick) a 1 s refresh took 0.46 cores with plotly's charts, 0.24
+# with pictures as separate elements, and 0.17 (browser 0.13, server 0.04: 8.5% of the machine) since the
+# live view is one panel (pages/live_panel.py); 2 s takes 0.09. Within the 10% goal, so every run refreshes
+# each second by default.
 REFRESH_CHOICES = (1, 2, 5, 10)
-CPU_DEFAULT_REFRESH, GPU_DEFAULT_REFRESH = 2, 1
+DEFAULT_REFRESH = 1
 
 
 def controls_ui(snap: RunSnapshot) -> None:
@@ -70,44 +70,37 @@ def _live_controls(run, snap: RunSnapshot) -> None:
 def live_view(snap: RunSnapshot) -> None:
     """The live body of the run the picker shows; `snap` is the picker's own, so that a state change between
     the two is caught by poll() (a fresh snapshot here would hide it, and the picker's label would lag)."""
-    poll(snap, _live_body)
+    poll(snap, _live_body, progress=False)  # the live body draws its own progress
     # Outside the refreshed fragment: they change rarely, and each redraw costs the CPU that trains
     guide_ui(snap)
     timelapse_ui(snap)
 
 
-def poll(snap: RunSnapshot, body: Callable[[RunSnapshot], None]) -> None:
-    """Draw the progress line and body(fresh snapshot), again every refresh period while the run is active.
+def poll(snap: RunSnapshot, body: Callable[[RunSnapshot], None], progress: bool = True) -> None:
+    """Draw the progress line (unless told not to) and body(fresh snapshot), again every refresh period while
+    the run is active.
 
     When the run changes state (queued to running, paused from another tab, finished...), one full
     rerun redraws what lies outside the fragment: the buttons that depend on it and the run picker.
     """
-    every = refresh_ui(snap) if is_active(snap) else None
-    st.fragment(run_every=every)(_poll_once)(snap.name, snap.state, body)
+    every = refresh_ui() if is_active(snap) else None
+    st.fragment(run_every=every)(_poll_once)(snap.name, snap.state, body, progress)
 
 
-def _poll_once(name: str, drawn_state: RunState, body: Callable[[RunSnapshot], None]) -> None:
+def _poll_once(name: str, drawn_state: RunState, body: Callable[[RunSnapshot], None], progress: bool) -> None:
     snap = registry().snapshot(name)
     if snap is None:
         return
     if snap.state != drawn_state:
         st.rerun()
-    progress_ui(snap)
+    if progress:
+        progress_ui(snap)
     body(snap)
 
 
-def trains_on_cpu(snap: RunSnapshot) -> bool:
-    if snap.device:  # known once the run has built its trainer
-        return snap.device.startswith("CPU")
-    try:
-        return resolve_device(snap.config.get("device", "auto")).type == "cpu"
-    except ValueError:
-        return True  # asked for a missing GPU: the run will fail with that message anyway
-
-
-def refresh_ui(snap: RunSnapshot) -> int:
+def refresh_ui() -> int:
     """The refresh period in seconds, kept in the URL (?refresh=N) so a reload or a shared link keeps it."""
-    default = CPU_DEFAULT_REFRESH if trains_on_cpu(snap) else GPU_DEFAULT_REFRESH
+    default = DEFAULT_REFRESH
     asked = st.query_params.get("refresh", "")
     current = int(asked) if asked.isdigit() and int(asked) in REFRESH_CHOICES else default
     chosen = st.segmented_control(
@@ -117,7 +110,7 @@ def refresh_ui(snap: RunSnapshot) -> int:
         format_func=lambda s: f"{s} s",
         key="refresh_choice",
         help="Each refresh costs the browser and the server CPU. When training runs on this machine's CPU too, "
-        "a 1 s refresh took about 12% of a 2-core machine from training; 2 s about 7%.",
+        "a 1 s refresh took about 8.5% of a 2-core machine from training; 2 s about 4.5%; interactive charts more.",
     )
     chosen = chosen or current  # clicking the selected option again unselects it: keep the period
     if chosen != default:
@@ -134,6 +127,15 @@ def _live_body(snap: RunSnapshot) -> None:
             icon=":material/warning:",
         )
     smoothing = float(st.session_state.get("smoothing", 0.6))
+    if st.session_state.get(INTERACTIVE_KEY, False):
+        progress_ui(snap)
+        _interactive_body(snap, smoothing)
+    else:  # one element for the lot: the browser's redraw at each refresh is what a small machine feels
+        live_panel(snap, smoothing)
+
+
+def _interactive_body(snap: RunSnapshot, smoothing: float) -> None:
+    """The samples and plotly's charts, which the browser redraws at every refresh (hover, zoom and pan)."""
     history = snap.history
     # The picture of what G makes comes first (left, top): it is what shows learning; the curves explain it.
     top_left, top_right = st.columns(2)
@@ -142,39 +144,20 @@ def _live_body(snap: RunSnapshot) -> None:
         top_left.image(picture, caption=f"fixed-noise samples at step {step:,}", width="stretch")
     else:
         top_left.caption("The first samples appear once the run has built its networks.")
-    interactive = bool(st.session_state.get(INTERACTIVE_KEY, False))
     with top_right:
         if history:
-            chart_ui(CURVES["loss"], (history, smoothing), interactive, f"losses up to step {history[-1]['step']:,}")
+            st.plotly_chart(plots.loss_figure(history, smoothing), width="stretch", key="loss_chart")
         else:
             st.caption("The first metrics arrive after a few steps.")
     low_left, low_right = st.columns(2)
     with low_left:
-        quality_ui(snap, interactive)
+        quality_ui(snap)
     if history:
         with low_right:
-            chart_ui(
-                CURVES["d"], (history, smoothing), interactive, f"D(x) and D(G(z)) up to step {history[-1]['step']:,}"
-            )
+            st.plotly_chart(plots.d_output_figure(history, smoothing), width="stretch", key="d_chart")
 
 
-# Each live chart both ways: (plotly figure, server picture, the plotly element's key), from the same arguments.
-CURVES = {
-    "loss": (plots.loss_figure, chart_picture.loss_picture, "loss_chart"),
-    "d": (plots.d_output_figure, chart_picture.d_output_picture, "d_chart"),
-    "quality": (plots.quality_figure, chart_picture.quality_picture, "quality_chart"),
-}
 INTERACTIVE_KEY = "live_interactive"
-
-
-def chart_ui(kind: tuple[Callable, Callable, str], args: tuple, interactive: bool, alt: str) -> None:
-    """Plotly's figure (hover, zoom) when asked for, else the server's picture, which costs the browser next to
-    nothing at each refresh; its alt text says what it shows, up to which step."""
-    figure, picture, key = kind
-    if interactive:
-        st.plotly_chart(figure(*args), width="stretch", key=key)
-    else:
-        st.image(chart_picture.encode(picture(*args)), width="stretch", output_format="PNG", alt=alt)
 
 
 def guide_ui(snap: RunSnapshot) -> None:
@@ -199,7 +182,7 @@ def guide_ui(snap: RunSnapshot) -> None:
     )
 
 
-def quality_ui(snap: RunSnapshot, interactive: bool) -> None:
+def quality_ui(snap: RunSnapshot) -> None:
     """The live quality score in words, its cost, and which step best.pt holds."""
     metric = snap.eval_metric
     if metric is None:
@@ -209,8 +192,9 @@ def quality_ui(snap: RunSnapshot, interactive: bool) -> None:
         st.caption(f"The first quality score comes at step {snap.config.get('eval_every', 0):,}.")
         return
     best_step = snap.best["step"] if snap.best else None
-    alt = f"{metric.label} up to step {snap.evals[-1]['step']:,}"
-    chart_ui(CURVES["quality"], (snap.evals, metric.key, metric.label, best_step), interactive, alt)
+    st.plotly_chart(
+        plots.quality_figure(snap.evals, metric.key, metric.label, best_step), width="stretch", key="quality_chart"
+    )
     latest = snap.evals[-1]
     kept = (
         f" · best.pt holds step {best_step:,}"

@@ -147,9 +147,11 @@ def shots_folder() -> Path:
 
 def chart_step(page, title: str = "losses") -> int:
     """The last step a live chart picture shows, from its alt text ("losses up to step 1,234"); 0 before one
-    has loaded."""
+    has loaded. The live panel's pictures lie in its shadow root, which querySelectorAll does not enter."""
     return page.evaluate(
-        """t => { const i = [...document.querySelectorAll('[data-testid="stMain"] img')]
+        """t => { const main = document.querySelector('[data-testid="stMain"]');
+                 const roots = [main, ...[...main.querySelectorAll('*')].map(e => e.shadowRoot).filter(r => r)];
+                 const i = roots.flatMap(r => [...r.querySelectorAll('img')])
                    .find(i => (i.alt || '').startsWith(t + ' up to step') && i.complete && i.naturalWidth > 0);
                  return i ? parseInt(i.alt.split(' up to step ')[1].replace(/,/g, '')) : 0; }""",
         title,

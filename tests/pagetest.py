@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
@@ -37,4 +39,23 @@ def picker(at: AppTest, label: str):
 def texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [c.value for c in at.caption]
     parts += [i.value for i in at.info] + [w.value for w in at.warning] + [s.value for s in at.success]
+    parts += panel_texts(at)
     return "\n".join(str(p) for p in parts)
+
+
+def live_panel(at: AppTest) -> dict[str, Any] | None:
+    """The data the live view's panel (pages/live_panel.py) was given, by slot; None where there is none."""
+    panels = [e for e in at.get("bidi_component") if e.proto.component_name == "ganplay_live_panel"]
+    return json.loads(panels[0].proto.json) if panels else None
+
+
+def panel_texts(at: AppTest) -> list[str]:
+    """The panel's texts as the markdown the elements it replaced showed ("**running** · step 5 / 10", ...)."""
+    data = live_panel(at)
+    if data is None:
+        return []
+    lines = [f"**{data['state']}**{data['status']}"]
+    if "verdict" in data:
+        lines.append(f"**{data['verdict']}** {data['verdict_step']}")
+    slots = ("waiting", "progress_text", "samples_caption", "samples_note", "loss_note", "summary", "quality_note")
+    return lines + [data[slot] for slot in slots if slot in data]

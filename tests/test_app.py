@@ -37,18 +37,18 @@ def test_home_shows_device_and_links(app_registry):
     assert "ganplay" in at.title[0].value
 
 
-def test_live_refresh_period_defaults_by_device_and_follows_the_url(app_registry):
-    """CPU runs refresh every 2 s (the browser shares the cores); a choice lands in ?refresh= and is read back."""
+def test_live_refresh_period_defaults_to_a_second_and_follows_the_url(app_registry):
+    """Every run refreshes each second unless asked; a choice lands in ?refresh= and is read back."""
     app_registry.start(tiny_toy_config(steps=100_000), name="long")
     at = open_page("pages/train.py")
     refresh = at.segmented_control(key="refresh_choice")
-    assert refresh.value == 2 and "refresh" not in at.query_params
+    assert refresh.value == 1 and "refresh" not in at.query_params
     refresh.set_value(5).run()
     assert at.query_params["refresh"] == "5"
     fresh = AppTest.from_file(APP, default_timeout=60)
-    fresh.query_params["refresh"] = "1"
+    fresh.query_params["refresh"] = "2"
     fresh.run().switch_page("pages/train.py").run()
-    assert fresh.segmented_control(key="refresh_choice").value == 1
+    assert fresh.segmented_control(key="refresh_choice").value == 2
 
 
 def test_live_quality_on_train_and_runs_pages(trained):
