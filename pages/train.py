@@ -6,7 +6,7 @@ import streamlit as st
 
 from ganplay.data import DATASETS
 from ganplay.image_files import DatasetError, default_data_dir
-from ganplay.presets import PRESET_NOTES, PRESETS, make_config
+from ganplay.presets import DATASET_PRESETS, PRESET_NOTES, PRESETS, make_config
 from ganplay.run_state import RunState
 from ganplay.uploads import unpack_image_zip
 from pages import live
@@ -48,6 +48,7 @@ def data_source_ui() -> str | None:
         names,
         key=keep("dataset_choice", "mnist-bundled"),
         format_func=lambda n: f"{n}: {DATASETS.info(n)['title']}" if n in DATASETS else n,
+        on_change=_follow_dataset,
     )
     remember("dataset_choice")
     if choice == FOLDER:
@@ -61,6 +62,16 @@ def data_source_ui() -> str | None:
     if choice == POINTS:
         return points_source_ui()
     return choice
+
+
+def _follow_dataset() -> None:
+    """Moving to the digits from a preset made for other data (the toy demo) brings their best recipe; a chosen
+    "none" or a preset for these data stays."""
+    dataset, preset = st.session_state["dataset_choice"], st.session_state.get("preset")
+    suggested = DATASET_PRESETS.get(dataset)
+    if suggested and preset is not None and PRESETS[preset].get("dataset") != dataset:
+        st.session_state["preset"] = st.session_state["preset_applied"] = suggested
+        remember("preset")
 
 
 def uploaded_folder_ui() -> str | None:

@@ -3,12 +3,15 @@ labels, the form kept across pages, "custom" presets, the run picker's state, st
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import time
 from dataclasses import fields
 
 from conftest import tiny_image_config, tiny_toy_config
-from pagetest import open_page, picker, texts
+from pagetest import live_panel, open_page, picker, texts
+from PIL import Image
 
 from ganplay.config import TrainConfig
 from ganplay.run_state import RunState
@@ -74,6 +77,23 @@ def test_labels_are_words_and_help_names_the_field(app_registry):
     assert "8 Gaussians on a ring" in texts(at) and "mnist-quick" in at.selectbox(key="preset").help
 
 
+def test_moving_to_the_digits_from_the_toy_demo_brings_the_fast_digit_recipe(app_registry):
+    at = open_page("pages/train.py")
+    at.selectbox(key="dataset_choice").set_value("mnist-bundled").run()
+    assert at.selectbox(key="preset").value == "mnist-fast"
+    fast = "cfg:mnist-fast|mnist-bundled:"
+    assert at.number_input(key=fast + "steps").value == 15000 and at.checkbox(key=fast + "conditional").value
+    assert at.selectbox(key=fast + "loss").value == "hinge" and "best digits per CPU minute" in texts(at)
+    at.selectbox(key="preset").set_value("mnist-quick").run()  # a preset for the digits stays
+    at.selectbox(key="dataset_choice").set_value("ring8").run()
+    at.selectbox(key="dataset_choice").set_value("mnist-bundled").run()
+    assert at.selectbox(key="preset").value == "mnist-quick"
+    at.selectbox(key="preset").set_value(None).run()  # and so does "none (defaults for the dataset)"
+    at.selectbox(key="dataset_choice").set_value("ring8").run()
+    at.selectbox(key="dataset_choice").set_value("mnist-bundled").run()
+    assert at.selectbox(key="preset").value is None
+
+
 def test_the_form_survives_a_visit_to_another_page_and_says_custom(app_registry):
     at = open_page("pages/train.py")
     assert "custom" not in texts(at)
@@ -126,7 +146,7 @@ def test_starting_a_toy_run_from_the_form(app_registry):
         time.sleep(0.05)
     assert run.snapshot().step > 0
     at.run()  # the watch panel now shows it
-    assert any(m.value.startswith("**running**") for m in at.markdown)
+    assert any(line.startswith("**running**") for line in texts(at).splitlines())
     assert picker(at, "Run").format_func("fromform") == "fromform (running)"
     next(b for b in at.button if b.label == "Stop").click().run()
     assert run.wait(30)
@@ -162,13 +182,23 @@ def test_a_finished_run_shows_no_speed_and_a_verdict_beside_its_score(app_regist
     assert "**finished** · step 4 / 4" in shown and "images/s" not in shown
     assert "x the floor: " in shown and "best.pt holds step" in shown
     assert "How to read these curves (nsgan)" in [e.label for e in at.expander]
-    alts = [image.proto.imgs[0].alt for image in at.get("image")]
-    charts = ["losses up to step 4", "Live FD (lower is better) up to step 4", "D(x) and D(G(z)) up to step 4"]
-    assert alts[1:4] == charts  # after the samples; the time-lapse's picture comes last
-    assert not at.get("plotly_chart")  # pictures, until asked for the interactive charts
+    panel = live_panel(at)
+    alts = [panel[slot]["alt"] for slot in ("samples", "loss", "quality", "d")]
+    assert alts == [
+        "fixed-noise samples at step 4",
+        "losses up to step 4",
+        "Live FD (lower is better) up to step 4",
+        "D(x) and D(G(z)) up to step 4",
+    ]
+    for slot in ("samples", "loss", "quality", "d"):  # real pictures, the samples as saved at step 4
+        picture = Image.open(io.BytesIO(base64.b64decode(panel[slot]["src"].removeprefix("data:image/png;base64,"))))
+        assert min(picture.size) >= 90  # the tiny run's 3x3 grid of 28 px digits and 420 px charts
+    assert "best.pt" in panel["summary"] and panel["verdict_help"] and panel["progress"] == 1.0
+    assert not at.get("plotly_chart") and len(at.get("image")) == 1  # pictures; the time-lapse's is apart
     at.toggle(key="live_interactive").set_value(True).run()
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert not at.exception and len(at.get("image")) == 2 and titles[0] == "Losses" and titles[2] == "D(x) and D(G(z))"
+    assert live_panel(at) is None and "**finished** · step 4 / 4" in texts(at)
 
 
 def test_a_toy_run_whose_score_is_the_worst_keeps_no_best(app_registry):
