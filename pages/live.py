@@ -13,8 +13,8 @@ from ganplay import guides, live_eval, plots
 from ganplay.checkpoints import CHECKPOINT_NAME
 from ganplay.run_state import RunSnapshot, RunState
 from ganplay.timelapse import snapshots
-from pages.common import format_seconds, is_active, plain, registry
-from pages.live_panel import live_panel
+from pages.common import is_active, plain, registry
+from pages.live_panel import live_panel, progress_texts
 from pages.run_views import timelapse_download_ui
 from pages.stepper import stepper_ui
 
@@ -209,27 +209,13 @@ def quality_ui(snap: RunSnapshot) -> None:
 
 
 def progress_ui(snap: RunSnapshot) -> None:
-    speed = ""
-    if snap.state == RunState.RUNNING:  # paused, queued or ended runs have no speed to show
-        rate = f"{snap.images_per_sec:,.0f} images/s" if snap.images_per_sec else "measuring speed..."
-        eta = f" · ETA {format_seconds(snap.eta_seconds)}" if snap.eta_seconds is not None else ""
-        speed = f" · {rate}{eta}"
-    st.markdown(f"**{snap.state.value}** · step {snap.step:,} / {snap.total_steps:,}{speed}")
-    what = [
-        snap.data_title or snap.config.get("dataset"),
-        snap.config.get("arch"),
-        snap.config.get("loss"),
-        snap.device,
-    ]
-    if snap.state in (RunState.QUEUED, RunState.STARTING):  # an empty bar here read as a broken grey box
-        waiting = (
-            "waiting for a free training slot (two runs train at once)"
-            if snap.state == RunState.QUEUED
-            else "loading the data and building the networks"
-        )
-        st.caption(f"{waiting} · " + plain(" · ".join(str(w) for w in what if w)))
-        return
-    st.progress(snap.progress, text=f"{snap.progress:.0%} · " + plain(" · ".join(str(w) for w in what if w)))
+    """The state and speed line, then the progress bar (or what a run that has not begun waits for)."""
+    shown = progress_texts(snap)
+    st.markdown(f"**{shown['state']}**{shown['status']}")
+    if "waiting" in shown:
+        st.caption(plain(shown["waiting"]))
+    else:
+        st.progress(shown["progress"], text=plain(shown["progress_text"]))
 
 
 def latest_picture(snap: RunSnapshot) -> tuple[np.ndarray | None, int]:

@@ -103,7 +103,7 @@ def live_panel(snap: RunSnapshot, smoothing: float) -> None:
 
 def panel_data(snap: RunSnapshot, smoothing: float) -> dict[str, Any]:
     """What the panel shows, by slot: texts, numbers and {"src", "alt"} pictures; absent slots are hidden."""
-    data: dict[str, Any] = {**_progress(snap), **_samples(snap)}
+    data: dict[str, Any] = {**progress_texts(snap), **_samples(snap)}
     history = snap.history
     if history:
         step = history[-1]["step"]
@@ -117,7 +117,8 @@ def panel_data(snap: RunSnapshot, smoothing: float) -> dict[str, Any]:
     return data
 
 
-def _progress(snap: RunSnapshot) -> dict[str, Any]:
+def progress_texts(snap: RunSnapshot) -> dict[str, Any]:
+    """The state, its line (step, speed, ETA), and the bar's fraction and text or what the run waits for."""
     status = f" · step {snap.step:,} / {snap.total_steps:,}"
     if snap.state == RunState.RUNNING:  # paused, queued or ended runs have no speed to show
         status += f" · {snap.images_per_sec:,.0f} images/s" if snap.images_per_sec else " · measuring speed..."
