@@ -57,7 +57,7 @@ p, figure { margin: 0 0 0.75rem 0; }
 .caption { font-size: 0.875rem; opacity: 0.6; }
 figcaption.caption { text-align: center; margin-top: 0.25rem; }
 .progress-text { font-size: 0.875rem; margin-bottom: 0.25rem; }
-.track { height: 0.5rem; border-radius: 0.25rem; background: var(--st-secondary-background-color, #f0f2f6); }
+.track { height: 0.5rem; margin-bottom: 1rem; border-radius: 0.25rem; background: var(--st-secondary-background-color, #f0f2f6); }
 .bar { height: 100%; border-radius: 0.25rem; background: var(--st-primary-color, #ff4b4b); }
 .row { display: flex; flex-wrap: wrap; gap: 1rem; }
 .cell { flex: 1 1 0; min-width: 0; }
