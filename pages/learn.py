@@ -11,7 +11,8 @@ from ganplay.run_state import RunSnapshot, RunState
 from ganplay.sources import toy_modes_or_none
 from ganplay.toylab import load_toy_snapshot, toy_snapshots
 from pages.common import data_kind, is_active, plain, registry, use_the_router
-from pages.live import latest_picture, progress_ui
+from pages.live import progress_ui
+from pages.live_panel import samples_png
 
 use_the_router()
 REFRESH_SECONDS = 2  # a CPU run loses about 4% of its speed to a 2 s refresh (pages/live.py)
@@ -93,7 +94,7 @@ def run_notes(snap: RunSnapshot, run: lessons.LessonRun, pair: tuple[str, str]) 
 def picture_ui(snap: RunSnapshot, label: str) -> None:
     dataset = str(snap.config.get("dataset"))
     if data_kind(dataset) != "toy":
-        picture, step = latest_picture(snap)
+        picture, step = samples_png(snap)
         if picture is not None:
             st.image(picture, caption=f"{label}: fixed-noise samples at step {step:,}", width="stretch")
         return

@@ -5,16 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
-from PIL import Image
 
-from ganplay import guides, live_eval, plots
+from ganplay import guides, plots
 from ganplay.checkpoints import CHECKPOINT_NAME
 from ganplay.run_state import RunSnapshot, RunState
 from ganplay.timelapse import snapshots
 from pages.common import is_active, plain, registry
-from pages.live_panel import live_panel, progress_texts
+from pages.live_panel import live_panel, progress_texts, quality_texts, samples_png
 from pages.run_views import timelapse_download_ui
 from pages.stepper import stepper_ui
 
@@ -100,9 +98,8 @@ def _poll_once(name: str, drawn_state: RunState, body: Callable[[RunSnapshot], N
 
 def refresh_ui() -> int:
     """The refresh period in seconds, kept in the URL (?refresh=N) so a reload or a shared link keeps it."""
-    default = DEFAULT_REFRESH
     asked = st.query_params.get("refresh", "")
-    current = int(asked) if asked.isdigit() and int(asked) in REFRESH_CHOICES else default
+    current = int(asked) if asked.isdigit() and int(asked) in REFRESH_CHOICES else DEFAULT_REFRESH
     chosen = st.segmented_control(
         "Refresh every",
         REFRESH_CHOICES,
@@ -113,7 +110,7 @@ def refresh_ui() -> int:
         "a 1 s refresh took about 8.5% of a 2-core machine from training; 2 s about 4.5%; interactive charts more.",
     )
     chosen = chosen or current  # clicking the selected option again unselects it: keep the period
-    if chosen != default:
+    if chosen != DEFAULT_REFRESH:
         st.query_params["refresh"] = str(chosen)
     elif "refresh" in st.query_params:
         del st.query_params["refresh"]
@@ -139,7 +136,7 @@ def _interactive_body(snap: RunSnapshot, smoothing: float) -> None:
     history = snap.history
     # The picture of what G makes comes first (left, top): it is what shows learning; the curves explain it.
     top_left, top_right = st.columns(2)
-    picture, step = latest_picture(snap)
+    picture, step = samples_png(snap)
     if picture is not None:
         top_left.image(picture, caption=f"fixed-noise samples at step {step:,}", width="stretch")
     else:
@@ -183,29 +180,16 @@ def guide_ui(snap: RunSnapshot) -> None:
 
 
 def quality_ui(snap: RunSnapshot) -> None:
-    """The live quality score in words, its cost, and which step best.pt holds."""
-    metric = snap.eval_metric
-    if metric is None:
-        st.caption(snap.eval_note or "Live quality scores arrive every eval_every steps.")
+    """The live quality score's plotly chart, its verdict in words, its cost, and which step best.pt holds."""
+    texts = quality_texts(snap)
+    if "verdict" not in texts:
+        st.caption(texts["quality_note"])
         return
-    if not snap.evals:
-        st.caption(f"The first quality score comes at step {snap.config.get('eval_every', 0):,}.")
-        return
-    best_step = snap.best["step"] if snap.best else None
-    st.plotly_chart(
-        plots.quality_figure(snap.evals, metric.key, metric.label, best_step), width="stretch", key="quality_chart"
-    )
-    latest = snap.evals[-1]
-    kept = (
-        f" · best.pt holds step {best_step:,}"
-        if best_step is not None
-        else " · no best.pt yet: no score has been good enough to keep"
-    )
-    st.markdown(f"**{live_eval.verdict(latest)}** (step {latest['step']:,})", help=live_eval.verdict_scale(metric))
-    st.caption(
-        live_eval.summary(latest) + f" · scoring took {live_eval.cost_share(snap.evals):.1%} of training time{kept}",
-        help=snap.eval_note,
-    )
+    metric, best_step = snap.eval_metric, (snap.best["step"] if snap.best else None)
+    figure = plots.quality_figure(snap.evals, metric.key, metric.label, best_step)
+    st.plotly_chart(figure, width="stretch", key="quality_chart")
+    st.markdown(f"**{texts['verdict']}** {texts['verdict_step']}", help=texts["verdict_help"])
+    st.caption(texts["summary"], help=texts["summary_help"])
 
 
 def progress_ui(snap: RunSnapshot) -> None:
@@ -216,16 +200,6 @@ def progress_ui(snap: RunSnapshot) -> None:
         st.caption(plain(shown["waiting"]))
     else:
         st.progress(shown["progress"], text=plain(shown["progress_text"]))
-
-
-def latest_picture(snap: RunSnapshot) -> tuple[np.ndarray | None, int]:
-    """The run's latest fixed-noise picture: from memory when live, else its newest PNG."""
-    if snap.grid is not None:
-        return snap.grid, snap.grid_step
-    found = snapshots(snap.folder)
-    if not found:
-        return None, 0
-    return np.asarray(Image.open(found[-1].path).convert("RGB")), found[-1].step
 
 
 def timelapse_ui(snap: RunSnapshot) -> None:

@@ -159,7 +159,8 @@ _SAMPLES_CACHE: dict[str, tuple[int, bytes]] = {}
 
 
 def samples_png(snap: RunSnapshot) -> tuple[bytes | None, int]:
-    """The run's latest fixed-noise picture as PNG: from memory when live, else its newest saved PNG."""
+    """The run's latest fixed-noise picture as PNG and its step: from memory when live, else its newest saved
+    PNG; (None, 0) before the first."""
     if snap.grid is not None:
         cached = _SAMPLES_CACHE.get(snap.folder)
         if cached is None or cached[0] != snap.grid_step:
@@ -173,7 +174,9 @@ def samples_png(snap: RunSnapshot) -> tuple[bytes | None, int]:
     return found[-1].path.read_bytes(), found[-1].step
 
 
-def _quality(snap: RunSnapshot) -> dict[str, Any]:
+def quality_texts(snap: RunSnapshot) -> dict[str, Any]:
+    """The live score's words: a note while there is none, else its verdict with the verdict scale as help,
+    and a summary (the score's numbers, its cost, which step best.pt holds) with how it is measured as help."""
     metric = snap.eval_metric
     if metric is None:
         return {"quality_note": snap.eval_note or "Live quality scores arrive every eval_every steps."}
@@ -181,14 +184,12 @@ def _quality(snap: RunSnapshot) -> dict[str, Any]:
         return {"quality_note": f"The first quality score comes at step {snap.config.get('eval_every', 0):,}."}
     best_step = snap.best["step"] if snap.best else None
     latest = snap.evals[-1]
-    chart = chart_picture.quality_picture(snap.evals, metric.key, metric.label, best_step)
     kept = (
         f" · best.pt holds step {best_step:,}"
         if best_step is not None
         else " · no best.pt yet: no score has been good enough to keep"
     )
     return {
-        "quality": _picture(chart, f"{metric.label} up to step {latest['step']:,}"),
         "verdict": live_eval.verdict(latest),
         "verdict_step": f"(step {latest['step']:,})",
         "verdict_help": live_eval.verdict_scale(metric),
@@ -196,6 +197,15 @@ def _quality(snap: RunSnapshot) -> dict[str, Any]:
         + f" · scoring took {live_eval.cost_share(snap.evals):.1%} of training time{kept}",
         "summary_help": snap.eval_note,
     }
+
+
+def _quality(snap: RunSnapshot) -> dict[str, Any]:
+    texts = quality_texts(snap)
+    if "verdict" not in texts:
+        return texts
+    metric, best_step = snap.eval_metric, (snap.best["step"] if snap.best else None)
+    chart = chart_picture.quality_picture(snap.evals, metric.key, metric.label, best_step)
+    return {**texts, "quality": _picture(chart, f"{metric.label} up to step {snap.evals[-1]['step']:,}")}
 
 
 def _picture(image: Image.Image, alt: str) -> dict[str, str]:
