@@ -46,7 +46,8 @@ def add_invert_parser(sub: Any) -> None:
         "--restarts",
         type=int,
         default=DEFAULT_RESTARTS,
-        help=f"starting points kept to the end, the best wins (default {DEFAULT_RESTARTS})",
+        help=f"seeded starting points (per class for a labelled model); twice as many go on past the "
+        f"screening, the most probable wins (default {DEFAULT_RESTARTS})",
     )
     p.add_argument(
         "--feature-weight",

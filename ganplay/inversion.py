@@ -15,10 +15,20 @@ from ganplay.errors import UsageError
 from ganplay.limits import DEFAULT_RESTARTS, DEFAULT_STEPS
 
 DEFAULT_LR = 0.1
-PRIOR_WEIGHT = 0.05  # pulls |z| towards its typical sqrt(z_dim): far-out latents make implausible images
-SCREEN_SHARE = 0.2  # of the steps spent on every (label, restart) candidate before only the best `restarts` go on
+# With pixels missing, candidates are optimised and ranked by a posterior: the known pixels' misfit as a Gaussian
+# likelihood with this variance per pixel ([-1, 1] units), plus z's N(0, I) prior and, for clusters, the label's
+# share. By the pixel loss alone a third of centre-masked digits got the wrong class (the ring left fits several);
+# the prior prefers the class whose G reaches that ring with a more typical z. Chosen on digits outside the
+# evaluation's list. A whole target (inversion, denoising) leaves no such doubt, and there that prior, pulling z
+# towards 0, blurred the fit (500 digits: inversion MSE 0.0100 to 0.0144, denoising 98.0% to 96.4% read right):
+# it is fitted by its pixels, ranked by them alone, with only a pull of |z| towards its typical sqrt(z_dim).
+PIXEL_VARIANCE = 0.6
+SHELL_WEIGHT = 0.05
+SCREEN_SHARE = 0.2  # of the steps spent on every (label, restart) candidate before only the most probable go on
+SURVIVORS = 2  # times `restarts` go on after screening: the right class is often second or third at that point
 Progress = Callable[["InversionState"], None]
 Features = Callable[[Tensor], Tensor]  # images (B, C, H, W) in [-1, 1] -> (B, F), differentiable
+Prior = Callable[[Tensor, Tensor | None], Tensor | float]  # (z, y) -> (B,) added to the pixel loss
 
 
 @dataclass
@@ -65,58 +75,90 @@ def invert(
     class_id: int | None = None,
     seed: int = 0,
     lr: float = DEFAULT_LR,
-    prior_weight: float = PRIOR_WEIGHT,
+    pixel_variance: float = PIXEL_VARIANCE,
     features: Features | None = None,
     feature_weight: float = 0.0,
     progress: Progress | None = None,
     report_every: int = 10,
 ) -> InversionState:
     """Optimise z (every label when the model takes one) to reproduce `target` (C, H, W) in [-1, 1] where
-    `known` (H, W) is true; the best of the candidates wins. Seeded: the same call gives the same result.
+    `known` (H, W) is true; the most probable candidate wins. Seeded: the same call gives the same result.
 
     Every (label, restart) pair starts from its own seeded z and is screened for SCREEN_SHARE of the steps;
-    then the `restarts` best go on alone, so a 50-cluster model costs little more than an unconditional one.
+    then the SURVIVORS * `restarts` most probable go on alone, so a 50-cluster model costs little more than a
+    10-class one. Candidates are ranked by the pixel loss plus, with pixels missing, the prior's (see PIXEL_VARIANCE);
+    the loss reported is the pixel loss alone.
 
     With `features` (a differentiable map of images, such as the evaluator's penultimate layer) and a
     feature_weight, the loss also asks G(z) to look like the target to that network: a perceptual term for
-    whole images (pure inversion, denoising). Candidates are still ranked by the pixel loss, the one reported.
+    whole images (pure inversion, denoising). It steers the optimisation, not the ranking.
     """
     _check_request(ckpt, target, steps, restarts)
     device = next(generator.parameters()).device
     feature_term = _feature_term(features, feature_weight, known, target.to(device))
     known = torch.ones(target.shape[1:], dtype=torch.bool) if known is None else known.bool()
     labels = candidate_labels(ckpt, class_id)
-    z_dim = ckpt.config.z_dim
-    z0 = torch.randn(len(labels) * restarts, z_dim, generator=torch.Generator().manual_seed(seed))
-    y = None if labels == [None] else torch.tensor(labels).repeat_interleave(restarts)
+    z0 = torch.randn(len(labels) * restarts, ckpt.config.z_dim, generator=torch.Generator().manual_seed(seed))
+    y = None if labels == [None] else torch.tensor(labels).repeat_interleave(restarts).to(device)
     z = z0.to(device).requires_grad_(True)
-    y = None if y is None else y.to(device)
     goal, weight = target.to(device)[None], known.to(device)[None, None].float()
+    penalty, rank_cost = _prior_terms(ckpt, pixel_variance, known, target.shape[0], device)
     generator.requires_grad_(False)
     optimizer = torch.optim.Adam([z], lr=lr)
-    screen = max(1, round(steps * SCREEN_SHARE)) if len(labels) * restarts > restarts else steps
+    survivors = SURVIVORS * restarts
+    screen = max(1, round(steps * SCREEN_SHARE)) if len(z0) > survivors else steps
     losses: list[float] = []
     for step in range(1, steps + 1):
         _cosine_lr(optimizer, lr, step, steps)
         optimizer.zero_grad(set_to_none=True)
         images = generator(z, y)
-        data_loss = ((images - goal) ** 2 * weight).sum((1, 2, 3)) / (weight.sum() * images.shape[1])
-        prior = (z.norm(dim=1) / math.sqrt(z_dim) - 1) ** 2
+        data_loss = _pixel_loss(images, goal, weight)
         extra = feature_term(images) if feature_term is not None else 0.0
-        (data_loss + prior_weight * prior + extra).sum().backward()
-        optimizer.step()
+        (data_loss + penalty(z, y) + extra).sum().backward()
         data_loss = data_loss.detach()
+        objective = data_loss + rank_cost(z.detach(), y)  # measured at the z the loss was, before the update
+        optimizer.step()
         if step % report_every == 0 and step < steps:
-            best = int(data_loss.argmin())
+            best = int(objective.argmin())
             losses.append(float(data_loss[best]))
             if progress is not None:
                 progress(_state(generator, z, y, best, step, steps, losses))
-        if step == screen and step < steps:  # only the best `restarts` candidates go on
-            z, y, optimizer = _keep_best(z, y, data_loss, restarts, optimizer, lr)
-    final = _final(generator, z, y, goal, weight, steps, losses)
+        if step == screen and step < steps:
+            z, y, optimizer = _keep_best(z, y, objective, survivors, optimizer, lr)
+    final = _final(generator, z, y, goal, weight, rank_cost, steps, losses)
     if progress is not None:
         progress(final)
     return final
+
+
+def _pixel_loss(images: Tensor, goal: Tensor, weight: Tensor) -> Tensor:
+    """(B,) mean squared error over the known pixels (weight is 1 there, 0 elsewhere), in [-1, 1] units."""
+    return ((images - goal) ** 2 * weight).sum((1, 2, 3)) / (weight.sum() * images.shape[1])
+
+
+def _prior_terms(
+    ckpt: Checkpoint, pixel_variance: float, known: Tensor, channels: int, device: torch.device
+) -> tuple[Prior, Prior]:
+    """(what the optimisation adds to the pixel loss, what the ranking adds), each (z, y) -> (B,).
+
+    With pixels missing, both are -log p(z) - log p(y) in the pixel loss's units: as a mean over the known values
+    with Gaussian noise of `pixel_variance`, the pixel loss is 2 * variance / known values times a negative
+    log-likelihood, and the prior is scaled alike, so it weighs more the fewer pixels are known. A whole target
+    is fitted with the shell pull alone and ranked by its pixels (see PIXEL_VARIANCE)."""
+    if not 0 < pixel_variance <= 100:
+        raise UsageError(f"the pixel variance must be above 0 and at most 100, got {pixel_variance}")
+    if bool(known.all()):
+        z_dim = ckpt.config.z_dim
+        return (lambda z, y: SHELL_WEIGHT * (z.norm(dim=1) / math.sqrt(z_dim) - 1) ** 2), (lambda z, y: 0.0)
+    scale = 2 * pixel_variance / (int(known.sum()) * channels)
+    shares = ckpt.data.get("label_prior")
+    log_share = torch.tensor(shares, device=device).clamp_min(1e-12).log() if shares else None
+
+    def posterior(z: Tensor, y: Tensor | None) -> Tensor:
+        nll = 0.5 * z.pow(2).sum(1)
+        return scale * (nll if log_share is None or y is None else nll - log_share[y])
+
+    return posterior, posterior
 
 
 def _feature_term(
@@ -154,10 +196,10 @@ def _cosine_lr(optimizer: torch.optim.Optimizer, lr: float, step: int, steps: in
 
 
 def _keep_best(
-    z: Tensor, y: Tensor | None, data_loss: Tensor, keep: int, optimizer: torch.optim.Adam, lr: float
+    z: Tensor, y: Tensor | None, objective: Tensor, keep: int, optimizer: torch.optim.Adam, lr: float
 ) -> tuple[Tensor, Tensor | None, torch.optim.Adam]:
-    """The `keep` candidates with the lowest loss, with their Adam moments, as a new, smaller batch."""
-    order = data_loss.argsort()[:keep].sort().values  # keep their original order: deterministic ties
+    """The `keep` candidates with the lowest objective, with their Adam moments, as a new, smaller batch."""
+    order = objective.argsort()[:keep].sort().values  # keep their original order: deterministic ties
     moments = optimizer.state[z]
     kept = z.detach()[order].clone().requires_grad_(True)
     fresh = torch.optim.Adam([kept], lr=lr)
@@ -180,12 +222,18 @@ def _state(
 
 @torch.no_grad()
 def _final(
-    generator: nn.Module, z: Tensor, y: Tensor | None, goal: Tensor, weight: Tensor, steps: int, losses: list[float]
+    generator: nn.Module,
+    z: Tensor,
+    y: Tensor | None,
+    goal: Tensor,
+    weight: Tensor,
+    rank_cost: Prior,
+    steps: int,
+    losses: list[float],
 ) -> InversionState:
     """The winner after the last update, scored again (the loss in the loop was measured before that update)."""
-    images = generator(z, y)
-    data_loss = ((images - goal) ** 2 * weight).sum((1, 2, 3)) / (weight.sum() * images.shape[1])
-    best = int(data_loss.argmin())
+    data_loss = _pixel_loss(generator(z, y), goal, weight)
+    best = int((data_loss + rank_cost(z, y)).argmin())
     return _state(generator, z, y, best, steps, steps, [*losses, float(data_loss[best])])
 
 

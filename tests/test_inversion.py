@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,10 +13,11 @@ from PIL import Image
 from ganplay.checkpoints import load_generator
 from ganplay.cli import main
 from ganplay.errors import UsageError
-from ganplay.inversion import candidate_labels, compose, invert
+from ganplay.inversion import PIXEL_VARIANCE, _prior_terms, candidate_labels, compose, invert
 from ganplay.restoration import (
     add_noise,
     check_known,
+    damage,
     digit_target,
     image_target,
     known_from_paint,
@@ -51,6 +53,15 @@ def test_a_conditional_model_finds_the_digits_own_class(cdcgan):
     for index in (0, 40, 100):  # a 7, a 1 and a 6
         target = digit_target(index, ckpt)
         found = invert(generator, ckpt, target.image, seed=index)
+        assert found.label == target.label, (index, found.label, target.label)
+
+
+def test_with_the_centre_gone_the_prior_picks_the_class_the_pixel_loss_alone_got_wrong(cdcgan):
+    generator, ckpt = cdcgan
+    known = preset_known("centre", (28, 28))
+    for index in (205, 485, 565, 605):  # a 3, a 0, a 4 and a 7, read by the pixel loss alone as 7, 8, 7 and 9
+        target = digit_target(index, ckpt)
+        found = invert(generator, ckpt, damage(target.image, known, None), known, seed=index)
         assert found.label == target.label, (index, found.label, target.label)
 
 
@@ -131,6 +142,25 @@ def test_noise_and_classes_are_checked(cdcgan):
         candidate_labels(ckpt, 10)
     with pytest.raises(UsageError, match="digit index must be between 0 and 9,999"):
         digit_target(10_000, ckpt)
+
+
+def test_with_pixels_missing_the_prior_weighs_more_the_fewer_are_known_and_favours_common_clusters(cdcgan):
+    _, ckpt = cdcgan
+    cpu, z = torch.device("cpu"), torch.stack([torch.zeros(100), torch.full((100,), 1.5)])
+    centre, half = preset_known("centre", (28, 28)), torch.arange(784).reshape(28, 28) % 2 == 0
+    fit, ranked = _prior_terms(ckpt, PIXEL_VARIANCE, centre, 1, cpu)
+    assert fit is ranked  # optimised and ranked by the same posterior
+    assert float(fit(z, None)[0]) == 0
+    assert float(fit(z, None)[1]) == pytest.approx(2 * 0.6 / 588 * 0.5 * 100 * 1.5**2)
+    halved = _prior_terms(ckpt, PIXEL_VARIANCE, half, 1, cpu)[0](z, None)
+    assert torch.allclose(halved, fit(z, None) * 588 / 392)  # as a Gaussian likelihood's weight against a prior
+    clustered = SimpleNamespace(data={**ckpt.data, "label_prior": [0.7, 0.2, 0.1]}, config=ckpt.config)
+    costs = _prior_terms(clustered, PIXEL_VARIANCE, centre, 1, cpu)[0](torch.zeros(3, 100), torch.tensor([0, 1, 2]))
+    assert float(costs[0]) < float(costs[1]) < float(costs[2])  # -log share, the same z
+    fit, ranked = _prior_terms(ckpt, PIXEL_VARIANCE, torch.ones(28, 28, dtype=torch.bool), 1, cpu)
+    assert ranked(z, None) == 0 and float(fit(z, None)[0]) == pytest.approx(0.05)  # whole: |z| pulled to 10
+    with pytest.raises(UsageError, match="pixel variance"):
+        _prior_terms(ckpt, 0.0, centre, 1, cpu)
 
 
 def test_the_invert_command_writes_the_restored_digit_its_picture_and_its_z(tmp_path, capsys):
