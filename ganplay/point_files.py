@@ -1,5 +1,6 @@
 """The user's own 2-D points as a dataset (points:FILE.csv): reading and checking a CSV of x,y with an optional
-label column, the points' fingerprint, the folder that keeps drawn and uploaded points, and each run's own copy.
+label column, and the points' fingerprint. Where drawn and uploaded points are kept, and each run's own copy of
+its points: point_store.py.
 
 Accepted files: UTF-8 text (a BOM is fine) named .csv, .tsv or .txt, at most MAX_POINT_BYTES and MAX_POINT_ROWS
 points; one point per line as `x,y` or `x,y,label`, the separator a comma, a tab, a semicolon or spaces (the first
@@ -17,9 +18,6 @@ import hashlib
 import io
 import itertools
 import math
-import os
-import re
-import tempfile
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganplay.image_files import DatasetError, dataset_path, default_data_dir
+from ganplay.image_files import DatasetError, dataset_path
 
 POINTS_PREFIX = "points:"
 POINT_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -36,7 +34,6 @@ MAX_POINT_ROWS = 1_000_000  # points read at most; reading stops at the first on
 MIN_POINTS = 10  # fewer is no distribution to learn
 MAX_LABELS = 100  # distinct labels: a class per label, as conditional models take them
 RUN_COPY = "points.csv"  # each run's copy of the points it trains on, in its folder
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # saved points files: NAME.csv
 SHOWN = 40  # characters of a bad field quoted in a message
 
 
@@ -297,84 +294,3 @@ def _label(text: str, number: int, source: str) -> str:
 
 def _quote(text: str) -> str:
     return repr(text if len(text) <= SHOWN else f"{text[:SHOWN]}...")
-
-
-# -- where drawn and uploaded points are kept ----------------------------------------------------------
-
-
-def points_folder() -> Path:
-    """Drawn and uploaded points: $GANPLAY_DATA/points (else ./data/points), beside uploaded image sets."""
-    return default_data_dir() / "points"
-
-
-def save_points(table: PointTable, name: str, folder: str | Path | None = None) -> Path:
-    """table as folder/NAME.csv; the same points there already are reused, different ones are never replaced."""
-    stem = name.strip().removesuffix(".csv")
-    if not NAME_PATTERN.match(stem):
-        raise DatasetError(
-            f"points name {name!r} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        )
-    path = Path(folder or points_folder()) / f"{stem}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(table.to_csv())
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, path)  # fails if the name is taken, even by a file written a moment ago: no silent replace
-        except FileExistsError:
-            if not _holds_same_points(path, table):
-                raise DatasetError(
-                    f"{path} already holds other points; pick another name (nothing was overwritten)"
-                ) from None
-    finally:
-        os.unlink(tmp)
-    return path
-
-
-def _holds_same_points(path: Path, table: PointTable) -> bool:
-    try:
-        return read_points(path).fingerprint == table.fingerprint
-    except DatasetError:
-        return False
-
-
-def saved_points_files(folder: str | Path | None = None) -> list[Path]:
-    """The saved points files, newest first."""
-    found = Path(folder or points_folder())
-    files = [p for p in found.glob("*.csv") if p.is_file()] if found.is_dir() else []
-    return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
-
-
-# -- a run's own copy ------------------------------------------------------------------------------
-
-
-def keep_run_points(folder: str | Path, data: object) -> None:
-    """A run trains on the points it started with. A new run (no checkpoint yet) writes them to its folder as
-    RUN_COPY; a resumed one is refused when its points file now holds other points, saying how to get them back.
-    Any other dataset is left alone."""
-    from ganplay.checkpoints import CHECKPOINT_NAME
-    from ganplay.safe_files import atomic_write_text
-
-    table = getattr(data, "table", None)
-    if not isinstance(table, PointTable):
-        return
-    copy = Path(folder) / RUN_COPY
-    if not (Path(folder) / CHECKPOINT_NAME).exists() or not copy.exists():
-        atomic_write_text(copy, table.to_csv())
-        return
-    try:
-        kept = read_points(copy).fingerprint
-    except DatasetError as err:
-        raise DatasetError(
-            f"{copy}, this run's copy of its points, cannot be read ({err}); delete it to resume on "
-            f"{table.source} as it is now"
-        ) from None
-    if kept != table.fingerprint:
-        raise DatasetError(
-            f"{table.source} has changed since this run started (sha256 of its points was {kept[:12]}, now "
-            f"{table.fingerprint[:12]}): a run trains on the points it started with. {copy} holds them: copy it "
-            f"over {table.source} to resume, or start a new run on the changed file"
-        )

@@ -19,7 +19,7 @@ from ganplay.config import TrainConfig
 from ganplay.grid_divergence import GridReference
 from ganplay.live_eval import LiveEvaluator, best_row, live_evaluator_for
 from ganplay.metrics import toy_mode_stats
-from ganplay.point_files import keep_run_points
+from ganplay.point_store import keep_run_points
 from ganplay.run_files import EVALS_FILE, METRIC_KEYS
 from ganplay.run_state import MetricHistory
 from ganplay.sources import DataSource, toy_modes_or_none

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ganplay import imaging, latent, latent_files, pictures, plots, sampling
+from ganplay import imaging, latent, latent_files, path_plots, pictures, plots, sampling
 from ganplay.errors import UsageError
 from pages import common
 from pages.common import plain
@@ -67,7 +67,7 @@ def show_animation(frames_by_panel: dict, meta: dict, fps: float, scale: int, st
         panel: pictures.frame_pictures(frames, meta, SHOWN_SCALE if image else 1)
         for panel, frames in frames_by_panel.items()
     }
-    st.plotly_chart(plots.synced_animation_figure(shown, fps), width="stretch", key="animation")
+    st.plotly_chart(path_plots.synced_animation_figure(shown, fps), width="stretch", key="animation")
     columns = iter(st.columns(2 * len(frames_by_panel)))
     for panel, frames in frames_by_panel.items():
         gif = shown[panel] if scale == SHOWN_SCALE or not image else pictures.frame_pictures(frames, meta, scale)
@@ -117,7 +117,7 @@ def walk(generator, ckpt, truncation, class_id, code) -> None:
     st.caption(LERP_SLERP.format(z_dim=cfg.z_dim, cut=cut, typical=typical, middle=typical / 2**0.5))
     gap = pictures.mode_gap(walks["lerp"], walks["slerp"], norms, meta)
     (st.info if gap.look_alike else st.caption)(gap.explanation())
-    st.plotly_chart(plots.norm_figure(norms, typical), width="stretch", key="norms")
+    st.plotly_chart(path_plots.norm_figure(norms, typical), width="stretch", key="norms")
 
 
 def found_latents(ckpt) -> list[latent_files.Latent]:

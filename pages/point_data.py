@@ -13,17 +13,8 @@ import streamlit as st
 from ganplay.data import load_dataset
 from ganplay.grid_divergence import GridReference
 from ganplay.image_files import DatasetError
-from ganplay.point_files import (
-    MIN_POINTS,
-    POINT_SUFFIXES,
-    POINTS_PREFIX,
-    PointTable,
-    make_table,
-    parse_points_bytes,
-    points_folder,
-    save_points,
-    saved_points_files,
-)
+from ganplay.point_files import MIN_POINTS, POINT_SUFFIXES, POINTS_PREFIX, PointTable, make_table, parse_points_bytes
+from ganplay.point_store import points_folder, save_points, saved_points_files
 from pages.common import plain
 from pages.train_form import keep, remember
 

@@ -15,7 +15,7 @@ from pagetest import open_page, picker, texts
 from PIL import Image, ImageSequence
 from torch import nn
 
-from ganplay import pictures, plots, sampling
+from ganplay import path_plots, pictures, sampling
 from ganplay.building import build_models_seeded
 from ganplay.checkpoints import Checkpoint, load_generator
 from ganplay.cli import main
@@ -220,7 +220,7 @@ def test_typed_seeds_are_parsed_or_refused_by_name():
 def test_the_two_modes_play_in_step_under_one_control():
     lerp = [np.full((8, 8, 1), i, np.uint8) for i in range(4)]
     slerp = [np.full((8, 8, 1), 100 + i, np.uint8) for i in range(4)]
-    fig = plots.synced_animation_figure({"lerp": lerp, "slerp": slerp}, fps=4)
+    fig = path_plots.synced_animation_figure({"lerp": lerp, "slerp": slerp}, fps=4)
     assert [t.type for t in fig.data] == ["image", "image"] and len(fig.frames) == 4
     assert [a.text for a in fig.layout.annotations] == ["lerp", "slerp"]
     assert [int(d.z[0, 0, 0]) for d in fig.frames[2].data] == [2, 102]  # one frame moves both panels
@@ -229,8 +229,8 @@ def test_the_two_modes_play_in_step_under_one_control():
     # The slider has a row of its own below the buttons, its frame number at the far end: beside them it sat on Pause
     assert (slider.x, slider.len, slider.currentvalue.xanchor) == (0, 1, "right") and slider.pad.t >= 36
     with pytest.raises(ValueError, match=r"panels played in step need as many frames each, got \[3, 4\]"):
-        plots.synced_animation_figure({"lerp": lerp, "slerp": slerp[:3]})
-    norms = plots.norm_figure({"lerp": [10, 7, 10], "slerp": [10, 10, 10]}, typical=10.0)
+        path_plots.synced_animation_figure({"lerp": lerp, "slerp": slerp[:3]})
+    norms = path_plots.norm_figure({"lerp": [10, 7, 10], "slerp": [10, 10, 10]}, typical=10.0)
     assert [t.name for t in norms.data] == ["lerp", "slerp", "typical |z|: 10.0"]
     assert list(norms.data[2].y) == [10.0, 10.0] and norms.layout.xaxis.title.text == "frame"
 

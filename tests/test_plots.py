@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import tiny_toy_config
 
-from ganplay import plots, toy_plots
+from ganplay import path_plots, plots, toy_plots
 from ganplay.checkpoints import CheckpointError, data_meta, export_generator, save_checkpoint
 from ganplay.data import load_dataset
 from ganplay.toylab import plane_extent, toy_view, toy_view_from_checkpoint
@@ -48,12 +48,12 @@ def test_a_long_history_is_smoothed_over_every_point_and_drawn_at_most_400():
 
 def test_animation_has_one_frame_per_picture_and_controls():
     pictures = [np.full((8, 8, 1), i, dtype=np.uint8) for i in range(5)]
-    fig = plots.animation_figure(pictures, "walk", fps=10)
-    assert len(fig.frames) == 5 and fig.data[0].z.shape == (8, 8, 3)
+    fig = path_plots.synced_animation_figure({"walk": pictures}, fps=10)
+    assert len(fig.frames) == 5 and fig.data[0].z.shape == (8, 8, 3)  # grey pictures drawn as RGB
     assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["Play", "Pause"]
     assert len(fig.layout.sliders[0].steps) == 5
-    with pytest.raises(ValueError):
-        plots.animation_figure([])
+    with pytest.raises(ValueError, match="at least one frame"):
+        path_plots.synced_animation_figure({"walk": []})
 
 
 def test_toy_view_of_a_live_trainer_and_of_its_checkpoint(tmp_path):

@@ -12,19 +12,12 @@ import pytest
 import torch
 from conftest import tiny_toy_config
 
-from ganplay import point_files
+from ganplay import point_store
 from ganplay.config import ConfigError
 from ganplay.data import dataset_info, load_dataset
 from ganplay.image_files import DatasetError
-from ganplay.point_files import (
-    MAX_POINT_BYTES,
-    MAX_POINT_ROWS,
-    RUN_COPY,
-    parse_points,
-    parse_points_bytes,
-    read_points,
-    save_points,
-)
+from ganplay.point_files import MAX_POINT_BYTES, MAX_POINT_ROWS, RUN_COPY, parse_points, parse_points_bytes, read_points
+from ganplay.point_store import save_points
 from ganplay.presets import make_config
 
 
@@ -198,7 +191,7 @@ def test_saved_points_are_reused_never_replaced(tmp_path):
         with pytest.raises(DatasetError, match="must be 1-64 letters"):
             save_points(other, bad, tmp_path)
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["mine.csv"]  # no temp left
-    assert point_files.saved_points_files(tmp_path) == [path]
+    assert point_store.saved_points_files(tmp_path) == [path]
 
 
 def test_a_run_keeps_its_points_and_will_not_resume_on_changed_ones(tmp_path, registry):
